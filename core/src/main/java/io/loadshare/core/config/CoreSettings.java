@@ -1,0 +1,45 @@
+package io.loadshare.core.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import io.loadshare.core.backend.Backend;
+import io.loadshare.core.session.SessionSettings;
+import java.util.Set;
+
+/**
+ * Everything core reads from {@code io.loadshare.core}.
+ *
+ * @param session session-table limits and timeouts
+ * @param maxBackendId the largest backend id; counters are preallocated up to it
+ */
+public record CoreSettings(SessionSettings session, int maxBackendId) {
+    public static final String ROOT = "io.loadshare.core";
+
+    public CoreSettings {
+        if (maxBackendId < 0 || maxBackendId > Backend.MAX_ID) {
+            throw new IllegalArgumentException("max-backend-id must be 0.." + Backend.MAX_ID + ", was " + maxBackendId);
+        }
+    }
+
+    /**
+     * Validates {@code config} strictly against core's {@code reference.conf} and builds the settings.
+     *
+     * @throws ConfigException naming the key path and what was expected
+     */
+    public static CoreSettings from(Config config) {
+        Config resolved = config.withFallback(ConfigFactory.defaultReference()).resolve();
+        StrictConfig.validate(resolved, ConfigFactory.defaultReference(), ROOT, Set.of());
+        Config core = resolved.getConfig(ROOT);
+        try {
+            return new CoreSettings(SessionSettings.from(core.getConfig("session")), core.getInt("max-backend-id"));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException.BadValue(core.origin(), ROOT, e.getMessage(), e);
+        }
+    }
+
+    /** The defaults of {@code reference.conf} alone. */
+    public static CoreSettings defaults() {
+        return from(ConfigFactory.empty());
+    }
+}

@@ -1,0 +1,99 @@
+package io.loadshare.core.metrics;
+
+import io.loadshare.core.session.SessionEnd;
+
+/**
+ * The counters of one event loop: drops by reason, and per backend id the packets and bytes sent to it and the
+ * sessions opened and closed. Written only by that loop; read by the control plane (metrics, status) at any time.
+ */
+public final class DispatchCounters {
+    private static final int PACKETS = 0;
+    private static final int BYTES = 1;
+    private static final int OPENED = 2;
+    private static final int CLOSED = 3;
+    private static final int PER_BACKEND = 4;
+    private static final DropReason[] REASONS = DropReason.values();
+    private static final SessionEnd[] ENDS = SessionEnd.values();
+
+    private final LongCounters drops = new LongCounters(REASONS.length);
+    private final LongCounters ends = new LongCounters(ENDS.length);
+    private final LongCounters backends;
+    private final int maxBackendId;
+
+    /** @param maxBackendId the largest backend id that will be counted */
+    public DispatchCounters(int maxBackendId) {
+        this.maxBackendId = maxBackendId;
+        this.backends = new LongCounters((maxBackendId + 1) * PER_BACKEND);
+    }
+
+    public void drop(DropReason reason) {
+        drops.increment(reason.ordinal());
+    }
+
+    public void forwarded(int backendId, int bytes) {
+        if (backendId <= maxBackendId) {
+            int base = backendId * PER_BACKEND;
+            backends.increment(base + PACKETS);
+            backends.add(base + BYTES, bytes);
+        }
+    }
+
+    public void sessionOpened(int backendId) {
+        if (backendId <= maxBackendId) {
+            backends.increment(backendId * PER_BACKEND + OPENED);
+        }
+    }
+
+    public void sessionClosed(int backendId, SessionEnd end) {
+        ends.increment(end.ordinal());
+        if (backendId <= maxBackendId) {
+            backends.increment(backendId * PER_BACKEND + CLOSED);
+        }
+    }
+
+    public long drops(DropReason reason) {
+        return drops.get(reason.ordinal());
+    }
+
+    /** Sum of all drop reasons. */
+    public long totalDrops() {
+        long sum = 0;
+        for (DropReason reason : REASONS) {
+            sum += drops(reason);
+        }
+        return sum;
+    }
+
+    public long sessionsEnded(SessionEnd end) {
+        return ends.get(end.ordinal());
+    }
+
+    public long packets(int backendId) {
+        return backendCounter(backendId, PACKETS);
+    }
+
+    public long bytes(int backendId) {
+        return backendCounter(backendId, BYTES);
+    }
+
+    public long sessionsOpened(int backendId) {
+        return backendCounter(backendId, OPENED);
+    }
+
+    public long sessionsClosed(int backendId) {
+        return backendCounter(backendId, CLOSED);
+    }
+
+    /** Opened minus closed: sessions this loop holds for the backend. */
+    public long activeSessions(int backendId) {
+        return sessionsOpened(backendId) - sessionsClosed(backendId);
+    }
+
+    public int maxBackendId() {
+        return maxBackendId;
+    }
+
+    private long backendCounter(int backendId, int which) {
+        return backendId >= 0 && backendId <= maxBackendId ? backends.get(backendId * PER_BACKEND + which) : 0;
+    }
+}

@@ -1,0 +1,2 @@
+/** The data-plane foundation shared by every loadshare transport and dispatch mode. */
+package io.loadshare.core;

@@ -1,0 +1,95 @@
+package io.loadshare.core.pipeline;
+
+import io.loadshare.core.backend.Backend;
+import io.loadshare.core.backend.BackendState;
+import io.loadshare.core.metrics.DropReason;
+import io.loadshare.core.packet.IpProtocol;
+import io.loadshare.core.session.SessionEnd;
+import io.loadshare.core.session.SessionState;
+import io.loadshare.core.session.SessionTable;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+
+/**
+ * Classify: finds the session a {@link Packet} belongs to and moves it along its lifecycle, or marks the packet
+ * as the start of a new session of a configured service for {@link ScheduleHandler}.
+ *
+ * <p>A SYN on a closing session's four-tuple (a client reusing its port) ends the old session and starts a new
+ * one. A session whose backend has left the pool or gone down is ended at its next packet. An ICMP error is
+ * matched to the session it is about and follows it, but never opens one.
+ *
+ * <p>Ownership: a classified packet is forwarded; anything it cannot place (ARP, stray ICMP, no service, no
+ * session, backend gone) is released here and counted under its {@link DropReason}. Non-packet messages pass
+ * through.
+ */
+public final class ClassifyHandler extends ChannelInboundHandlerAdapter {
+    private final DispatchContext context;
+
+    public ClassifyHandler(DispatchContext context) {
+        this.context = context;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof Packet packet)) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        DropReason reason = classify(packet);
+        if (reason != null) {
+            context.drop(packet, reason);
+            return;
+        }
+        ctx.fireChannelRead(packet);
+    }
+
+    private DropReason classify(Packet packet) {
+        if (!packet.isIpv4()) {
+            return DropReason.UNHANDLED_ARP;
+        }
+        if (packet.protocol() == IpProtocol.ICMP) {
+            return DropReason.UNHANDLED_ICMP;
+        }
+        SessionTable sessions = context.sessions();
+        int now = context.now();
+        int slot = sessions.lookup(packet, now);
+        if (slot >= 0 && packet.isSessionStart() && SessionState.isClosing(sessions.state(slot))) {
+            sessions.remove(slot, SessionEnd.REUSED);
+            slot = -1;
+        }
+        if (slot >= 0) {
+            return followSession(packet, sessions, slot, now);
+        }
+        if (packet.isIcmpError()) {
+            return DropReason.NO_SESSION;
+        }
+        Service service = context.services().find(packet.destinationAddress(), packet.protocol(),
+                packet.destinationPort());
+        if (service == null) {
+            return DropReason.NO_SERVICE;
+        }
+        if (!packet.isSessionStart()) {
+            return DropReason.NO_SESSION;
+        }
+        packet.markNewSession(service);
+        return null;
+    }
+
+    private DropReason followSession(Packet packet, SessionTable sessions, int slot, int now) {
+        Service service = context.services().byIndex(sessions.serviceIndex(slot));
+        Backend backend = service == null ? null : service.pool().byId(sessions.backendId(slot));
+        if (backend == null || backend.state() == BackendState.DOWN) {
+            sessions.remove(slot, SessionEnd.BACKEND_GONE);
+            return DropReason.BACKEND_GONE;
+        }
+        if (!packet.isIcmpError()) {
+            if (packet.protocol() == IpProtocol.TCP) {
+                sessions.onTcpPacket(slot, packet.tcpFlags(), now);
+            } else {
+                sessions.onDatagram(slot, now);
+            }
+        }
+        packet.assignSession(service, slot, backend);
+        return null;
+    }
+}

@@ -1,0 +1,106 @@
+package io.loadshare.core.pipeline;
+
+import com.google.common.base.Ticker;
+import io.loadshare.core.config.CoreSettings;
+import io.loadshare.core.metrics.DispatchCounters;
+import io.loadshare.core.metrics.DropReason;
+import io.loadshare.core.scheduler.Scheduler;
+import io.loadshare.core.session.SessionEnd;
+import io.loadshare.core.session.SessionListener;
+import io.loadshare.core.session.SessionTable;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The data-plane state of one event loop: its session table, its counters, its scheduler for each service and
+ * its clock. Every channel whose pipeline shares a context must be registered on the same event loop; nothing
+ * here takes a lock.
+ */
+public final class DispatchContext implements SessionListener {
+    private final ServiceTable services;
+    private final Scheduler[] schedulers;
+    private final SessionTable sessions;
+    private final DispatchCounters counters;
+    private final Ticker ticker;
+    private final long originNanos;
+    private final long sweepIntervalNanos;
+    private ScheduledFuture<?> sweeper;
+
+    public DispatchContext(CoreSettings settings, ServiceTable services, Ticker ticker) {
+        this.services = Objects.requireNonNull(services, "services");
+        this.ticker = Objects.requireNonNull(ticker, "ticker");
+        this.originNanos = ticker.read();
+        this.sweepIntervalNanos = settings.session().sweepInterval().toNanos();
+        this.counters = new DispatchCounters(settings.maxBackendId());
+        this.sessions = new SessionTable(settings.session(), this);
+        this.schedulers = new Scheduler[services.indexLimit()];
+        for (Service service : services.services()) {
+            schedulers[service.index()] = service.newScheduler();
+        }
+    }
+
+    public DispatchContext(CoreSettings settings, ServiceTable services) {
+        this(settings, services, Ticker.systemTicker());
+    }
+
+    public ServiceTable services() {
+        return services;
+    }
+
+    public SessionTable sessions() {
+        return sessions;
+    }
+
+    public DispatchCounters counters() {
+        return counters;
+    }
+
+    /** This loop's scheduler for a service. */
+    public Scheduler scheduler(Service service) {
+        return schedulers[service.index()];
+    }
+
+    /** Milliseconds on this context's clock, the time base of session deadlines. */
+    public int now() {
+        return (int) TimeUnit.NANOSECONDS.toMillis(ticker.read() - originNanos);
+    }
+
+    /** Counts a drop and releases the message: the one way the data path discards a frame. */
+    public void drop(Object msg, DropReason reason) {
+        counters.drop(reason);
+        ReferenceCountUtil.release(msg);
+    }
+
+    @Override
+    public void sessionClosed(int serviceIndex, int backendId, SessionEnd end) {
+        counters.sessionClosed(backendId, end);
+        if (serviceIndex < schedulers.length && schedulers[serviceIndex] != null) {
+            schedulers[serviceIndex].sessionClosed(backendId);
+        }
+    }
+
+    /** Runs one slice of the expiry sweep; the sweeper calls this every {@code sweep-interval}. */
+    public int sweep() {
+        return sessions.sweep(now());
+    }
+
+    /** Starts the periodic expiry sweep on the loop that owns this context. Idempotent. */
+    public void start(EventExecutor loop) {
+        if (sweeper == null) {
+            sweeper = loop.scheduleAtFixedRate(this::sweep, sweepIntervalNanos, sweepIntervalNanos,
+                    TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** Stops the sweep and ends every session (counted as flushed). Call on the owning loop. */
+    public void stop() {
+        if (sweeper != null) {
+            sweeper.cancel(false);
+            sweeper = null;
+        }
+        sessions.removeIf((table, slot) -> true, SessionEnd.FLUSHED);
+    }
+}

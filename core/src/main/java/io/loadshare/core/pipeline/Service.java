@@ -1,0 +1,102 @@
+package io.loadshare.core.pipeline;
+
+import io.loadshare.core.backend.BackendPool;
+import io.loadshare.core.packet.IpProtocol;
+import io.loadshare.core.packet.Ipv4Address;
+import io.loadshare.core.scheduler.Scheduler;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Supplier;
+
+/**
+ * A virtual service: one cluster address, protocol and port, with its backend pool. The pool is an immutable
+ * snapshot that the control plane replaces with {@link #publish}; the data plane reads it with one volatile load.
+ */
+public final class Service {
+    private final int index;
+    private final String name;
+    private final int address;
+    private final int protocol;
+    private final int port;
+    private final Supplier<Scheduler> schedulers;
+    private final List<Scheduler> created = new CopyOnWriteArrayList<>();
+    private volatile BackendPool pool;
+
+    /**
+     * @param index small number, unique within a dispatcher, stored in each session
+     * @param name label for logs and metrics
+     * @param schedulers makes one scheduler per event loop
+     */
+    public Service(int index, String name, int address, int protocol, int port, Supplier<Scheduler> schedulers,
+            BackendPool pool) {
+        if (index < 0 || index > 0xFFFF) {
+            throw new IllegalArgumentException("service index must be 0..65535, was " + index);
+        }
+        if (port < 1 || port > 0xFFFF) {
+            throw new IllegalArgumentException("service port must be 1..65535, was " + port);
+        }
+        if (protocol != IpProtocol.TCP && protocol != IpProtocol.UDP) {
+            throw new IllegalArgumentException("service protocol must be tcp or udp, was " + protocol);
+        }
+        this.index = index;
+        this.name = Objects.requireNonNull(name, "name");
+        this.address = address;
+        this.protocol = protocol;
+        this.port = port;
+        this.schedulers = Objects.requireNonNull(schedulers, "schedulers");
+        this.pool = Objects.requireNonNull(pool, "pool");
+    }
+
+    public int index() {
+        return index;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** The cluster (virtual) address. */
+    public int address() {
+        return address;
+    }
+
+    public int protocol() {
+        return protocol;
+    }
+
+    /** The virtual port. */
+    public int port() {
+        return port;
+    }
+
+    /** The current snapshot. */
+    public BackendPool pool() {
+        return pool;
+    }
+
+    /** Creates the scheduler one event loop uses for this service, prepared for the current pool. */
+    public Scheduler newScheduler() {
+        Scheduler scheduler = schedulers.get();
+        created.add(scheduler);
+        scheduler.prepare(pool);
+        return scheduler;
+    }
+
+    /**
+     * Replaces the pool: every scheduler prepares for it first (off the data path), then the data plane sees it
+     * at its next packet. Control plane only.
+     */
+    public synchronized void publish(BackendPool next) {
+        Objects.requireNonNull(next, "next");
+        for (Scheduler scheduler : created) {
+            scheduler.prepare(next);
+        }
+        pool = next;
+    }
+
+    @Override
+    public String toString() {
+        return name + " " + IpProtocol.name(protocol) + " " + Ipv4Address.format(address) + ":" + port;
+    }
+}

@@ -1,0 +1,64 @@
+package io.loadshare.core.session;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+
+/**
+ * Session-table limits and timeouts, read from {@code io.loadshare.core.session}.
+ *
+ * @param maxSessions sessions one event loop's table holds before it refuses new ones
+ * @param tcpSynTimeout lifetime of a session that has seen only its SYN
+ * @param tcpIdleTimeout lifetime of an idle established TCP session
+ * @param tcpLinger how long a session follows its flow after FIN or RST
+ * @param udpIdleTimeout lifetime of an idle UDP session
+ * @param sweepInterval how often the expiry sweep runs on the event loop
+ * @param sweepCycle how long one sweep takes to visit every slot
+ */
+public record SessionSettings(
+        int maxSessions,
+        Duration tcpSynTimeout,
+        Duration tcpIdleTimeout,
+        Duration tcpLinger,
+        Duration udpIdleTimeout,
+        Duration sweepInterval,
+        Duration sweepCycle) {
+
+    /** Largest timeout the table's 32-bit millisecond deadlines can express without wrapping. */
+    static final Duration MAX_TIMEOUT = Duration.ofDays(24);
+
+    public SessionSettings {
+        if (maxSessions < 1 || maxSessions > SessionTable.MAX_SESSIONS) {
+            throw new IllegalArgumentException(
+                    "max-sessions must be 1.." + SessionTable.MAX_SESSIONS + ", was " + maxSessions);
+        }
+        requireTimeout("tcp-syn-timeout", tcpSynTimeout);
+        requireTimeout("tcp-idle-timeout", tcpIdleTimeout);
+        requireTimeout("tcp-linger", tcpLinger);
+        requireTimeout("udp-idle-timeout", udpIdleTimeout);
+        requireTimeout("sweep-interval", sweepInterval);
+        requireTimeout("sweep-cycle", sweepCycle);
+        if (sweepCycle.compareTo(sweepInterval) < 0) {
+            throw new IllegalArgumentException("sweep-cycle (" + sweepCycle + ") must not be shorter than sweep-interval ("
+                    + sweepInterval + ")");
+        }
+    }
+
+    /** Reads the settings from a {@code session} block (already validated against the reference). */
+    public static SessionSettings from(Config session) {
+        return new SessionSettings(
+                session.getInt("max-sessions"),
+                session.getDuration("tcp-syn-timeout"),
+                session.getDuration("tcp-idle-timeout"),
+                session.getDuration("tcp-linger"),
+                session.getDuration("udp-idle-timeout"),
+                session.getDuration("sweep-interval"),
+                session.getDuration("sweep-cycle"));
+    }
+
+    private static void requireTimeout(String key, Duration value) {
+        if (value.isNegative() || value.isZero() || value.compareTo(MAX_TIMEOUT) > 0) {
+            throw new IllegalArgumentException(key + " must be positive and at most " + MAX_TIMEOUT.toDays()
+                    + " days, was " + value);
+        }
+    }
+}
