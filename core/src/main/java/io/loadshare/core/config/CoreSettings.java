@@ -30,11 +30,11 @@ public record CoreSettings(SessionSettings session, int maxBackendId) {
     public static CoreSettings from(Config config) {
         Config resolved = config.withFallback(ConfigFactory.defaultReference()).resolve();
         StrictConfig.validate(resolved, ConfigFactory.defaultReference(), ROOT, Set.of());
-        Config core = resolved.getConfig(ROOT);
         try {
-            return new CoreSettings(SessionSettings.from(core.getConfig("session")), core.getInt("max-backend-id"));
+            return new CoreSettings(SessionSettings.from(resolved, ROOT + ".session"),
+                    resolved.getInt(ROOT + ".max-backend-id"));
         } catch (IllegalArgumentException e) {
-            throw new ConfigException.BadValue(core.origin(), ROOT, e.getMessage(), e);
+            throw new ConfigException.BadValue(resolved.getConfig(ROOT).origin(), ROOT, e.getMessage(), e);
         }
     }
 

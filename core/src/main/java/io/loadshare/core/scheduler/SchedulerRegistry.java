@@ -19,6 +19,7 @@ public final class SchedulerRegistry {
     public static final String SETTINGS_ROOT = "io.loadshare.scheduler";
 
     private final Map<String, SchedulerFactory> byName;
+    private final List<String> allNames;
     private final List<String> canonicalNames;
     private final Config root;
 
@@ -35,6 +36,7 @@ public final class SchedulerRegistry {
         }
         Collections.sort(canonical);
         this.byName = Map.copyOf(names);
+        this.allNames = List.copyOf(names.keySet());
         this.canonicalNames = List.copyOf(canonical);
         this.root = root;
     }
@@ -97,7 +99,7 @@ public final class SchedulerRegistry {
 
     /** Every accepted name, aliases included, sorted. */
     public List<String> available() {
-        return List.copyOf(byName.keySet());
+        return allNames;
     }
 
     /** One name per algorithm, sorted. */

@@ -43,16 +43,18 @@ public record SessionSettings(
         }
     }
 
-    /** Reads the settings from a {@code session} block (already validated against the reference). */
-    public static SessionSettings from(Config session) {
+    /**
+     * Reads the settings from the block at {@code path}, by full key path so that an error names the whole path.
+     */
+    public static SessionSettings from(Config config, String path) {
         return new SessionSettings(
-                session.getInt("max-sessions"),
-                session.getDuration("tcp-syn-timeout"),
-                session.getDuration("tcp-idle-timeout"),
-                session.getDuration("tcp-linger"),
-                session.getDuration("udp-idle-timeout"),
-                session.getDuration("sweep-interval"),
-                session.getDuration("sweep-cycle"));
+                config.getInt(path + ".max-sessions"),
+                config.getDuration(path + ".tcp-syn-timeout"),
+                config.getDuration(path + ".tcp-idle-timeout"),
+                config.getDuration(path + ".tcp-linger"),
+                config.getDuration(path + ".udp-idle-timeout"),
+                config.getDuration(path + ".sweep-interval"),
+                config.getDuration(path + ".sweep-cycle"));
     }
 
     private static void requireTimeout(String key, Duration value) {

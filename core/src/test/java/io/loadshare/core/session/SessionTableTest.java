@@ -1,0 +1,158 @@
+package io.loadshare.core.session;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.loadshare.core.packet.IpProtocol;
+import io.loadshare.core.packet.TcpHeader;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/** The table's lifecycle rules and its hashing, each against a plain model. */
+class SessionTableTest {
+    private static final int SYN = TcpHeader.SYN;
+    private static final int ACK = TcpHeader.ACK;
+    private static final int FIN_ACK = TcpHeader.FIN | TcpHeader.ACK;
+    private static final int RST = TcpHeader.RST;
+
+    private final List<String> ended = new ArrayList<>();
+
+    private SessionTable table(int maxSessions) {
+        SessionSettings settings = new SessionSettings(maxSessions, Duration.ofSeconds(30), Duration.ofMinutes(15),
+                Duration.ofSeconds(2), Duration.ofSeconds(30), Duration.ofMillis(100), Duration.ofSeconds(2));
+        return new SessionTable(settings, (service, backend, end) -> ended.add(service + "/" + backend + "/" + end));
+    }
+
+    private static FlowKey tcp(int clientPort) {
+        return new FlowKey(IpProtocol.TCP, 0xCB007105, clientPort, 0xC000020A, 80);
+    }
+
+    @Test
+    void synDataFinLingerGone() {
+        SessionTable table = table(10);
+        FlowKey flow = tcp(40000);
+        int slot = table.insert(flow, 3, 7, 0);
+        assertEquals(SessionState.SYN_SEEN, table.state(slot));
+        assertEquals(3, table.serviceIndex(slot));
+        assertEquals(7, table.backendId(slot));
+        assertEquals(flow, table.flowAt(slot));
+
+        table.onTcpPacket(table.lookup(flow, 10), ACK, 10);
+        assertEquals(SessionState.ESTABLISHED, table.state(table.lookup(flow, 10)));
+        table.onTcpPacket(table.lookup(flow, 20), FIN_ACK, 20);
+        assertEquals(SessionState.FIN_SEEN, table.state(table.lookup(flow, 20)));
+        // The last ACK 1.5 s later still follows, and restarts the linger.
+        table.onTcpPacket(table.lookup(flow, 1520), ACK, 1520);
+        assertEquals(SessionState.FIN_SEEN, table.state(table.lookup(flow, 3519)));
+        assertEquals(-1, table.lookup(flow, 3520));
+        assertEquals(0, table.size());
+        assertEquals(List.of("3/7/FINISHED"), ended);
+    }
+
+    @Test
+    void rstEndsAfterLingerWithoutRestart() {
+        SessionTable table = table(10);
+        FlowKey flow = tcp(40001);
+        table.insert(flow, 0, 1, 0);
+        table.onTcpPacket(table.lookup(flow, 5), RST, 5);
+        table.onTcpPacket(table.lookup(flow, 1000), RST, 1000);
+        assertEquals(SessionState.RESET, table.state(table.lookup(flow, 2004)));
+        assertEquals(-1, table.lookup(flow, 2005));
+        assertEquals(List.of("0/1/FINISHED"), ended);
+    }
+
+    @Test
+    void synOnlySessionsExpireAtTheSynTimeout() {
+        SessionTable table = table(10);
+        FlowKey flow = tcp(40002);
+        table.insert(flow, 0, 1, 0);
+        table.onTcpPacket(table.lookup(flow, 1000), SYN, 1000);
+        assertEquals(-1, table.lookup(flow, 31_000));
+        assertEquals(List.of("0/1/IDLE_TIMEOUT"), ended);
+    }
+
+    @Test
+    void idleExpiryBySweep() {
+        SessionTable table = table(1000);
+        for (int port = 1; port <= 500; port++) {
+            int slot = table.insert(tcp(port), 0, 1, 0);
+            table.onTcpPacket(slot, ACK, 0);
+        }
+        FlowKey udp = new FlowKey(IpProtocol.UDP, 1, 2, 3, 4);
+        table.insert(udp, 1, 2, 0);
+        int idleMillis = (int) Duration.ofMinutes(15).toMillis();
+        int swept = 0;
+        for (int i = 0; i < 2000 / 100; i++) {
+            swept += table.sweep(31_000);
+        }
+        assertEquals(1, swept, "only the UDP session is past its 30 s timeout");
+        assertEquals(500, table.size());
+        for (int i = 0; i < 2000 / 100; i++) {
+            swept += table.sweep(idleMillis);
+        }
+        assertEquals(501, swept, "one sweep cycle (2 s in 100 ms slices) visits every slot");
+        assertEquals(0, table.size());
+        assertEquals(501, ended.size());
+    }
+
+    @Test
+    void fullTableRefusesNewSessions() {
+        SessionTable table = table(3);
+        assertTrue(table.insert(tcp(1), 0, 1, 0) >= 0);
+        assertTrue(table.insert(tcp(2), 0, 1, 0) >= 0);
+        assertTrue(table.insert(tcp(3), 0, 1, 0) >= 0);
+        assertTrue(table.isFull());
+        assertEquals(-1, table.insert(tcp(4), 0, 1, 0));
+        assertEquals(3, table.size());
+        table.remove(table.lookup(tcp(2), 0), SessionEnd.FLUSHED);
+        assertTrue(table.insert(tcp(4), 0, 1, 0) >= 0);
+    }
+
+    @Test
+    void deadlinesSurviveClockWrap() {
+        SessionTable table = table(10);
+        FlowKey flow = tcp(5);
+        int nearWrap = Integer.MAX_VALUE - 500;
+        table.insert(flow, 0, 1, nearWrap);
+        int afterWrap = nearWrap + 10_000;
+        assertTrue(afterWrap < 0);
+        assertTrue(table.lookup(flow, afterWrap) >= 0);
+        assertEquals(-1, table.lookup(flow, nearWrap + 30_000));
+    }
+
+    /** Random inserts, lookups and removals at high load, checked against a HashMap. */
+    @Test
+    void matchesAModelUnderChurn() {
+        SessionTable table = table(4096);
+        Map<FlowKey, Integer> model = new HashMap<>();
+        SplittableRandom random = new SplittableRandom(7);
+        List<FlowKey> keys = new ArrayList<>();
+        for (int i = 0; i < 6000; i++) {
+            keys.add(new FlowKey(random.nextBoolean() ? IpProtocol.TCP : IpProtocol.UDP, random.nextInt(64),
+                    random.nextInt(1 << 16), random.nextInt(4), random.nextInt(3)));
+        }
+        for (int step = 0; step < 400_000; step++) {
+            FlowKey key = keys.get(random.nextInt(keys.size()));
+            int slot = table.lookup(key, 0);
+            Integer backend = model.get(key);
+            assertEquals(backend != null, slot >= 0, key.toString());
+            if (slot >= 0) {
+                assertEquals(backend.intValue(), table.backendId(slot));
+                if (random.nextInt(3) == 0) {
+                    table.remove(slot, SessionEnd.FLUSHED);
+                    model.remove(key);
+                }
+            } else if (!table.isFull()) {
+                int id = random.nextInt(1 << 16);
+                table.insert(key, 0, id, 0);
+                model.put(key, id);
+            }
+            assertEquals(model.size(), table.size());
+        }
+    }
+}

@@ -1,0 +1,26 @@
+package io.loadshare.core.testing;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.loadshare.core.packet.Ipv4Address;
+import io.loadshare.core.packet.TcpHeader;
+import io.netty.buffer.ByteBuf;
+import org.junit.jupiter.api.Test;
+
+/** The builder used by lifecycle tests must itself produce what scapy produces. */
+class TestFramesTest {
+    /**
+     * Made with scapy 2.5: {@code Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:fe") / IP(src="203.0.113.5",
+     * dst="192.0.2.10", id=1, ttl=64) / TCP(sport=40000, dport=80, seq=1000, ack=5001, flags="PA", window=8192) /
+     * Raw(b"hi")}.
+     */
+    private static final String PSH_ACK = "0200000000fe02000000000108004500002a0001000040067cbdcb007105c000020a9c400050000003e80000138950182000754f00006869";
+
+    @Test
+    void tcpBuilderMatchesScapy() {
+        ByteBuf built = TestFrames.tcp(Ipv4Address.parse("203.0.113.5"), 40000, Ipv4Address.parse("192.0.2.10"), 80,
+                TcpHeader.PSH | TcpHeader.ACK, new byte[] {'h', 'i'});
+        assertEquals(PSH_ACK, TestFrames.hex(built));
+        built.release();
+    }
+}
