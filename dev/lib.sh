@@ -1,0 +1,37 @@
+# Shared by the dev/ scripts: find JDK 25 and install missing Debian packages.
+# shellcheck shell=bash
+
+# Exports JAVA_HOME pointing at a JDK 25, or exits with a message saying how to get one.
+use_jdk25() {
+  local candidate
+  for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-25-jdk /usr/lib/jvm/java-25-openjdk-amd64 /usr/lib/jvm/*25*; do
+    if [ -n "$candidate" ] && [ -x "$candidate/bin/java" ] \
+        && "$candidate/bin/java" -version 2>&1 | grep -q 'version "25'; then
+      export JAVA_HOME="$candidate"
+      export PATH="$JAVA_HOME/bin:$PATH"
+      return 0
+    fi
+  done
+  echo "loadshare needs JDK 25, and none was found (looked at \$JAVA_HOME and /usr/lib/jvm)." >&2
+  echo "Install Temurin 25 (apt package temurin-25-jdk) or set JAVA_HOME to a JDK 25." >&2
+  exit 1
+}
+
+# Installs the Debian packages given as arguments that are not installed yet. Needs root when any is missing.
+ensure_packages() {
+  local missing=() package
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing packages: ${missing[*]}; run as root (sudo) so they can be installed" >&2
+    exit 1
+  fi
+  echo "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Debian packages the test suite uses: namespaces and veth (iproute2), captures (libpcap, tcpdump).
+TEST_PACKAGES=(iproute2 libpcap0.8 tcpdump procps)
