@@ -9,6 +9,9 @@ use_jdk25() {
         && "$candidate/bin/java" -version 2>&1 | grep -q 'version "25'; then
       export JAVA_HOME="$candidate"
       export PATH="$JAVA_HOME/bin:$PATH"
+      # Maven's own Guice uses sun.misc.Unsafe; JDK 25 warns about it on every run. JDK 17 rejects the flag,
+      # so it is set here, for JDK 25 only, not in .mvn/jvm.config.
+      export MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow ${MAVEN_OPTS:-}"
       return 0
     fi
   done

@@ -9,9 +9,10 @@ import io.loadshare.core.session.Flow;
 import java.util.Set;
 
 /**
- * The connection-counting family of IPVS, over the sessions this event loop holds: each pick scans the
- * available backends once (O(backends)) for the lowest cost, starting at a rotating index so that ties spread
- * evenly instead of piling on the first backend.
+ * The connection-counting family of IPVS, over the sessions this event loop holds. The available backends sit
+ * in a {@link LoadHeap} ordered by cost, so a pick is O(1) and the open/close bookkeeping O(log backends). Among
+ * equal costs the heap gives the root, which sinks once its count rises, so ties spread instead of piling on one
+ * backend.
  */
 public final class LeastConnectionsScheduler implements Scheduler {
     /** How a backend's cost is computed from its active sessions A and weight W. */
@@ -26,61 +27,28 @@ public final class LeastConnectionsScheduler implements Scheduler {
         NEVER_QUEUE
     }
 
-    private final Policy policy;
     private final ActiveSessions active = new ActiveSessions();
-    private int rotation;
+    private final LoadHeap heap;
 
     LeastConnectionsScheduler(Policy policy) {
-        this.policy = policy;
+        this.heap = new LoadHeap(policy, active);
     }
 
     @Override
     public Backend pick(BackendPool pool, Flow flow) {
-        int n = pool.availableCount();
-        if (n == 0) {
-            return null;
-        }
-        int start = rotation++;
-        if (rotation >= n) {
-            rotation = 0;
-        }
-        Backend best = null;
-        long bestLoad = 0;
-        long bestWeight = 1;
-        for (int k = 0; k < n; k++) {
-            int i = start + k;
-            Backend candidate = pool.available(i >= n ? i - n : i);
-            long load = active.get(candidate.id());
-            if (policy == Policy.NEVER_QUEUE && load == 0) {
-                return candidate;
-            }
-            long weight;
-            switch (policy) {
-                case LEAST_CONNECTIONS -> weight = 1;
-                case WEIGHTED_LEAST_CONNECTIONS -> weight = candidate.weight();
-                default -> {
-                    load++;
-                    weight = candidate.weight();
-                }
-            }
-            // load / weight < bestLoad / bestWeight, without division.
-            if (best == null || load * bestWeight < bestLoad * weight) {
-                best = candidate;
-                bestLoad = load;
-                bestWeight = weight;
-            }
-        }
-        return best;
+        return heap.min(pool);
     }
 
     @Override
     public void sessionOpened(Backend backend) {
         active.opened(backend);
+        heap.changed(backend.id(), true);
     }
 
     @Override
     public void sessionClosed(int backendId) {
         active.closed(backendId);
+        heap.changed(backendId, false);
     }
 
     /** The factory of one policy. */

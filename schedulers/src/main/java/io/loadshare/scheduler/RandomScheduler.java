@@ -24,7 +24,7 @@ public final class RandomScheduler extends PreparedScheduler<WeightedDraw> {
     @Override
     public Backend pick(BackendPool pool, Flow flow) {
         int n = pool.availableCount();
-        return n == 0 ? null : pool.available(derived(pool).draw(random, n));
+        return n == 0 ? null : pool.available(derived(pool).draw(random));
     }
 
     /** Plugin entry: {@code random}. */

@@ -34,8 +34,8 @@ public final class TwoRandomChoicesScheduler extends PreparedScheduler<WeightedD
             return null;
         }
         WeightedDraw draw = derived(pool);
-        Backend a = pool.available(draw.draw(random, n));
-        Backend b = pool.available(draw.draw(random, n));
+        Backend a = pool.available(draw.draw(random));
+        Backend b = pool.available(draw.draw(random));
         // a's load per weight versus b's, cross-multiplied.
         return (long) active.get(b.id()) * a.weight() < (long) active.get(a.id()) * b.weight() ? b : a;
     }

@@ -44,6 +44,8 @@ public enum DropReason {
     NO_BACKEND("no-backend"),
     /** The session table is full, so a new session was refused. */
     TABLE_FULL("table-full"),
+    /** The backend's MAC address is not resolved (yet), so a layer-2 rewrite has no destination. */
+    NO_BACKEND_MAC("no-backend-mac"),
     /** The session's backend left the pool or went down. */
     BACKEND_GONE("backend-gone"),
     /** The outbound channel was not writable (its queue is full). */

@@ -46,7 +46,7 @@ class DispatchPipelineTest {
 
     private final PipelineHarness harness = new PipelineHarness(
             "io.loadshare.core.session { max-sessions = 4, tcp-linger = 2s, tcp-idle-timeout = 60s }",
-            new MacRewriterForTest());
+            context -> new MacRewriterForTest());
 
     @AfterEach
     void close() {

@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 
 /**
  * A dispatch pipeline on an {@link EmbeddedChannel} with a hand-driven clock: one TCP service on
@@ -35,7 +36,7 @@ public final class PipelineHarness implements AutoCloseable {
     public final DispatchContext context;
     public final EmbeddedChannel channel;
 
-    public PipelineHarness(String coreOverrides, ChannelHandler rewriter) {
+    public PipelineHarness(String coreOverrides, Function<DispatchContext, ChannelHandler> rewriter) {
         CoreSettings settings = CoreSettings.from(ConfigFactory.parseString(coreOverrides));
         SchedulerRegistry registry = SchedulerRegistry.load();
         BackendPool pool = BackendPool.of(backends(3));
@@ -51,7 +52,7 @@ public final class PipelineHarness implements AutoCloseable {
         };
         context = new DispatchContext(settings, new ServiceTable(List.of(web, dns)), ticker);
         channel = new EmbeddedChannel();
-        DispatchPipeline.install(channel.pipeline(), context, rewriter);
+        DispatchPipeline.install(channel.pipeline(), context, rewriter.apply(context));
     }
 
     /** Backends 1..n at 192.0.2.21.., MAC 02:00:00:00:01:0n, weight 1, active. */

@@ -2,12 +2,16 @@ package io.loadshare.core.testing;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.loadshare.core.packet.ArpHeader;
+import io.loadshare.core.packet.Frames;
 import io.loadshare.core.packet.Ipv4Address;
+import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.packet.TcpHeader;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import org.junit.jupiter.api.Test;
 
-/** The builder used by lifecycle tests must itself produce what scapy produces. */
+/** The frame writers used by lifecycle tests and the control plane must produce what scapy produces. */
 class TestFramesTest {
     /**
      * Made with scapy 2.5: {@code Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:fe") / IP(src="203.0.113.5",
@@ -21,6 +25,15 @@ class TestFramesTest {
         ByteBuf built = TestFrames.tcp(Ipv4Address.parse("203.0.113.5"), 40000, Ipv4Address.parse("192.0.2.10"), 80,
                 TcpHeader.PSH | TcpHeader.ACK, new byte[] {'h', 'i'});
         assertEquals(PSH_ACK, TestFrames.hex(built));
+        built.release();
+    }
+
+    @Test
+    void arpWriterMatchesScapy() {
+        ByteBuf built = Frames.arp(Unpooled.buffer(), MacAddress.BROADCAST, TestFrames.DISPATCHER_MAC,
+                ArpHeader.REQUEST, TestFrames.DISPATCHER_MAC, Ipv4Address.parse("192.0.2.1"), MacAddress.ZERO,
+                Ipv4Address.parse("192.0.2.10"));
+        assertEquals(GoldenFrames.ARP_WHO_HAS_VIP, TestFrames.hex(built));
         built.release();
     }
 }

@@ -1,0 +1,2 @@
+/** The packaged dispatcher's entry points. */
+package io.loadshare.distribution;
