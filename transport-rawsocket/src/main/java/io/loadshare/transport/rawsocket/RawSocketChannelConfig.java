@@ -1,0 +1,154 @@
+package io.loadshare.transport.rawsocket;
+
+import io.netty.channel.ChannelOption;
+import io.netty.channel.DefaultChannelConfig;
+import io.netty.channel.MaxMessagesRecvByteBufAllocator;
+import java.util.Map;
+
+/** The configuration of a {@link RawSocketChannel}; starts from {@link RawSocketSettings#defaults()}. */
+public final class RawSocketChannelConfig extends DefaultChannelConfig {
+    private volatile boolean vnetHeader;
+    private volatile boolean ignoreOutgoing;
+    private volatile SocketFilter socketFilter;
+    private volatile int maxFrameSize;
+    private volatile int receiveBufferSize;
+    private volatile int sendBatch;
+    private volatile RingSettings ring;
+    private volatile int fanoutGroup;
+    private volatile boolean qdiscBypass;
+
+    RawSocketChannelConfig(RawSocketChannel channel) {
+        super(channel);
+        apply(RawSocketSettings.defaults());
+    }
+
+    /** Takes every setting at once, as the distribution does from HOCON. */
+    public RawSocketChannelConfig apply(RawSocketSettings settings) {
+        vnetHeader = settings.vnetHeader();
+        ignoreOutgoing = settings.ignoreOutgoing();
+        socketFilter = SocketFilter.builder().acceptBroadcast(settings.acceptBroadcast()).build();
+        maxFrameSize = settings.maxFrameSize();
+        receiveBufferSize = settings.receiveBufferSize();
+        sendBatch = settings.sendBatch();
+        ring = settings.ring();
+        fanoutGroup = settings.fanoutGroup();
+        qdiscBypass = settings.qdiscBypass();
+        ((MaxMessagesRecvByteBufAllocator) getRecvByteBufAllocator()).maxMessagesPerRead(settings.readBatch());
+        return this;
+    }
+
+    @Override
+    public Map<ChannelOption<?>, Object> getOptions() {
+        return getOptions(super.getOptions(), RawSocketChannelOption.VNET_HEADER, RawSocketChannelOption.IGNORE_OUTGOING,
+                RawSocketChannelOption.SOCKET_FILTER, RawSocketChannelOption.MAX_FRAME_SIZE,
+                RawSocketChannelOption.RECEIVE_BUFFER_SIZE, RawSocketChannelOption.SEND_BATCH,
+                RawSocketChannelOption.RX_RING, RawSocketChannelOption.FANOUT_GROUP, RawSocketChannelOption.QDISC_BYPASS);
+    }
+
+    @SuppressWarnings("unchecked")
+    @Override
+    public <T> T getOption(ChannelOption<T> option) {
+        if (option == RawSocketChannelOption.VNET_HEADER) {
+            return (T) Boolean.valueOf(vnetHeader);
+        }
+        if (option == RawSocketChannelOption.IGNORE_OUTGOING) {
+            return (T) Boolean.valueOf(ignoreOutgoing);
+        }
+        if (option == RawSocketChannelOption.SOCKET_FILTER) {
+            return (T) socketFilter;
+        }
+        if (option == RawSocketChannelOption.MAX_FRAME_SIZE) {
+            return (T) Integer.valueOf(maxFrameSize);
+        }
+        if (option == RawSocketChannelOption.RECEIVE_BUFFER_SIZE) {
+            return (T) Integer.valueOf(receiveBufferSize);
+        }
+        if (option == RawSocketChannelOption.SEND_BATCH) {
+            return (T) Integer.valueOf(sendBatch);
+        }
+        if (option == RawSocketChannelOption.RX_RING) {
+            return (T) ring;
+        }
+        if (option == RawSocketChannelOption.FANOUT_GROUP) {
+            return (T) Integer.valueOf(fanoutGroup);
+        }
+        if (option == RawSocketChannelOption.QDISC_BYPASS) {
+            return (T) Boolean.valueOf(qdiscBypass);
+        }
+        return super.getOption(option);
+    }
+
+    @Override
+    public <T> boolean setOption(ChannelOption<T> option, T value) {
+        validate(option, value);
+        if (channel.isActive() && option instanceof RawSocketChannelOption) {
+            throw new IllegalStateException(option + " takes effect at bind; the channel is already bound");
+        }
+        if (option == RawSocketChannelOption.VNET_HEADER) {
+            vnetHeader = (Boolean) value;
+        } else if (option == RawSocketChannelOption.IGNORE_OUTGOING) {
+            ignoreOutgoing = (Boolean) value;
+        } else if (option == RawSocketChannelOption.SOCKET_FILTER) {
+            socketFilter = (SocketFilter) value;
+        } else if (option == RawSocketChannelOption.MAX_FRAME_SIZE) {
+            maxFrameSize = (Integer) value;
+        } else if (option == RawSocketChannelOption.RECEIVE_BUFFER_SIZE) {
+            receiveBufferSize = (Integer) value;
+        } else if (option == RawSocketChannelOption.SEND_BATCH) {
+            int batch = (Integer) value;
+            if (batch < 1 || batch > RawSocketSettings.MAX_SEND_BATCH) {
+                throw new IllegalArgumentException("SEND_BATCH must be 1.." + RawSocketSettings.MAX_SEND_BATCH);
+            }
+            sendBatch = batch;
+        } else if (option == RawSocketChannelOption.RX_RING) {
+            ring = (RingSettings) value;
+        } else if (option == RawSocketChannelOption.FANOUT_GROUP) {
+            fanoutGroup = (Integer) value;
+        } else if (option == RawSocketChannelOption.QDISC_BYPASS) {
+            qdiscBypass = (Boolean) value;
+        } else {
+            return super.setOption(option, value);
+        }
+        return true;
+    }
+
+    boolean vnetHeader() {
+        return vnetHeader;
+    }
+
+    boolean ignoreOutgoing() {
+        return ignoreOutgoing;
+    }
+
+    SocketFilter socketFilter() {
+        return socketFilter;
+    }
+
+    int maxFrameSize() {
+        return maxFrameSize;
+    }
+
+    int receiveBufferSize() {
+        return receiveBufferSize;
+    }
+
+    int sendBatch() {
+        return sendBatch;
+    }
+
+    RingSettings ring() {
+        return ring;
+    }
+
+    int fanoutGroup() {
+        return fanoutGroup;
+    }
+
+    boolean qdiscBypass() {
+        return qdiscBypass;
+    }
+
+    int readBatch() {
+        return ((MaxMessagesRecvByteBufAllocator) getRecvByteBufAllocator()).maxMessagesPerRead();
+    }
+}

@@ -1,0 +1,36 @@
+package io.loadshare.transport.rawsocket;
+
+import io.netty.channel.ChannelOption;
+
+/**
+ * Options of a {@link RawSocketChannel}. They take effect when the channel binds; their defaults come from the
+ * module's {@code reference.conf} ({@link RawSocketSettings}).
+ */
+public final class RawSocketChannelOption<T> extends ChannelOption<T> {
+    /** PACKET_VNET_HDR: exchange virtio-net headers, so partial checksums and GSO frames forward correctly. */
+    public static final ChannelOption<Boolean> VNET_HEADER = valueOf(RawSocketChannelOption.class, "VNET_HEADER");
+    /** PACKET_IGNORE_OUTGOING: never read back frames this host sends. */
+    public static final ChannelOption<Boolean> IGNORE_OUTGOING =
+            valueOf(RawSocketChannelOption.class, "IGNORE_OUTGOING");
+    /** SO_ATTACH_FILTER: the kernel filter that decides which frames reach user space. */
+    public static final ChannelOption<SocketFilter> SOCKET_FILTER =
+            valueOf(RawSocketChannelOption.class, "SOCKET_FILTER");
+    /** Largest frame accepted, GSO super-frames included; larger ones are counted as oversize and dropped. */
+    public static final ChannelOption<Integer> MAX_FRAME_SIZE = valueOf(RawSocketChannelOption.class, "MAX_FRAME_SIZE");
+    /** SO_RCVBUF in bytes; 0 keeps the kernel's default. */
+    public static final ChannelOption<Integer> RECEIVE_BUFFER_SIZE =
+            valueOf(RawSocketChannelOption.class, "RECEIVE_BUFFER_SIZE");
+    /** Most frames one sendmmsg call sends. */
+    public static final ChannelOption<Integer> SEND_BATCH = valueOf(RawSocketChannelOption.class, "SEND_BATCH");
+    /** Receive through a TPACKET_V3 ring (the fast path) instead of one recvfrom per frame. */
+    public static final ChannelOption<RingSettings> RX_RING = valueOf(RawSocketChannelOption.class, "RX_RING");
+    /** PACKET_FANOUT group id (hash mode), or -1 for none: sockets of one group share an interface's flows. */
+    public static final ChannelOption<Integer> FANOUT_GROUP = valueOf(RawSocketChannelOption.class, "FANOUT_GROUP");
+    /** PACKET_QDISC_BYPASS: transmit straight to the driver, skipping the queueing discipline. */
+    public static final ChannelOption<Boolean> QDISC_BYPASS = valueOf(RawSocketChannelOption.class, "QDISC_BYPASS");
+
+    @SuppressWarnings("deprecation")
+    private RawSocketChannelOption() {
+        super(null);
+    }
+}
