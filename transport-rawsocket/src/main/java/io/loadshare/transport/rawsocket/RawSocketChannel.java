@@ -376,7 +376,7 @@ public final class RawSocketChannel extends AbstractChannel {
             setIovec(iov + IOVEC, frame, frame.readerIndex(), frame.readableBytes());
             iovCount = 2;
         }
-        messages.asSlice(message, MMSGHDR).fill((byte) 0);
+        // The other mmsghdr fields (name, control, flags) stay zero from allocation; the kernel writes msg_len.
         messages.set(ValueLayout.JAVA_LONG, message + MSG_IOV, iovecs.address() + iov);
         messages.set(ValueLayout.JAVA_LONG, message + MSG_IOVLEN, iovCount);
     }
