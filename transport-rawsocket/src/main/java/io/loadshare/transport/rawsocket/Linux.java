@@ -78,12 +78,17 @@ final class Linux {
     static final MethodHandle GETSOCKOPT = downcall("getsockopt",
             FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT, ADDRESS, ADDRESS), false);
     static final MethodHandle IOCTL = downcall("ioctl", FunctionDescriptor.of(C_INT, C_INT, C_LONG, ADDRESS), false);
-    /** Non-blocking receive: short enough for a critical call. */
-    static final MethodHandle RECVFROM = downcall("recvfrom",
-            FunctionDescriptor.of(C_LONG, C_INT, ADDRESS, C_LONG, C_INT, ADDRESS, ADDRESS), true);
-    /** Non-blocking batch send: short enough for a critical call. */
-    static final MethodHandle SENDMMSG = downcall("sendmmsg",
-            FunctionDescriptor.of(C_INT, C_INT, ADDRESS, C_INT, C_INT), true);
+    private static final FunctionDescriptor RECVFROM_TYPE =
+            FunctionDescriptor.of(C_LONG, C_INT, ADDRESS, C_LONG, C_INT, ADDRESS, ADDRESS);
+    private static final FunctionDescriptor SENDMMSG_TYPE = FunctionDescriptor.of(C_INT, C_INT, ADDRESS, C_INT, C_INT);
+    /**
+     * The per-frame calls, as critical calls without errno capture: capturing slices the capture segment on every
+     * call, an allocation per frame. A -1 from them is classified by repeating the call with the capturing handle.
+     */
+    static final MethodHandle RECVFROM_FAST = fastDowncall("recvfrom", RECVFROM_TYPE);
+    static final MethodHandle RECVFROM = downcall("recvfrom", RECVFROM_TYPE, true);
+    static final MethodHandle SENDMMSG_FAST = fastDowncall("sendmmsg", SENDMMSG_TYPE);
+    static final MethodHandle SENDMMSG = downcall("sendmmsg", SENDMMSG_TYPE, true);
     static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(C_INT, C_INT), false);
     static final MethodHandle MMAP = downcall("mmap",
             FunctionDescriptor.of(ADDRESS, ADDRESS, C_LONG, C_INT, C_INT, C_INT, C_LONG), false);
@@ -103,6 +108,12 @@ final class Linux {
         return critical
                 ? LINKER.downcallHandle(symbol, descriptor, capture, Linker.Option.critical(false))
                 : LINKER.downcallHandle(symbol, descriptor, capture);
+    }
+
+    private static MethodHandle fastDowncall(String name, FunctionDescriptor descriptor) {
+        MemorySegment symbol = LINKER.defaultLookup().find(name)
+                .orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
+        return LINKER.downcallHandle(symbol, descriptor, Linker.Option.critical(false));
     }
 
     /** A segment to pass as the first argument of every call, from which {@link #errno} reads. */

@@ -195,6 +195,12 @@ final class RawSocket implements AutoCloseable {
     long receive(MemorySegment into, long capacity) throws RawSocketException {
         long n;
         try {
+            n = (long) Linux.RECVFROM_FAST.invokeExact(fd, into, capacity, Linux.MSG_TRUNC | Linux.MSG_DONTWAIT,
+                    MemorySegment.NULL, MemorySegment.NULL);
+            if (n >= 0) {
+                return n;
+            }
+            // Once per read batch: ask again with errno captured, to tell "nothing waiting" from an error.
             n = (long) Linux.RECVFROM.invokeExact(errno, fd, into, capacity, Linux.MSG_TRUNC | Linux.MSG_DONTWAIT,
                     MemorySegment.NULL, MemorySegment.NULL);
         } catch (Throwable t) {
@@ -213,10 +219,15 @@ final class RawSocket implements AutoCloseable {
     /**
      * Sends up to {@code count} prepared {@code mmsghdr}s without blocking.
      *
-     * @return messages sent, or -1 with {@link #errno()} set
+     * @return messages sent, or -1 with {@link #errno()} set (a retry may succeed, and then returns the count)
      */
     int sendBatch(MemorySegment messages, int count) {
         try {
+            int sent = (int) Linux.SENDMMSG_FAST.invokeExact(fd, messages, count, Linux.MSG_DONTWAIT);
+            if (sent >= 0) {
+                return sent;
+            }
+            // The first frame failed: send it again with errno captured, to learn why.
             return (int) Linux.SENDMMSG.invokeExact(errno, fd, messages, count, Linux.MSG_DONTWAIT);
         } catch (Throwable t) {
             throw new IllegalStateException(t);

@@ -3,6 +3,7 @@ package io.loadshare.transport.rawsocket;
 import io.loadshare.core.packet.VirtioNetHeader;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.AbstractChannel;
 import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelMetadata;
@@ -23,7 +24,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.SocketAddress;
-import java.nio.ByteBuffer;
 
 /**
  * A Netty channel over one Linux AF_PACKET socket bound to one interface: every Ethernet frame that reaches the
@@ -48,6 +48,8 @@ public final class RawSocketChannel extends AbstractChannel {
     private static final int MSG_IOV = 16;
     private static final int MSG_IOVLEN = 24;
     private static final int IOVEC = 16;
+    /** All of the address space, so that a copy into a buffer's memory needs no segment object per frame. */
+    private static final MemorySegment ALL_MEMORY = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
 
     private final RawSocketChannelConfig config;
     private final RawSocket socket;
@@ -65,9 +67,11 @@ public final class RawSocketChannel extends AbstractChannel {
     private EpollIoOps ops = EpollIoOps.NONE;
     private boolean readPending;
     private RxRing ring;
-    private ByteBuffer ringBytes;
+    /** Where frames are read from: the ring, or the scratch area of plain receive. */
+    private MemorySegment receiveMemory;
+    /** The same memory as a buffer, for copying into buffers that expose no address. */
+    private ByteBuf receiveSource;
     private MemorySegment receiveScratch;
-    private ByteBuffer receiveScratchBytes;
     private MemorySegment messages;
     private MemorySegment iovecs;
     private ByteBuf[] batch;
@@ -208,11 +212,12 @@ public final class RawSocketChannel extends AbstractChannel {
         if (ringSettings.enabled()) {
             ring = RxRing.attach(socket, ringSettings.blockSize(), ringSettings.blockCount(), ringSettings.frameSize(),
                     ringSettings.blockTimeoutMillis());
-            ringBytes = ring.memory().asByteBuffer();
+            receiveMemory = ring.memory();
         } else {
             receiveScratch = arena.allocate(config.maxFrameSize() + vnet + 1L, 64);
-            receiveScratchBytes = receiveScratch.asByteBuffer();
+            receiveMemory = receiveScratch;
         }
+        receiveSource = Unpooled.wrappedBuffer(receiveMemory.asByteBuffer());
         int sendBatch = config.sendBatch();
         messages = arena.allocate((long) MMSGHDR * sendBatch, 8);
         iovecs = arena.allocate((long) IOVEC * 2 * sendBatch, 8);
@@ -261,6 +266,10 @@ public final class RawSocketChannel extends AbstractChannel {
             }
             socket.close();
         } finally {
+            if (receiveSource != null) {
+                receiveSource.release();
+                receiveSource = null;
+            }
             if (batch != null) {
                 java.util.Arrays.fill(batch, null);
             }
@@ -426,7 +435,7 @@ public final class RawSocketChannel extends AbstractChannel {
                     ring.consumed();
                     continue;
                 }
-                ByteBuf frame = copy(allocator, ringBytes, (int) ring.macOffset() - vnet, vnet, length);
+                ByteBuf frame = copy(allocator, (int) ring.macOffset() - vnet, vnet, length);
                 ring.consumed();
                 return frame;
             }
@@ -439,19 +448,24 @@ public final class RawSocketChannel extends AbstractChannel {
                 stats.countReceivedOversize();
                 continue;
             }
-            return copy(allocator, receiveScratchBytes, 0, vnet, length);
+            return copy(allocator, 0, vnet, length);
         }
     }
 
     /** The one copy of a frame: from the ring or the scratch area into a pooled buffer of its size. */
-    private ByteBuf copy(ByteBufAllocator allocator, ByteBuffer source, int at, int vnet, int length) {
+    private ByteBuf copy(ByteBufAllocator allocator, int at, int vnet, int length) {
         int headroom = vnet == 0 ? 0 : VirtioNetHeader.HEADROOM;
         ByteBuf frame = allocator.directBuffer(headroom + length);
         if (vnet != 0) {
             frame.writeInt(VirtioNetHeader.TAG);
         }
-        source.limit(at + vnet + length).position(at);
-        frame.writeBytes(source);
+        if (frame.hasMemoryAddress()) {
+            // Netty's own copy paths build a temporary NIO buffer per new ByteBuf; a raw copy allocates nothing.
+            MemorySegment.copy(receiveMemory, at, ALL_MEMORY, frame.memoryAddress() + frame.writerIndex(), vnet + length);
+            frame.writerIndex(frame.writerIndex() + vnet + length);
+        } else {
+            frame.writeBytes(receiveSource, at, vnet + length);
+        }
         frame.readerIndex(headroom);
         stats.countReceived(length);
         return frame;
