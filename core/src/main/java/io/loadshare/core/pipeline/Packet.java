@@ -9,6 +9,7 @@ import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.packet.Ipv4Header;
 import io.loadshare.core.packet.TcpHeader;
 import io.loadshare.core.packet.UdpHeader;
+import io.loadshare.core.packet.VirtioNetHeader;
 import io.loadshare.core.session.Flow;
 import io.loadshare.core.session.FlowKey;
 import io.netty.buffer.ByteBuf;
@@ -157,6 +158,14 @@ public final class Packet implements Flow, ReferenceCounted {
     /** Absolute index of the quoted datagram's transport header (its ports); valid when {@link #isIcmpError()}. */
     public int quotedL4Offset() {
         return quotedL4Offset;
+    }
+
+    /**
+     * Whether the frame's TCP/UDP checksum is partial (the sender offloaded it; see {@link VirtioNetHeader}), so a
+     * rewriter must update it with the partial-checksum rule rather than RFC 1624's.
+     */
+    public boolean isChecksumPartial() {
+        return VirtioNetHeader.isChecksumPartial(content);
     }
 
     /** The payload EtherType, after any 802.1Q tag. */

@@ -81,14 +81,16 @@ final class Linux {
     private static final FunctionDescriptor RECVFROM_TYPE =
             FunctionDescriptor.of(C_LONG, C_INT, ADDRESS, C_LONG, C_INT, ADDRESS, ADDRESS);
     private static final FunctionDescriptor SENDMMSG_TYPE = FunctionDescriptor.of(C_INT, C_INT, ADDRESS, C_INT, C_INT);
+
     /**
      * The per-frame calls, as critical calls without errno capture: capturing slices the capture segment on every
-     * call, an allocation per frame. A -1 from them is classified by repeating the call with the capturing handle.
+     * call, an allocation per frame. After a -1 the caller reads errno from {@link #ERRNO_LOCATION} at once; a
+     * critical call makes no thread-state transition in which the JVM could overwrite it.
      */
     static final MethodHandle RECVFROM_FAST = fastDowncall("recvfrom", RECVFROM_TYPE);
-    static final MethodHandle RECVFROM = downcall("recvfrom", RECVFROM_TYPE, true);
     static final MethodHandle SENDMMSG_FAST = fastDowncall("sendmmsg", SENDMMSG_TYPE);
-    static final MethodHandle SENDMMSG = downcall("sendmmsg", SENDMMSG_TYPE, true);
+    /** glibc's {@code int *__errno_location(void)}: the calling thread's errno. */
+    static final MethodHandle ERRNO_LOCATION = fastDowncall("__errno_location", FunctionDescriptor.of(ADDRESS));
     static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(C_INT, C_INT), false);
     static final MethodHandle MMAP = downcall("mmap",
             FunctionDescriptor.of(ADDRESS, ADDRESS, C_LONG, C_INT, C_INT, C_INT, C_LONG), false);

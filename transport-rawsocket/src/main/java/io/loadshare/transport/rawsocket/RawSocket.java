@@ -21,6 +21,9 @@ final class RawSocket implements AutoCloseable {
     private final Arena arena = Arena.ofAuto();
     private final MemorySegment errno = Linux.newErrnoSegment(arena);
     private final MemorySegment scratch = arena.allocate(Linux.IFREQ_SIZE, 8);
+    private Thread errnoThread;
+    private MemorySegment errnoCell;
+    private int sendErrno;
 
     private RawSocket(int fd) {
         this.fd = fd;
@@ -54,6 +57,25 @@ final class RawSocket implements AutoCloseable {
 
     int errno() {
         return Linux.errno(errno);
+    }
+
+    /** Why the last {@link #sendBatch} returned -1. */
+    int sendErrno() {
+        return sendErrno;
+    }
+
+    /** Reads errno right after a failed critical call; the cell's address is looked up once per thread. */
+    private int threadErrno() {
+        Thread current = Thread.currentThread();
+        if (errnoThread != current) {
+            try {
+                errnoCell = ((MemorySegment) Linux.ERRNO_LOCATION.invokeExact()).reinterpret(Integer.BYTES);
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);
+            }
+            errnoThread = current;
+        }
+        return errnoCell.get(ValueLayout.JAVA_INT, 0);
     }
 
     /** The ifindex of an interface in the socket's own namespace, or an error naming the interfaces that exist. */
@@ -197,19 +219,13 @@ final class RawSocket implements AutoCloseable {
         try {
             n = (long) Linux.RECVFROM_FAST.invokeExact(fd, into, capacity, Linux.MSG_TRUNC | Linux.MSG_DONTWAIT,
                     MemorySegment.NULL, MemorySegment.NULL);
-            if (n >= 0) {
-                return n;
-            }
-            // Once per read batch: ask again with errno captured, to tell "nothing waiting" from an error.
-            n = (long) Linux.RECVFROM.invokeExact(errno, fd, into, capacity, Linux.MSG_TRUNC | Linux.MSG_DONTWAIT,
-                    MemorySegment.NULL, MemorySegment.NULL);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }
         if (n >= 0) {
             return n;
         }
-        int e = errno();
+        int e = threadErrno();
         if (e == Linux.EAGAIN || e == Linux.EINTR) {
             return -1;
         }
@@ -219,19 +235,19 @@ final class RawSocket implements AutoCloseable {
     /**
      * Sends up to {@code count} prepared {@code mmsghdr}s without blocking.
      *
-     * @return messages sent, or -1 with {@link #errno()} set (a retry may succeed, and then returns the count)
+     * @return messages sent, or -1 with {@link #sendErrno()} set
      */
     int sendBatch(MemorySegment messages, int count) {
+        int sent;
         try {
-            int sent = (int) Linux.SENDMMSG_FAST.invokeExact(fd, messages, count, Linux.MSG_DONTWAIT);
-            if (sent >= 0) {
-                return sent;
-            }
-            // The first frame failed: send it again with errno captured, to learn why.
-            return (int) Linux.SENDMMSG.invokeExact(errno, fd, messages, count, Linux.MSG_DONTWAIT);
+            sent = (int) Linux.SENDMMSG_FAST.invokeExact(fd, messages, count, Linux.MSG_DONTWAIT);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }
+        if (sent < 0) {
+            sendErrno = threadErrno();
+        }
+        return sent;
     }
 
     /** Maps {@code length} bytes of the socket's ring. */

@@ -339,7 +339,7 @@ public final class RawSocketChannel extends AbstractChannel {
                 }
                 continue;
             }
-            int errno = socket.errno();
+            int errno = socket.sendErrno();
             switch (errno) {
                 case Linux.EAGAIN, Linux.EINTR -> {
                     if (errno == Linux.EAGAIN) {

@@ -1,0 +1,42 @@
+package io.loadshare.transport.rawsocket;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import org.junit.jupiter.api.Test;
+
+class RawSocketSettingsTest {
+    @Test
+    void defaultsComeFromReferenceConf() {
+        RawSocketSettings settings = RawSocketSettings.defaults();
+        assertTrue(settings.vnetHeader());
+        assertTrue(settings.ignoreOutgoing());
+        assertFalse(settings.ring().enabled());
+        assertEquals(-1, settings.fanoutGroup());
+        assertEquals(4 * 1024 * 1024, settings.receiveBufferSize());
+    }
+
+    @Test
+    void ringCanBeTurnedOn() {
+        RawSocketSettings settings = RawSocketSettings.from(ConfigFactory.parseString(
+                "io.loadshare.transport.rawsocket.ring { enabled = true, block-count = 8 }"), RawSocketSettings.ROOT);
+        assertEquals(new RingSettings(256 * 1024, 8, 2048, 1), settings.ring());
+    }
+
+    @Test
+    void badValuesNameTheirKey() {
+        ConfigException tooSmall = assertThrows(ConfigException.class, () -> RawSocketSettings.from(
+                ConfigFactory.parseString("io.loadshare.transport.rawsocket { ring { enabled = true, block-size = 64 KiB } }"),
+                RawSocketSettings.ROOT));
+        assertTrue(tooSmall.getMessage().contains("ring.block-size (65536) must be larger than max-frame-size"),
+                tooSmall.getMessage());
+        ConfigException typo = assertThrows(ConfigException.class, () -> RawSocketSettings.from(
+                ConfigFactory.parseString("io.loadshare.transport.rawsocket.vnet-headers = false"), RawSocketSettings.ROOT));
+        assertTrue(typo.getMessage().contains("unknown key 'io.loadshare.transport.rawsocket.vnet-headers'"),
+                typo.getMessage());
+    }
+}
