@@ -55,6 +55,20 @@ public final class NetnsTestbed implements AutoCloseable {
         Assumptions.abort(problem);
     }
 
+    /** Skips the test when a command is not installed, or fails it when CI=true. */
+    public static void requireTool(String command) {
+        for (String dir : new String[] {"/usr/sbin", "/usr/bin", "/sbin", "/bin"}) {
+            if (Files.isExecutable(Path.of(dir, command))) {
+                return;
+            }
+        }
+        String problem = "this test needs " + command + " (./dev/test installs it)";
+        if ("true".equals(System.getenv("CI"))) {
+            fail("CI=true and " + problem);
+        }
+        Assumptions.abort(problem);
+    }
+
     private static boolean isRoot() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {

@@ -95,8 +95,6 @@ final class Linux {
     static final MethodHandle MMAP = downcall("mmap",
             FunctionDescriptor.of(ADDRESS, ADDRESS, C_LONG, C_INT, C_INT, C_INT, C_LONG), false);
     static final MethodHandle MUNMAP = downcall("munmap", FunctionDescriptor.of(C_INT, ADDRESS, C_LONG), false);
-    static final MethodHandle OPEN = downcall("open", FunctionDescriptor.of(C_INT, ADDRESS, C_INT), false);
-    static final MethodHandle SETNS = downcall("setns", FunctionDescriptor.of(C_INT, C_INT, C_INT), false);
     private static final MethodHandle STRERROR = LINKER.downcallHandle(
             LINKER.defaultLookup().find("strerror").orElseThrow(), FunctionDescriptor.of(ADDRESS, C_INT));
 

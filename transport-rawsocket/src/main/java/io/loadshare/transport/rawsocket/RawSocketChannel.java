@@ -1,5 +1,6 @@
 package io.loadshare.transport.rawsocket;
 
+import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.packet.VirtioNetHeader;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.testing.NetnsTestbed;
 import io.loadshare.transport.rawsocket.RawSocketTestSupport.Mode;

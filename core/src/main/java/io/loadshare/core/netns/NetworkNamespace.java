@@ -1,8 +1,15 @@
-package io.loadshare.transport.rawsocket;
+package io.loadshare.core.netns;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -17,6 +24,20 @@ public final class NetworkNamespace {
     private static final int O_CLOEXEC = 0x80000;
     private static final int CLONE_NEWNET = 0x4000_0000;
     private static final Path NAMED = Path.of("/var/run/netns");
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final MethodHandle OPEN = libc("open",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+    private static final MethodHandle SETNS = libc("setns",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+    private static final MethodHandle CLOSE = libc("close",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+
+    private static MethodHandle libc(String name, FunctionDescriptor descriptor) {
+        return LINKER.downcallHandle(LINKER.defaultLookup().find(name).orElseThrow(), descriptor,
+                Linker.Option.captureCallState("errno"));
+    }
 
     private final String name;
     private final Path path;
@@ -49,7 +70,7 @@ public final class NetworkNamespace {
     /** Runs the action on this thread inside the namespace, then returns the thread to its own namespace. */
     public <T> T run(Action<T> action) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment errno = Linux.newErrnoSegment(arena);
+            MemorySegment errno = arena.allocate(CAPTURE);
             int home = open(arena, errno, "/proc/thread-self/ns/net");
             int target = -1;
             try {
@@ -71,9 +92,9 @@ public final class NetworkNamespace {
 
     private static int open(Arena arena, MemorySegment errno, String file) throws IOException {
         try {
-            int fd = (int) Linux.OPEN.invokeExact(errno, arena.allocateFrom(file), O_RDONLY | O_CLOEXEC);
+            int fd = (int) OPEN.invokeExact(errno, arena.allocateFrom(file), O_RDONLY | O_CLOEXEC);
             if (fd < 0) {
-                throw RawSocketException.of("open", Linux.errno(errno), file);
+                throw new IOException("cannot open " + file + ": errno " + (int) ERRNO.get(errno, 0L));
             }
             return fd;
         } catch (IOException | RuntimeException | Error e) {
@@ -85,10 +106,9 @@ public final class NetworkNamespace {
 
     private static void setns(MemorySegment errno, int fd, String what) throws IOException {
         try {
-            if ((int) Linux.SETNS.invokeExact(errno, fd, CLONE_NEWNET) != 0) {
-                int e = Linux.errno(errno);
-                throw new RawSocketException("setns into " + what + " failed: " + Linux.errnoName(e) + " ("
-                        + Linux.strerror(e) + "); entering a network namespace needs CAP_SYS_ADMIN", e);
+            if ((int) SETNS.invokeExact(errno, fd, CLONE_NEWNET) != 0) {
+                throw new IOException("setns into " + what + " failed with errno " + (int) ERRNO.get(errno, 0L)
+                        + "; entering a network namespace needs CAP_SYS_ADMIN");
             }
         } catch (IOException | RuntimeException | Error e) {
             throw e;
@@ -99,7 +119,7 @@ public final class NetworkNamespace {
 
     private static void close(MemorySegment errno, int fd) {
         try {
-            int ignored = (int) Linux.CLOSE.invokeExact(errno, fd);
+            int ignored = (int) CLOSE.invokeExact(errno, fd);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }

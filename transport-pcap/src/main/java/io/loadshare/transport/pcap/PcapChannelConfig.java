@@ -1,0 +1,102 @@
+package io.loadshare.transport.pcap;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.DefaultChannelConfig;
+import io.netty.channel.MaxMessagesRecvByteBufAllocator;
+import java.util.Map;
+
+/** The configuration of both pcap channels; starts from {@link PcapSettings#defaults()}. */
+public final class PcapChannelConfig extends DefaultChannelConfig {
+    private volatile int snaplen;
+    private volatile boolean promiscuous;
+    private volatile int bufferSize;
+    private volatile String filter;
+    private volatile boolean pace;
+
+    PcapChannelConfig(Channel channel) {
+        super(channel);
+        apply(PcapSettings.defaults());
+    }
+
+    /** Takes every setting at once. */
+    public PcapChannelConfig apply(PcapSettings settings) {
+        snaplen = settings.snaplen();
+        promiscuous = settings.promiscuous();
+        bufferSize = settings.bufferSize();
+        filter = settings.filter();
+        pace = settings.pace();
+        ((MaxMessagesRecvByteBufAllocator) getRecvByteBufAllocator()).maxMessagesPerRead(settings.readBatch());
+        return this;
+    }
+
+    @Override
+    public Map<ChannelOption<?>, Object> getOptions() {
+        return getOptions(super.getOptions(), PcapChannelOption.SNAPLEN, PcapChannelOption.PROMISCUOUS,
+                PcapChannelOption.BUFFER_SIZE, PcapChannelOption.FILTER, PcapChannelOption.PACE);
+    }
+
+    @SuppressWarnings("unchecked")
+    @Override
+    public <T> T getOption(ChannelOption<T> option) {
+        if (option == PcapChannelOption.SNAPLEN) {
+            return (T) Integer.valueOf(snaplen);
+        }
+        if (option == PcapChannelOption.PROMISCUOUS) {
+            return (T) Boolean.valueOf(promiscuous);
+        }
+        if (option == PcapChannelOption.BUFFER_SIZE) {
+            return (T) Integer.valueOf(bufferSize);
+        }
+        if (option == PcapChannelOption.FILTER) {
+            return (T) filter;
+        }
+        if (option == PcapChannelOption.PACE) {
+            return (T) Boolean.valueOf(pace);
+        }
+        return super.getOption(option);
+    }
+
+    @Override
+    public <T> boolean setOption(ChannelOption<T> option, T value) {
+        validate(option, value);
+        if (option == PcapChannelOption.SNAPLEN) {
+            snaplen = (Integer) value;
+        } else if (option == PcapChannelOption.PROMISCUOUS) {
+            promiscuous = (Boolean) value;
+        } else if (option == PcapChannelOption.BUFFER_SIZE) {
+            bufferSize = (Integer) value;
+        } else if (option == PcapChannelOption.FILTER) {
+            filter = (String) value;
+        } else if (option == PcapChannelOption.PACE) {
+            pace = (Boolean) value;
+        } else {
+            return super.setOption(option, value);
+        }
+        return true;
+    }
+
+    int snaplen() {
+        return snaplen;
+    }
+
+    boolean promiscuous() {
+        return promiscuous;
+    }
+
+    int bufferSize() {
+        return bufferSize;
+    }
+
+    String filter() {
+        return filter;
+    }
+
+    boolean pace() {
+        return pace;
+    }
+
+    int readBatch() {
+        return ((MaxMessagesRecvByteBufAllocator) getRecvByteBufAllocator()).maxMessagesPerRead();
+    }
+}

@@ -1,0 +1,256 @@
+package io.loadshare.transport.pcap;
+
+import io.loadshare.core.packet.CaptureHeader;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.AbstractChannel;
+import io.netty.channel.ChannelMetadata;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.EventLoop;
+import java.io.IOException;
+import java.net.SocketAddress;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Capture files as a Netty channel, so a dispatcher runs over a recorded capture without privileges and writes
+ * what it would have sent to a file that Wireshark opens. Binding to a {@link PcapFileAddress} opens the input
+ * (classic pcap with micro- or nanosecond timestamps, read in Java; pcapng through libpcap) and creates the
+ * output (classic pcap, nanosecond timestamps).
+ *
+ * <p>Frames arrive as pooled direct {@link ByteBuf}s whose headroom carries their capture time and original
+ * length ({@link CaptureHeader}), as fast as the pipeline takes them or, with {@link PcapChannelOption#PACE}, at
+ * the pace they were captured. Written frames are appended to the output; one that carries capture metadata
+ * keeps it. The end of the input closes the channel cleanly ({@code channelInactive}), after the last read
+ * batch's writes; the output is flushed and closed with it. A corrupt record is reported through
+ * {@code exceptionCaught} with the file and offset, after every frame before it has been delivered, and closes
+ * the channel.
+ *
+ * <p>Runs on any event loop: there is no descriptor to wait on.
+ */
+public final class PcapFileChannel extends AbstractChannel {
+    private static final ChannelMetadata METADATA = new ChannelMetadata(false, 64);
+
+    private final PcapChannelConfig config = new PcapChannelConfig(this);
+    private final PcapStats stats = new PcapStats();
+    private final Runnable readTask = this::readBatch;
+    private volatile boolean open = true;
+    private volatile PcapFileAddress files;
+    private CaptureFileReader reader;
+    private PcapFileWriter writer;
+    private boolean readScheduled;
+    private boolean recordPending;
+    private long firstTimestamp = -1;
+    private long startNanos;
+
+    public PcapFileChannel() {
+        super(null);
+    }
+
+    @Override
+    public PcapChannelConfig config() {
+        return config;
+    }
+
+    /** Frames read and written. */
+    public PcapStats stats() {
+        return stats;
+    }
+
+    @Override
+    public boolean isOpen() {
+        return open;
+    }
+
+    @Override
+    public boolean isActive() {
+        return open && files != null;
+    }
+
+    @Override
+    public ChannelMetadata metadata() {
+        return METADATA;
+    }
+
+    @Override
+    protected SocketAddress localAddress0() {
+        PcapFileAddress bound = files;
+        return bound == null ? null : bound.asSocketAddress();
+    }
+
+    @Override
+    protected SocketAddress remoteAddress0() {
+        return null;
+    }
+
+    @Override
+    protected boolean isCompatible(EventLoop loop) {
+        return true;
+    }
+
+    @Override
+    protected AbstractUnsafe newUnsafe() {
+        return new AbstractUnsafe() {
+            @Override
+            public void connect(SocketAddress remote, SocketAddress local, ChannelPromise promise) {
+                promise.setFailure(new UnsupportedOperationException(
+                        "a pcap file channel does not connect; bind it to a PcapFileAddress"));
+            }
+        };
+    }
+
+    @Override
+    protected void doBind(SocketAddress localAddress) throws Exception {
+        if (!(localAddress instanceof PcapFileAddress.Bound bound)) {
+            throw new IllegalArgumentException("a pcap file channel binds to PcapFileAddress.asSocketAddress(), not "
+                    + localAddress);
+        }
+        PcapFileAddress address = bound.files;
+        if (address.input() != null) {
+            reader = openReader(address.input());
+        }
+        if (address.output() != null) {
+            try {
+                writer = PcapFileWriter.create(address.output());
+            } catch (IOException e) {
+                if (reader != null) {
+                    reader.close();
+                }
+                throw new PcapFileException(address.output(), -1, "cannot create: " + e.getMessage());
+            }
+        }
+        files = address;
+    }
+
+    private static CaptureFileReader openReader(Path input) throws IOException {
+        int magic = ClassicPcapReader.magic(input);
+        return magic == ClassicPcapReader.MAGIC_PCAPNG ? LibpcapFileReader.open(input) : ClassicPcapReader.open(input);
+    }
+
+    @Override
+    protected void doDisconnect() throws IOException {
+        doClose();
+    }
+
+    @Override
+    protected void doClose() throws IOException {
+        open = false;
+        try {
+            if (reader != null) {
+                reader.close();
+            }
+        } finally {
+            if (writer != null) {
+                writer.close();
+            }
+        }
+    }
+
+    @Override
+    protected void doBeginRead() {
+        if (reader != null && !readScheduled) {
+            readScheduled = true;
+            eventLoop().execute(readTask);
+        }
+    }
+
+    private void readBatch() {
+        readScheduled = false;
+        if (!isOpen()) {
+            return;
+        }
+        ChannelPipeline pipeline = pipeline();
+        int read = 0;
+        try {
+            while (read < config.readBatch()) {
+                if (!recordPending && !reader.next()) {
+                    finish(pipeline, read);
+                    return;
+                }
+                recordPending = true;
+                long wait = paceDelayNanos(reader.timestampNanos());
+                if (wait > 0) {
+                    readScheduled = true;
+                    eventLoop().schedule(readTask, wait, TimeUnit.NANOSECONDS);
+                    break;
+                }
+                ByteBuf frame = config.getAllocator().directBuffer(CaptureHeader.HEADROOM + reader.capturedLength());
+                try {
+                    CaptureHeader.write(frame, reader.timestampNanos(), reader.originalLength());
+                    reader.copyFrame(frame);
+                } catch (IOException | RuntimeException e) {
+                    frame.release();
+                    throw e;
+                }
+                recordPending = false;
+                frame.readerIndex(CaptureHeader.HEADROOM);
+                stats.countReceived(frame.readableBytes());
+                read++;
+                pipeline.fireChannelRead(frame);
+            }
+        } catch (IOException e) {
+            if (read > 0) {
+                pipeline.fireChannelReadComplete();
+            }
+            pipeline.fireExceptionCaught(e);
+            unsafe().close(voidPromise());
+            return;
+        }
+        if (read > 0) {
+            pipeline.fireChannelReadComplete();
+        }
+        if (!readScheduled && config.isAutoRead()) {
+            readScheduled = true;
+            eventLoop().execute(readTask);
+        }
+    }
+
+    private void finish(ChannelPipeline pipeline, int read) {
+        if (read > 0) {
+            pipeline.fireChannelReadComplete();
+        }
+        unsafe().close(voidPromise());
+    }
+
+    /** How long to wait before delivering a frame captured at {@code timestamp}, when pacing. */
+    private long paceDelayNanos(long timestamp) {
+        if (!config.pace()) {
+            return 0;
+        }
+        if (firstTimestamp < 0) {
+            firstTimestamp = timestamp;
+            startNanos = System.nanoTime();
+            return 0;
+        }
+        return (timestamp - firstTimestamp) - (System.nanoTime() - startNanos);
+    }
+
+    @Override
+    protected Object filterOutboundMessage(Object msg) {
+        if (!(msg instanceof ByteBuf)) {
+            throw new UnsupportedOperationException("a pcap file channel writes ByteBuf frames, not "
+                    + msg.getClass().getName());
+        }
+        if (writer == null) {
+            throw new UnsupportedOperationException("this pcap file channel has no output file");
+        }
+        return msg;
+    }
+
+    @Override
+    protected void doWrite(ChannelOutboundBuffer in) throws IOException {
+        for (Object msg; (msg = in.current()) != null; ) {
+            ByteBuf frame = (ByteBuf) msg;
+            writer.write(frame);
+            stats.countSent(frame.readableBytes());
+            in.remove();
+        }
+        writer.flush();
+    }
+
+    @Override
+    public String toString() {
+        return "PcapFileChannel(" + (files == null ? "unbound" : files.asSocketAddress()) + ")";
+    }
+}
