@@ -142,6 +142,35 @@ class PcapFileChannelTest {
         }
     }
 
+    /** A minimal pcapng file (section header, Ethernet interface, enhanced packet blocks), read through libpcap. */
+    @Test
+    void readsPcapngThroughLibpcap() throws Exception {
+        List<byte[]> frames = frames(3);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.writeBytes(ByteBuffer.allocate(28).order(ByteOrder.LITTLE_ENDIAN).putInt(0x0A0D0D0A).putInt(28)
+                .putInt(0x1A2B3C4D).putShort((short) 1).putShort((short) 0).putLong(-1).putInt(28).array());
+        out.writeBytes(ByteBuffer.allocate(20).order(ByteOrder.LITTLE_ENDIAN).putInt(1).putInt(20).putShort((short) 1)
+                .putShort((short) 0).putInt(0).putInt(20).array());
+        for (int i = 0; i < frames.size(); i++) {
+            byte[] frame = frames.get(i);
+            int padded = (frame.length + 3) & ~3;
+            long micros = 1_700_000_000_000_000L + i;
+            ByteBuffer block = ByteBuffer.allocate(32 + padded).order(ByteOrder.LITTLE_ENDIAN);
+            block.putInt(6).putInt(32 + padded).putInt(0).putInt((int) (micros >>> 32)).putInt((int) micros)
+                    .putInt(frame.length).putInt(frame.length).put(frame).position(28 + padded);
+            block.putInt(32 + padded);
+            out.writeBytes(block.array());
+        }
+        Path file = Files.write(dir.resolve("in.pcapng"), out.toByteArray());
+        Recorder recorder = replay(file, null);
+        assertNull(recorder.failure);
+        assertEquals(3, recorder.frames.size());
+        for (int i = 0; i < 3; i++) {
+            assertArrayEquals(frames.get(i), recorder.frames.get(i));
+            assertEquals((1_700_000_000_000_000L + i) * 1_000L, recorder.timestamps.get(i));
+        }
+    }
+
     @Test
     void aFileWrittenHereIsReadByTcpdumpFrameForFrame() throws Exception {
         NetnsTestbed.requireTool("tcpdump");
