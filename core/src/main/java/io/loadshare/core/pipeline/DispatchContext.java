@@ -82,6 +82,18 @@ public final class DispatchContext implements SessionListener {
         }
     }
 
+    /**
+     * Ends, at once, every session of a service whose backend is in {@code backendIds} (counted as
+     * {@link SessionEnd#BACKEND_GONE}). Call on the owning loop after publishing a pool without them.
+     */
+    public int endSessionsOf(int serviceIndex, java.util.Set<Integer> backendIds) {
+        if (backendIds.isEmpty()) {
+            return 0;
+        }
+        return sessions.removeIf((table, slot) -> table.serviceIndex(slot) == serviceIndex
+                && backendIds.contains(table.backendId(slot)), SessionEnd.BACKEND_GONE);
+    }
+
     /** Runs one slice of the expiry sweep; the sweeper calls this every {@code sweep-interval}. */
     public int sweep() {
         return sessions.sweep(now());

@@ -6,6 +6,7 @@ import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Packet;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import java.util.function.LongSupplier;
 
 /**
  * LSMAC's rewrite step (paper section 3.1): the destination MAC becomes the chosen backend's and the source MAC
@@ -18,10 +19,16 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  */
 public final class MacRewriter extends ChannelInboundHandlerAdapter {
     private final DispatchContext context;
-    private final long dispatcherMac;
+    private final LongSupplier dispatcherMac;
+    private long sourceMac = MacAddress.UNKNOWN;
 
     /** @param dispatcherMac the MAC of the interface the frames leave by */
     public MacRewriter(DispatchContext context, long dispatcherMac) {
+        this(context, () -> dispatcherMac);
+    }
+
+    /** @param dispatcherMac read once, at the first packet: the interface's MAC is known only once it is bound */
+    public MacRewriter(DispatchContext context, LongSupplier dispatcherMac) {
         this.context = context;
         this.dispatcherMac = dispatcherMac;
     }
@@ -37,8 +44,11 @@ public final class MacRewriter extends ChannelInboundHandlerAdapter {
             context.drop(packet, DropReason.NO_BACKEND_MAC);
             return;
         }
+        if (sourceMac == MacAddress.UNKNOWN) {
+            sourceMac = dispatcherMac.getAsLong();
+        }
         packet.ethernet().setDestination(backendMac);
-        packet.ethernet().setSource(dispatcherMac);
+        packet.ethernet().setSource(sourceMac);
         ctx.fireChannelRead(packet);
     }
 }

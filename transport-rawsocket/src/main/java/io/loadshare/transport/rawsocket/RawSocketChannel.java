@@ -1,7 +1,9 @@
 package io.loadshare.transport.rawsocket;
 
 import io.loadshare.core.netns.NetworkNamespace;
+import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.packet.VirtioNetHeader;
+import io.loadshare.core.pipeline.HardwareAddressed;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
@@ -43,7 +45,7 @@ import java.net.SocketAddress;
  * <p>An interface that goes down or disappears closes the channel with a {@link RawSocketException} saying so;
  * the pipeline sees {@code exceptionCaught}, then {@code channelInactive}.
  */
-public final class RawSocketChannel extends AbstractChannel {
+public final class RawSocketChannel extends AbstractChannel implements HardwareAddressed {
     private static final ChannelMetadata METADATA = new ChannelMetadata(false, 64);
     private static final int MMSGHDR = 64;
     private static final int MSG_IOV = 16;
@@ -60,7 +62,7 @@ public final class RawSocketChannel extends AbstractChannel {
 
     private volatile RawSocketAddress local;
     private volatile boolean active;
-    private volatile long hardwareAddress;
+    private volatile long hardwareAddress = MacAddress.UNKNOWN;
     private volatile int mtu;
     private volatile Throwable closeCause;
 
@@ -113,6 +115,7 @@ public final class RawSocketChannel extends AbstractChannel {
     }
 
     /** The bound interface's MAC address; valid once active. */
+    @Override
     public long hardwareAddress() {
         return hardwareAddress;
     }

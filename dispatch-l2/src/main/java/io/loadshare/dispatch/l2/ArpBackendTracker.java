@@ -1,0 +1,171 @@
+package io.loadshare.dispatch.l2;
+
+import io.loadshare.core.backend.Backend;
+import io.loadshare.core.backend.BackendPool;
+import io.loadshare.core.backend.BackendState;
+import io.loadshare.core.packet.ArpHeader;
+import io.loadshare.core.packet.Frames;
+import io.loadshare.core.packet.Ipv4Address;
+import io.loadshare.core.packet.MacAddress;
+import io.loadshare.core.pipeline.Service;
+import io.netty.channel.Channel;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.IntSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps one LSMAC service's backend pool up to date by ARP, on the channel's event loop (paper section 3.1).
+ *
+ * <p>Discovery: each round the dispatcher broadcasts "who has the cluster address?"; every host that answers
+ * holds the address as an alias and is a backend, known by its MAC. A host that misses {@code miss-limit} rounds
+ * leaves the pool; a new one joins at the round after it first answers, without a restart.
+ *
+ * <p>Static backends: each round asks for every backend's own address; the answer gives (or refreshes) its MAC. A
+ * backend without an answer for {@code miss-limit} rounds goes down, with the reason logged, and comes back when it
+ * answers again.
+ *
+ * <p>Not thread-safe: {@link #onReply} and {@link #tick} run on the event loop. A changed pool is handed to the
+ * {@link Publisher}, which publishes it off the loop.
+ */
+final class ArpBackendTracker {
+    private static final Logger LOG = LoggerFactory.getLogger(ArpBackendTracker.class);
+
+    /** Publishes a new pool for a service and ends the sessions of the backends that left it. */
+    interface Publisher {
+        void publish(Service service, BackendPool pool, Set<Integer> removed);
+    }
+
+    /** What the tracker knows of one backend. */
+    private static final class Known {
+        final int id;
+        final int address;
+        long mac;
+        int misses;
+        boolean answered;
+        boolean up;
+
+        Known(int id, int address, long mac) {
+            this.id = id;
+            this.address = address;
+            this.mac = mac;
+        }
+    }
+
+    private final Service service;
+    private final boolean discovery;
+    private final int missLimit;
+    private final IntSupplier ids;
+    private final Publisher publisher;
+    private final Map<Long, Known> byMac = new LinkedHashMap<>();
+    /** A rediscovered host keeps its id, so its counters and its place in hash tables stay its own. */
+    private final Map<Long, Integer> idByMac = new HashMap<>();
+    private boolean macChanged;
+    private final Map<Integer, Known> byAddress = new LinkedHashMap<>();
+
+    ArpBackendTracker(L2Service config, Service service, int missLimit, IntSupplier ids, Publisher publisher) {
+        this.service = service;
+        this.discovery = config.discovery();
+        this.missLimit = missLimit;
+        this.ids = ids;
+        this.publisher = publisher;
+        for (int address : config.staticBackends()) {
+            byAddress.put(address, new Known(ids.getAsInt(), address, MacAddress.UNKNOWN));
+        }
+    }
+
+    /** The pool before any ARP answer: static backends, all down for lack of a MAC; or none. */
+    BackendPool initialPool() {
+        List<Backend> backends = new ArrayList<>();
+        for (Known known : byAddress.values()) {
+            backends.add(new Backend(known.id, known.address, 0, MacAddress.UNKNOWN, 1, BackendState.DOWN));
+        }
+        return BackendPool.of(backends);
+    }
+
+    /** An ARP reply (or gratuitous announcement) from {@code senderIp} at {@code senderMac}. */
+    void onReply(int senderIp, long senderMac) {
+        if (discovery) {
+            if (senderIp == service.address()) {
+                byMac.computeIfAbsent(senderMac, mac -> new Known(
+                        idByMac.computeIfAbsent(mac, m -> ids.getAsInt()), service.address(), mac)).answered = true;
+            }
+            return;
+        }
+        Known known = byAddress.get(senderIp);
+        if (known != null) {
+            known.answered = true;
+            if (known.mac != senderMac) {
+                macChanged |= known.up;
+                known.mac = senderMac;
+            }
+        }
+    }
+
+    /** Ends a round: applies what answered, publishes a changed pool, then asks again. */
+    void tick(Channel channel, long sourceMac, int sourceIp) {
+        Collection<Known> all = discovery ? byMac.values() : byAddress.values();
+        boolean changed = macChanged;
+        macChanged = false;
+        Set<Integer> removed = new HashSet<>();
+        for (Iterator<Known> it = all.iterator(); it.hasNext(); ) {
+            Known known = it.next();
+            if (known.answered) {
+                known.misses = 0;
+                if (!known.up) {
+                    known.up = true;
+                    changed = true;
+                    LOG.info("{}: backend {} at {} is up", service.name(), Ipv4Address.format(known.address),
+                            MacAddress.format(known.mac));
+                }
+            } else if (known.up && ++known.misses >= missLimit) {
+                known.up = false;
+                changed = true;
+                removed.add(known.id);
+                LOG.warn("{}: backend {} at {} is down: no ARP reply for {} round(s)", service.name(),
+                        Ipv4Address.format(known.address), MacAddress.format(known.mac), known.misses);
+            } else if (!known.up && !discovery && known.misses++ == missLimit) {
+                LOG.warn("{}: backend {} is down: its MAC address cannot be resolved (no ARP reply)", service.name(),
+                        Ipv4Address.format(known.address));
+            }
+            known.answered = false;
+            if (discovery && !known.up) {
+                it.remove();
+            }
+        }
+        if (changed) {
+            publisher.publish(service, pool(), removed);
+        }
+        if (discovery) {
+            request(channel, sourceMac, sourceIp, service.address());
+        } else {
+            for (int address : byAddress.keySet()) {
+                request(channel, sourceMac, sourceIp, address);
+            }
+        }
+        channel.flush();
+    }
+
+    private BackendPool pool() {
+        List<Backend> backends = new ArrayList<>();
+        Collection<Known> all = discovery ? byMac.values() : byAddress.values();
+        for (Known known : all) {
+            backends.add(new Backend(known.id, known.address, 0, known.mac, 1,
+                    known.up ? BackendState.ACTIVE : BackendState.DOWN));
+        }
+        return BackendPool.of(backends);
+    }
+
+    private static void request(Channel channel, long sourceMac, int sourceIp, int target) {
+        channel.write(Frames.arp(channel.alloc().directBuffer(64), MacAddress.BROADCAST, sourceMac, ArpHeader.REQUEST,
+                sourceMac, sourceIp, MacAddress.ZERO, target), channel.voidPromise());
+    }
+}

@@ -1,0 +1,202 @@
+package io.loadshare.dispatch.l2;
+
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import io.loadshare.core.backend.BackendPool;
+import io.loadshare.core.config.CoreSettings;
+import io.loadshare.core.packet.MacAddress;
+import io.loadshare.core.pipeline.DispatchContext;
+import io.loadshare.core.pipeline.DispatchPipeline;
+import io.loadshare.core.pipeline.HardwareAddressed;
+import io.loadshare.core.pipeline.Service;
+import io.loadshare.core.pipeline.ServiceTable;
+import io.loadshare.core.scheduler.SchedulerRegistry;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
+
+/**
+ * The LSMAC pipeline (paper section 3.1) for one raw-packet channel: decode → ARP → classify → schedule →
+ * {@link MacRewriter} → emit. Only client-to-cluster traffic passes through; backends, which hold the cluster
+ * address as an alias, reply to clients directly. Backends are found and kept by ARP ({@link ArpBackendTracker}).
+ *
+ * <p>One initializer serves one channel: it owns that channel's {@link DispatchContext}. Build it in a few lines:
+ * <pre>{@code
+ * L2DispatchInitializer lsmac = L2DispatchInitializer.builder()
+ *         .service(L2Service.discovered("web", "198.51.100.10", 80, "round-robin"))
+ *         .build();
+ * new Bootstrap().group(loop).channel(RawSocketChannel.class).handler(lsmac)
+ *         .bind(new RawSocketAddress("eth0"));
+ * }</pre>
+ */
+public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
+    private static final String ARP = "arp";
+    private static final String LIFECYCLE = "lifecycle";
+
+    private final DispatchContext context;
+    private final List<Service> services;
+    private final List<ArpBackendTracker> trackers;
+    private final L2Settings settings;
+    private final long dispatcherMac;
+    private final ExecutorService controlPlane;
+    private volatile Channel channel;
+
+    private L2DispatchInitializer(Builder builder) {
+        this.settings = builder.settings;
+        this.dispatcherMac = builder.dispatcherMac;
+        this.controlPlane = Executors.newSingleThreadExecutor(
+                new ThreadFactoryBuilder().setNameFormat("lsmac-control-%d").setDaemon(true).build());
+        SchedulerRegistry registry = builder.registry;
+        AtomicInteger ids = new AtomicInteger(1);
+        List<Service> built = new ArrayList<>();
+        List<ArpBackendTracker> trackerList = new ArrayList<>();
+        for (L2Service config : builder.services) {
+            registry.factory(config.scheduler());
+            Service service = new Service(built.size(), config.name(), config.address(), config.protocol(),
+                    config.port(), () -> registry.create(config.scheduler(), config.schedulerSettings()),
+                    BackendPool.empty());
+            ArpBackendTracker tracker = new ArpBackendTracker(config, service, settings.arpMissLimit(),
+                    ids::getAndIncrement, this::publish);
+            service.publish(tracker.initialPool());
+            built.add(service);
+            trackerList.add(tracker);
+        }
+        this.services = List.copyOf(built);
+        this.trackers = List.copyOf(trackerList);
+        this.context = new DispatchContext(builder.coreSettings, new ServiceTable(services));
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The data-plane state of the channel: sessions, counters. */
+    public DispatchContext context() {
+        return context;
+    }
+
+    public List<Service> services() {
+        return services;
+    }
+
+    @Override
+    protected void initChannel(Channel ch) {
+        if (channel != null) {
+            throw new IllegalStateException("an L2DispatchInitializer serves one channel; build one per channel");
+        }
+        channel = ch;
+        LongSupplier mac = dispatcherMac != MacAddress.UNKNOWN ? () -> dispatcherMac : () -> channelMac(ch);
+        DispatchPipeline.install(ch.pipeline(), context, new MacRewriter(context, mac));
+        ch.pipeline().addAfter(DispatchPipeline.DECODER, ARP, new ArpReplyHandler(context, trackers));
+        ch.pipeline().addFirst(LIFECYCLE, new Lifecycle(mac));
+    }
+
+    private static long channelMac(Channel ch) {
+        if (ch instanceof HardwareAddressed addressed) {
+            return addressed.hardwareAddress();
+        }
+        throw new IllegalStateException(ch + " does not know its MAC address; give the builder dispatcherMac(...)");
+    }
+
+    /** Publishes off the event loop (a Maglev table takes a millisecond), then ends the departed backends' sessions. */
+    private void publish(Service service, BackendPool pool, Set<Integer> removed) {
+        controlPlane.execute(() -> {
+            service.publish(pool);
+            Channel ch = channel;
+            if (ch != null && !removed.isEmpty()) {
+                ch.eventLoop().execute(() -> context.endSessionsOf(service.index(), removed));
+            }
+        });
+    }
+
+    /** Starts the sweep and the ARP rounds when the channel is up; stops them when it goes. */
+    private final class Lifecycle extends ChannelInboundHandlerAdapter {
+        private final LongSupplier mac;
+        private ScheduledFuture<?> rounds;
+
+        Lifecycle(LongSupplier mac) {
+            this.mac = mac;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            context.start(ctx.channel().eventLoop());
+            long interval = settings.arpInterval().toNanos();
+            Runnable round = () -> {
+                long source = mac.getAsLong();
+                for (ArpBackendTracker tracker : trackers) {
+                    tracker.tick(ctx.channel(), source, settings.arpSenderAddress());
+                }
+            };
+            ctx.channel().eventLoop().execute(round);
+            rounds = ctx.channel().eventLoop().scheduleAtFixedRate(round, interval, interval, TimeUnit.NANOSECONDS);
+            ctx.fireChannelActive();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (rounds != null) {
+                rounds.cancel(false);
+            }
+            context.stop();
+            controlPlane.shutdown();
+            ctx.fireChannelInactive();
+        }
+    }
+
+    /** Collects services and settings; every setting but the services has a default from reference.conf. */
+    public static final class Builder {
+        private final List<L2Service> services = new ArrayList<>();
+        private CoreSettings coreSettings = CoreSettings.defaults();
+        private L2Settings settings = L2Settings.defaults();
+        private SchedulerRegistry registry;
+        private long dispatcherMac = MacAddress.UNKNOWN;
+
+        public Builder service(L2Service service) {
+            services.add(Objects.requireNonNull(service, "service"));
+            return this;
+        }
+
+        public Builder coreSettings(CoreSettings coreSettings) {
+            this.coreSettings = Objects.requireNonNull(coreSettings);
+            return this;
+        }
+
+        public Builder settings(L2Settings settings) {
+            this.settings = Objects.requireNonNull(settings);
+            return this;
+        }
+
+        /** The schedulers to choose from; by default every plugin on the class path. */
+        public Builder schedulers(SchedulerRegistry registry) {
+            this.registry = Objects.requireNonNull(registry);
+            return this;
+        }
+
+        /** The dispatcher's MAC, for channels that cannot tell it (pcap); raw-socket channels know their own. */
+        public Builder dispatcherMac(long mac) {
+            this.dispatcherMac = mac;
+            return this;
+        }
+
+        public L2DispatchInitializer build() {
+            if (services.isEmpty()) {
+                throw new IllegalStateException("an LSMAC dispatcher needs at least one service");
+            }
+            if (registry == null) {
+                registry = SchedulerRegistry.load();
+            }
+            return new L2DispatchInitializer(this);
+        }
+    }
+}

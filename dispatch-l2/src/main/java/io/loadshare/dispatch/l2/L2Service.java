@@ -1,0 +1,48 @@
+package io.loadshare.dispatch.l2;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.loadshare.core.packet.IpProtocol;
+import io.loadshare.core.packet.Ipv4Address;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One cluster address, protocol and port that LSMAC dispatches, with its scheduler and how its backends are
+ * found.
+ *
+ * @param name label for logs and metrics
+ * @param address the cluster address (VIP)
+ * @param protocol tcp or udp
+ * @param port the service port
+ * @param scheduler a scheduler name or alias
+ * @param schedulerSettings overrides of the scheduler's defaults
+ * @param staticBackends backend addresses whose MACs are resolved by ARP; empty means ARP discovery: every host
+ *     that answers ARP for the cluster address is a backend
+ */
+public record L2Service(String name, int address, int protocol, int port, String scheduler, Config schedulerSettings,
+        List<Integer> staticBackends) {
+
+    public L2Service {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(scheduler, "scheduler");
+        Objects.requireNonNull(schedulerSettings, "schedulerSettings");
+        staticBackends = List.copyOf(staticBackends);
+    }
+
+    /** A TCP service whose backends are discovered by ARP for its address. */
+    public static L2Service discovered(String name, String address, int port, String scheduler) {
+        return new L2Service(name, Ipv4Address.parse(address), IpProtocol.TCP, port, scheduler, ConfigFactory.empty(),
+                List.of());
+    }
+
+    /** A TCP service over a fixed list of backend addresses. */
+    public static L2Service withBackends(String name, String address, int port, String scheduler, String... backends) {
+        return new L2Service(name, Ipv4Address.parse(address), IpProtocol.TCP, port, scheduler, ConfigFactory.empty(),
+                java.util.Arrays.stream(backends).map(Ipv4Address::parse).toList());
+    }
+
+    public boolean discovery() {
+        return staticBackends.isEmpty();
+    }
+}

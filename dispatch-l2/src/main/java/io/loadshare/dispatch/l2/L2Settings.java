@@ -1,0 +1,46 @@
+package io.loadshare.dispatch.l2;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import io.loadshare.core.config.StrictConfig;
+import io.loadshare.core.packet.Ipv4Address;
+import java.time.Duration;
+import java.util.Set;
+
+/**
+ * LSMAC's own settings, from {@code io.loadshare.dispatch.l2} (see the module's {@code reference.conf}).
+ *
+ * @param arpInterval how often backends are asked for by ARP (discovery and MAC refresh)
+ * @param arpMissLimit rounds without a reply after which a backend leaves the pool (discovery) or goes down
+ * @param arpSenderAddress the sender address of the dispatcher's ARP requests; 0.0.0.0 sends ARP probes
+ */
+public record L2Settings(Duration arpInterval, int arpMissLimit, int arpSenderAddress) {
+    public static final String ROOT = "io.loadshare.dispatch.l2";
+
+    public L2Settings {
+        if (arpInterval.compareTo(Duration.ofMillis(100)) < 0) {
+            throw new IllegalArgumentException("arp.interval must be at least 100ms, was " + arpInterval);
+        }
+        if (arpMissLimit < 1) {
+            throw new IllegalArgumentException("arp.miss-limit must be at least 1, was " + arpMissLimit);
+        }
+    }
+
+    public static L2Settings from(Config config, String path) {
+        Config reference = ConfigFactory.defaultReference().getConfig(ROOT).atPath(path);
+        Config resolved = config.withFallback(reference).resolve();
+        StrictConfig.validate(resolved, reference, path, Set.of());
+        Config c = resolved.getConfig(path);
+        try {
+            return new L2Settings(c.getDuration("arp.interval"), c.getInt("arp.miss-limit"),
+                    Ipv4Address.parse(c.getString("arp.sender-address")));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException.BadValue(c.origin(), path, e.getMessage(), e);
+        }
+    }
+
+    public static L2Settings defaults() {
+        return from(ConfigFactory.empty(), ROOT);
+    }
+}
