@@ -46,6 +46,12 @@ public enum DropReason {
     TABLE_FULL("table-full"),
     /** The backend's MAC address is not resolved (yet), so a layer-2 rewrite has no destination. */
     NO_BACKEND_MAC("no-backend-mac"),
+    /** No MAC is known for the client-side next hop of a reply (LSNAT). */
+    NO_NEIGHBOR("no-neighbor"),
+    /** Every source port of a full-NAT address is taken, so a new session was refused. */
+    NAT_PORTS_EXHAUSTED("nat-ports-exhausted"),
+    /** The TTL ran out at the dispatcher, which forwards as a router does (LSNAT). */
+    TTL_EXPIRED("ttl-expired"),
     /** The session's backend left the pool or went down. */
     BACKEND_GONE("backend-gone"),
     /** The outbound channel was not writable (its queue is full). */

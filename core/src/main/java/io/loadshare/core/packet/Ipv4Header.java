@@ -5,6 +5,10 @@ package io.loadshare.core.packet;
  */
 public final class Ipv4Header extends HeaderView {
     public static final int MIN_LENGTH = 20;
+    /** Offset of the source address in the header. */
+    public static final int SOURCE = 12;
+    /** Offset of the destination address in the header. */
+    public static final int DESTINATION = 16;
     private static final int FLAG_MORE_FRAGMENTS = 0x2000;
     private static final int FRAGMENT_OFFSET_MASK = 0x1FFF;
 

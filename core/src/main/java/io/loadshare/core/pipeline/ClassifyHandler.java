@@ -18,6 +18,8 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  * one. A session whose backend has left the pool or gone down is ended at its next packet. An ICMP error is
  * matched to the session it is about and follows it, but never opens one.
  *
+ * <p>Replies that a mode's own classifier already matched ({@link Packet#isReply()}) pass through.
+ *
  * <p>Ownership: a classified packet is forwarded; anything it cannot place (ARP, stray ICMP, no service, no
  * session, backend gone) is released here and counted under its {@link DropReason}. Non-packet messages pass
  * through.
@@ -31,7 +33,7 @@ public final class ClassifyHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof Packet packet)) {
+        if (!(msg instanceof Packet packet) || packet.isReply()) {
             ctx.fireChannelRead(msg);
             return;
         }

@@ -28,6 +28,7 @@ public final class DispatchContext implements SessionListener {
     private final long originNanos;
     private final long sweepIntervalNanos;
     private ScheduledFuture<?> sweeper;
+    private SessionListener natPortListener;
 
     public DispatchContext(CoreSettings settings, ServiceTable services, Ticker ticker) {
         this.services = Objects.requireNonNull(services, "services");
@@ -75,11 +76,19 @@ public final class DispatchContext implements SessionListener {
     }
 
     @Override
-    public void sessionClosed(int serviceIndex, int backendId, SessionEnd end) {
+    public void sessionClosed(int serviceIndex, int backendId, int natPort, SessionEnd end) {
         counters.sessionClosed(backendId, end);
         if (serviceIndex < schedulers.length && schedulers[serviceIndex] != null) {
             schedulers[serviceIndex].sessionClosed(backendId);
         }
+        if (natPort != 0 && natPortListener != null) {
+            natPortListener.sessionClosed(serviceIndex, backendId, natPort, end);
+        }
+    }
+
+    /** Told about every closed session that held a NAT port, so the mode can return the port to its pool. */
+    public void onNatPortReleased(SessionListener listener) {
+        this.natPortListener = listener;
     }
 
     /**

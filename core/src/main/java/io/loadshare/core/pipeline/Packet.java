@@ -51,6 +51,7 @@ public final class Packet implements Flow, ReferenceCounted {
     private int sessionSlot;
     private Backend backend;
     private boolean newSession;
+    private boolean reply;
 
     Packet() {
     }
@@ -70,6 +71,7 @@ public final class Packet implements Flow, ReferenceCounted {
         this.sessionSlot = -1;
         this.backend = null;
         this.newSession = false;
+        this.reply = false;
         ethernet.wrap(frame, frame.readerIndex());
     }
 
@@ -107,6 +109,20 @@ public final class Packet implements Flow, ReferenceCounted {
         this.service = service;
         this.sessionSlot = slot;
         this.backend = backend;
+    }
+
+    /**
+     * Marks the packet as a reply from a backend, already matched to its session by a mode that carries both
+     * directions (LSNAT); the classify and schedule steps pass it through untouched.
+     */
+    public void markReply(Service service, int slot, Backend backend) {
+        assignSession(service, slot, backend);
+        this.reply = true;
+    }
+
+    /** Whether the packet travels from a backend back to a client. */
+    public boolean isReply() {
+        return reply;
     }
 
     /** The whole frame, reader index at the Ethernet header. */

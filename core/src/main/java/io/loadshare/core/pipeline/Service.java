@@ -4,6 +4,7 @@ import io.loadshare.core.backend.BackendPool;
 import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.scheduler.Scheduler;
+import io.loadshare.core.session.SessionTable;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -30,8 +31,9 @@ public final class Service {
      */
     public Service(int index, String name, int address, int protocol, int port, Supplier<Scheduler> schedulers,
             BackendPool pool) {
-        if (index < 0 || index > 0xFFFF) {
-            throw new IllegalArgumentException("service index must be 0..65535, was " + index);
+        if (index < 0 || index >= SessionTable.MAX_SERVICES) {
+            throw new IllegalArgumentException("service index must be 0.." + (SessionTable.MAX_SERVICES - 1) + ", was "
+                    + index);
         }
         if (port < 1 || port > 0xFFFF) {
             throw new IllegalArgumentException("service port must be 1..65535, was " + port);

@@ -11,7 +11,7 @@ import io.loadshare.core.packet.TcpHeader;
  * <p>Slot layout, 24 bytes:
  * <pre>
  * word 0: source address (32) | destination address (32)
- * word 1: unused (8) | service index (16) | protocol (8) | source port (16) | destination port (16)
+ * word 1: NAT port (16) | service index (8) | protocol (8) | source port (16) | destination port (16)
  * word 2: aux (8) | state (8) | backend id (16) | deadline, event-loop milliseconds (32)
  * </pre>
  * The table never exceeds a load factor of {@value #MAX_LOAD_PERCENT}%, so a full table costs
@@ -27,6 +27,8 @@ import io.loadshare.core.packet.TcpHeader;
  * sweep.
  */
 public final class SessionTable {
+    /** Services one table distinguishes: the index is 8 bits of the slot. */
+    public static final int MAX_SERVICES = 256;
     /** Hard upper bound on {@code max-sessions}: keeps {@code 3 × slots} within one Java array. */
     public static final int MAX_SESSIONS = 500_000_000;
     static final int MAX_LOAD_PERCENT = 80;
@@ -145,7 +147,7 @@ public final class SessionTable {
         int state = flow.protocol() == IpProtocol.TCP ? SessionState.SYN_SEEN : SessionState.DATAGRAM;
         int base = slot * WORDS;
         words[base] = key0;
-        words[base + 1] = key1 | ((long) (serviceIndex & 0xFFFF) << 40);
+        words[base + 1] = key1 | ((long) (serviceIndex & 0xFF) << 40);
         words[base + 2] = packValue(now + timeoutFor(state), backendId, state, 0);
         size++;
         return slot;
@@ -191,7 +193,17 @@ public final class SessionTable {
     }
 
     public int serviceIndex(int slot) {
-        return (int) (words[slot * WORDS + 1] >>> 40) & 0xFFFF;
+        return (int) (words[slot * WORDS + 1] >>> 40) & 0xFF;
+    }
+
+    /** A 16-bit port a translating mode keeps per session (full NAT's source port), 0 when unused. */
+    public int natPort(int slot) {
+        return (int) (words[slot * WORDS + 1] >>> 48) & 0xFFFF;
+    }
+
+    public void setNatPort(int slot, int port) {
+        int base = slot * WORDS + 1;
+        words[base] = (words[base] & ~(0xFFFFL << 48)) | ((long) (port & 0xFFFF) << 48);
     }
 
     /** An 8-bit value a dispatch mode may keep per session. */
@@ -281,12 +293,13 @@ public final class SessionTable {
         int base = slot * WORDS;
         int serviceIndex = serviceIndex(slot);
         int backendId = backendId(slot);
+        int natPort = natPort(slot);
         words[base] = 0;
         words[base + 1] = 0;
         words[base + 2] = 0;
         size--;
         shiftBack(slot);
-        listener.sessionClosed(serviceIndex, backendId, end);
+        listener.sessionClosed(serviceIndex, backendId, natPort, end);
     }
 
     /** Knuth's algorithm R (TAOCP 6.4): pull later members of the probe run into the hole. */

@@ -25,7 +25,7 @@ class SessionTableTest {
     private SessionTable table(int maxSessions) {
         SessionSettings settings = new SessionSettings(maxSessions, Duration.ofSeconds(30), Duration.ofMinutes(15),
                 Duration.ofSeconds(2), Duration.ofSeconds(30), Duration.ofMillis(100), Duration.ofSeconds(2));
-        return new SessionTable(settings, (service, backend, end) -> ended.add(service + "/" + backend + "/" + end));
+        return new SessionTable(settings, (service, backend, port, end) -> ended.add(service + "/" + backend + "/" + end));
     }
 
     private static FlowKey tcp(int clientPort) {

@@ -1,6 +1,8 @@
 package io.loadshare.dispatch.l2;
 
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import io.loadshare.core.arp.ArpBackendTracker;
+import io.loadshare.core.arp.ArpReplyHandler;
 import io.loadshare.core.backend.BackendPool;
 import io.loadshare.core.config.CoreSettings;
 import io.loadshare.core.packet.MacAddress;
@@ -65,8 +67,8 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
             Service service = new Service(built.size(), config.name(), config.address(), config.protocol(),
                     config.port(), () -> registry.create(config.scheduler(), config.schedulerSettings()),
                     BackendPool.empty());
-            ArpBackendTracker tracker = new ArpBackendTracker(config, service, settings.arpMissLimit(),
-                    ids::getAndIncrement, this::publish);
+            ArpBackendTracker tracker = new ArpBackendTracker(service, config.staticBackends(), 0,
+                    settings.arpMissLimit(), ids::getAndIncrement, this::publish);
             service.publish(tracker.initialPool());
             built.add(service);
             trackerList.add(tracker);

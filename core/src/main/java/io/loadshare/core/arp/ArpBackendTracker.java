@@ -1,4 +1,4 @@
-package io.loadshare.dispatch.l2;
+package io.loadshare.core.arp;
 
 import io.loadshare.core.backend.Backend;
 import io.loadshare.core.backend.BackendPool;
@@ -23,7 +23,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps one LSMAC service's backend pool up to date by ARP, on the channel's event loop (paper section 3.1).
+ * Keeps one service's backend pool up to date by ARP, on the channel's event loop (paper section 3.1).
  *
  * <p>Discovery: each round the dispatcher broadcasts "who has the cluster address?"; every host that answers
  * holds the address as an alias and is a backend, known by its MAC. A host that misses {@code miss-limit} rounds
@@ -36,11 +36,11 @@ import org.slf4j.LoggerFactory;
  * <p>Not thread-safe: {@link #onReply} and {@link #tick} run on the event loop. A changed pool is handed to the
  * {@link Publisher}, which publishes it off the loop.
  */
-final class ArpBackendTracker {
+public final class ArpBackendTracker {
     private static final Logger LOG = LoggerFactory.getLogger(ArpBackendTracker.class);
 
     /** Publishes a new pool for a service and ends the sessions of the backends that left it. */
-    interface Publisher {
+    public interface Publisher {
         void publish(Service service, BackendPool pool, Set<Integer> removed);
     }
 
@@ -62,6 +62,7 @@ final class ArpBackendTracker {
 
     private final Service service;
     private final boolean discovery;
+    private final int backendPort;
     private final int missLimit;
     private final IntSupplier ids;
     private final Publisher publisher;
@@ -71,28 +72,35 @@ final class ArpBackendTracker {
     private boolean macChanged;
     private final Map<Integer, Known> byAddress = new LinkedHashMap<>();
 
-    ArpBackendTracker(L2Service config, Service service, int missLimit, IntSupplier ids, Publisher publisher) {
+    /**
+     * @param staticBackends backend addresses to resolve; empty means discovery by ARP for the service's address
+     * @param backendPort the server port of every static backend, or 0 to keep the service port
+     * @param ids hands out backend ids, unique across the dispatcher
+     */
+    public ArpBackendTracker(Service service, List<Integer> staticBackends, int backendPort, int missLimit,
+            IntSupplier ids, Publisher publisher) {
         this.service = service;
-        this.discovery = config.discovery();
+        this.discovery = staticBackends.isEmpty();
+        this.backendPort = backendPort;
         this.missLimit = missLimit;
         this.ids = ids;
         this.publisher = publisher;
-        for (int address : config.staticBackends()) {
+        for (int address : staticBackends) {
             byAddress.put(address, new Known(ids.getAsInt(), address, MacAddress.UNKNOWN));
         }
     }
 
     /** The pool before any ARP answer: static backends, all down for lack of a MAC; or none. */
-    BackendPool initialPool() {
+    public BackendPool initialPool() {
         List<Backend> backends = new ArrayList<>();
         for (Known known : byAddress.values()) {
-            backends.add(new Backend(known.id, known.address, 0, MacAddress.UNKNOWN, 1, BackendState.DOWN));
+            backends.add(new Backend(known.id, known.address, backendPort, MacAddress.UNKNOWN, 1, BackendState.DOWN));
         }
         return BackendPool.of(backends);
     }
 
     /** An ARP reply (or gratuitous announcement) from {@code senderIp} at {@code senderMac}. */
-    void onReply(int senderIp, long senderMac) {
+    public void onReply(int senderIp, long senderMac) {
         if (discovery) {
             if (senderIp == service.address()) {
                 byMac.computeIfAbsent(senderMac, mac -> new Known(
@@ -111,7 +119,7 @@ final class ArpBackendTracker {
     }
 
     /** Ends a round: applies what answered, publishes a changed pool, then asks again. */
-    void tick(Channel channel, long sourceMac, int sourceIp) {
+    public void tick(Channel channel, long sourceMac, int sourceIp) {
         Collection<Known> all = discovery ? byMac.values() : byAddress.values();
         boolean changed = macChanged;
         macChanged = false;
@@ -158,7 +166,7 @@ final class ArpBackendTracker {
         List<Backend> backends = new ArrayList<>();
         Collection<Known> all = discovery ? byMac.values() : byAddress.values();
         for (Known known : all) {
-            backends.add(new Backend(known.id, known.address, 0, known.mac, 1,
+            backends.add(new Backend(known.id, known.address, backendPort, known.mac, 1,
                     known.up ? BackendState.ACTIVE : BackendState.DOWN));
         }
         return BackendPool.of(backends);

@@ -1,4 +1,4 @@
-package io.loadshare.dispatch.l2;
+package io.loadshare.core.arp;
 
 import io.loadshare.core.metrics.DropReason;
 import io.loadshare.core.packet.ArpHeader;
@@ -16,11 +16,11 @@ import java.util.List;
  * (requests from other hosts) is released and counted as {@link DropReason#UNHANDLED_ARP}. Other packets are
  * forwarded.
  */
-final class ArpReplyHandler extends ChannelInboundHandlerAdapter {
+public final class ArpReplyHandler extends ChannelInboundHandlerAdapter {
     private final DispatchContext context;
     private final List<ArpBackendTracker> trackers;
 
-    ArpReplyHandler(DispatchContext context, List<ArpBackendTracker> trackers) {
+    public ArpReplyHandler(DispatchContext context, List<ArpBackendTracker> trackers) {
         this.context = context;
         this.trackers = trackers;
     }

@@ -1,0 +1,96 @@
+package io.loadshare.dispatch.l3;
+
+import io.loadshare.core.arp.ArpBackendTracker;
+import io.loadshare.core.metrics.DropReason;
+import io.loadshare.core.packet.ArpHeader;
+import io.loadshare.core.packet.Frames;
+import io.loadshare.core.packet.MacAddress;
+import io.loadshare.core.pipeline.DispatchContext;
+import io.loadshare.core.pipeline.HardwareAddressed;
+import io.loadshare.core.pipeline.Packet;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * ARP in user space for an LSNAT arm: answers requests for the addresses the dispatcher owns on this arm (cluster
+ * addresses towards clients, source-NAT addresses towards backends), which its kernel does not hold, so the kernel
+ * never answers or resets traffic for them; announces them with gratuitous ARP when the channel comes up; learns
+ * neighbours from every ARP packet; and hands replies to the backend trackers.
+ *
+ * <p>Ownership: ARP packets end here (released, answered or not; a request for someone else counts as
+ * {@link DropReason#UNHANDLED_ARP}); other packets are forwarded.
+ */
+final class ArpResponder extends ChannelInboundHandlerAdapter {
+    private final DispatchContext context;
+    private final int[] owned;
+    private final NeighborCache neighbors;
+    private final List<ArpBackendTracker> trackers;
+    private final int gratuitousCount;
+
+    ArpResponder(DispatchContext context, Set<Integer> owned, NeighborCache neighbors, List<ArpBackendTracker> trackers,
+            int gratuitousCount) {
+        this.context = context;
+        this.owned = owned.stream().mapToInt(Integer::intValue).toArray();
+        this.neighbors = neighbors;
+        this.trackers = trackers;
+        this.gratuitousCount = gratuitousCount;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        long mac = ((HardwareAddressed) ctx.channel()).hardwareAddress();
+        for (int i = 0; i < gratuitousCount; i++) {
+            for (int address : owned) {
+                announce(ctx.channel(), mac, address);
+            }
+        }
+        ctx.channel().flush();
+        ctx.fireChannelActive();
+    }
+
+    private static void announce(Channel channel, long mac, int address) {
+        channel.write(Frames.arp(channel.alloc().directBuffer(64), MacAddress.BROADCAST, mac, ArpHeader.REQUEST, mac,
+                address, MacAddress.ZERO, address), channel.voidPromise());
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof Packet packet) || packet.isIpv4()) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        ArpHeader arp = packet.arp();
+        int sender = arp.senderProtocolAddress();
+        long senderMac = arp.senderHardwareAddress();
+        neighbors.learn(sender, senderMac);
+        if (arp.operation() == ArpHeader.REPLY) {
+            for (ArpBackendTracker tracker : trackers) {
+                tracker.onReply(sender, senderMac);
+            }
+            packet.release();
+            return;
+        }
+        int target = arp.targetProtocolAddress();
+        if (arp.operation() != ArpHeader.REQUEST || !owns(target) || sender == target) {
+            context.drop(packet, DropReason.UNHANDLED_ARP);
+            return;
+        }
+        packet.release();
+        long mac = ((HardwareAddressed) ctx.channel()).hardwareAddress();
+        ctx.write(Frames.arp(ctx.alloc().directBuffer(64), senderMac, mac, ArpHeader.REPLY, mac, target, senderMac,
+                sender), ctx.voidPromise());
+        ctx.flush();
+    }
+
+    private boolean owns(int address) {
+        for (int candidate : owned) {
+            if (candidate == address) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

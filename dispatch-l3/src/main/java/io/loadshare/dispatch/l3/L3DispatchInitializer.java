@@ -1,0 +1,82 @@
+package io.loadshare.dispatch.l3;
+
+import io.loadshare.core.arp.ArpBackendTracker;
+import io.loadshare.core.pipeline.DispatchPipeline;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The LSNAT pipeline of one arm of an {@link L3Dispatcher}: decode → ARP responder → reply classify → classify →
+ * schedule → {@link NatRewriter} → emit. Requests (client → cluster address) are classified and scheduled by the
+ * core steps; replies (backend → client) by {@link ReplyClassifyHandler}; the rewriter handles both directions, and
+ * the emitter sends each out of the right arm.
+ */
+public final class L3DispatchInitializer extends ChannelInitializer<Channel> {
+    private static final String ARP = "arp";
+    private static final String REPLIES = "reply-classifier";
+    private static final String LIFECYCLE = "lifecycle";
+
+    private final L3Dispatcher dispatcher;
+    private final Arm arm;
+
+    L3DispatchInitializer(L3Dispatcher dispatcher, Arm arm) {
+        this.dispatcher = dispatcher;
+        this.arm = arm;
+    }
+
+    @Override
+    protected void initChannel(Channel ch) {
+        dispatcher.attach(arm, ch);
+        DispatchPipeline.install(ch.pipeline(), dispatcher.context, new NatRewriter(dispatcher));
+        ch.pipeline().replace(DispatchPipeline.EMITTER, DispatchPipeline.EMITTER, new NatEmitHandler(dispatcher));
+        List<ArpBackendTracker> trackers = arm.facesBackends() ? dispatcher.trackers : List.of();
+        ch.pipeline().addAfter(DispatchPipeline.DECODER, ARP, new ArpResponder(dispatcher.context,
+                dispatcher.ownedAddresses(arm), dispatcher.neighbors, trackers, dispatcher.settings.gratuitousArpCount()));
+        ch.pipeline().addAfter(ARP, REPLIES, new ReplyClassifyHandler(dispatcher));
+        ch.pipeline().addFirst(LIFECYCLE, new Lifecycle(trackers));
+    }
+
+    /** Starts the session sweep and, on the backend arm, the ARP rounds; stops them when the channel goes. */
+    private final class Lifecycle extends ChannelInboundHandlerAdapter {
+        private final List<ArpBackendTracker> trackers;
+        private ScheduledFuture<?> rounds;
+
+        Lifecycle(List<ArpBackendTracker> trackers) {
+            this.trackers = trackers;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            dispatcher.context.start(ctx.channel().eventLoop());
+            if (!trackers.isEmpty()) {
+                long interval = dispatcher.settings.arpInterval().toNanos();
+                Runnable round = () -> {
+                    long mac = ((io.loadshare.core.pipeline.HardwareAddressed) ctx.channel()).hardwareAddress();
+                    for (ArpBackendTracker tracker : trackers) {
+                        tracker.tick(ctx.channel(), mac, 0);
+                    }
+                };
+                ctx.channel().eventLoop().execute(round);
+                rounds = ctx.channel().eventLoop().scheduleAtFixedRate(round, interval, interval, TimeUnit.NANOSECONDS);
+            }
+            ctx.fireChannelActive();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (rounds != null) {
+                rounds.cancel(false);
+            }
+            if (arm.facesBackends()) {
+                dispatcher.context.stop();
+                dispatcher.shutdown();
+            }
+            ctx.fireChannelInactive();
+        }
+    }
+}

@@ -1,0 +1,202 @@
+package io.loadshare.dispatch.l3;
+
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import io.loadshare.core.arp.ArpBackendTracker;
+import io.loadshare.core.backend.BackendPool;
+import io.loadshare.core.config.CoreSettings;
+import io.loadshare.core.netns.NetworkNamespace;
+import io.loadshare.core.pipeline.DispatchContext;
+import io.loadshare.core.pipeline.Service;
+import io.loadshare.core.pipeline.ServiceTable;
+import io.loadshare.core.scheduler.SchedulerRegistry;
+import io.netty.channel.Channel;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The shared state of one LSNAT dispatcher (paper section 3.2, RFC 2391): its services, session table, client
+ * neighbours, full-NAT ports and backend trackers, and the channels of its arms. Every channel of one dispatcher
+ * must be registered on the same event loop: both directions of a session meet in one session table, so it needs
+ * no locks.
+ *
+ * <pre>{@code
+ * L3Dispatcher lsnat = L3Dispatcher.builder()
+ *         .service(L3Service.of("web", "203.0.113.10", 80, "round-robin", "192.0.2.11", "192.0.2.12"))
+ *         .build();
+ * EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+ * Bootstrap bootstrap = new Bootstrap().group(loop).channel(RawSocketChannel.class);
+ * bootstrap.clone().handler(lsnat.initializer(Arm.CLIENT)).bind(new RawSocketAddress("eth0"));
+ * bootstrap.clone().handler(lsnat.initializer(Arm.BACKEND)).bind(new RawSocketAddress("eth1"));
+ * }</pre>
+ */
+public final class L3Dispatcher {
+    final DispatchContext context;
+    final List<Service> services;
+    final List<L3Service> configs;
+    final List<ArpBackendTracker> trackers;
+    final SourceNatPorts[] natPorts;
+    final NeighborCache neighbors;
+    final L3Settings settings;
+    private final ExecutorService controlPlane;
+    volatile Channel clientChannel;
+    volatile Channel backendChannel;
+
+    private L3Dispatcher(Builder builder) {
+        this.settings = builder.settings;
+        this.configs = List.copyOf(builder.services);
+        this.controlPlane = Executors.newSingleThreadExecutor(
+                new ThreadFactoryBuilder().setNameFormat("lsnat-control-%d").setDaemon(true).build());
+        SchedulerRegistry registry = builder.registry;
+        AtomicInteger ids = new AtomicInteger(1);
+        List<Service> built = new ArrayList<>();
+        List<ArpBackendTracker> trackerList = new ArrayList<>();
+        natPorts = new SourceNatPorts[configs.size()];
+        for (L3Service config : configs) {
+            registry.factory(config.scheduler());
+            Service service = new Service(built.size(), config.name(), config.address(), config.protocol(),
+                    config.port(), () -> registry.create(config.scheduler(), config.schedulerSettings()),
+                    BackendPool.empty());
+            ArpBackendTracker tracker = new ArpBackendTracker(service, config.backends(), config.backendPort(),
+                    settings.arpMissLimit(), ids::getAndIncrement, this::publish);
+            service.publish(tracker.initialPool());
+            if (config.fullNat()) {
+                natPorts[built.size()] = new SourceNatPorts();
+            }
+            built.add(service);
+            trackerList.add(tracker);
+        }
+        this.services = List.copyOf(built);
+        this.trackers = List.copyOf(trackerList);
+        this.neighbors = new NeighborCache(settings.neighborCacheSize());
+        this.context = new DispatchContext(builder.coreSettings, new ServiceTable(services));
+        context.onNatPortReleased((serviceIndex, backendId, natPort, end) -> {
+            SourceNatPorts ports = natPorts[serviceIndex];
+            if (ports != null) {
+                ports.release(natPort);
+            }
+        });
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The channel initializer of one arm. */
+    public L3DispatchInitializer initializer(Arm arm) {
+        return new L3DispatchInitializer(this, arm);
+    }
+
+    public DispatchContext context() {
+        return context;
+    }
+
+    public List<Service> services() {
+        return services;
+    }
+
+    /** Full-NAT ports in use for a service (0 without full NAT); read it on the event loop. */
+    public int natPortsInUse(int serviceIndex) {
+        SourceNatPorts ports = natPorts[serviceIndex];
+        return ports == null ? 0 : ports.used();
+    }
+
+    /**
+     * Refuses a host set-up in which the kernel would interfere: with {@code ip_forward=1}, a kernel that does not
+     * hold the cluster address forwards replies un-translated (and one that does answers with resets).
+     *
+     * @param namespace where the dispatcher's interfaces live, or null for this process's namespace
+     * @throws IllegalStateException saying what to change
+     */
+    public static void checkHost(NetworkNamespace namespace) throws IOException {
+        NetworkNamespace.Action<String> read = () -> Files.readString(Path.of("/proc/sys/net/ipv4/ip_forward")).trim();
+        String forwarding = namespace == null ? read.run() : namespace.run(read);
+        if (!forwarding.equals("0")) {
+            throw new IllegalStateException("net.ipv4.ip_forward is " + forwarding + (namespace == null ? "" : " in "
+                    + namespace) + ": the kernel would forward backend replies un-translated. LSNAT translates in user"
+                    + " space; set net.ipv4.ip_forward=0 (sysctl -w net.ipv4.ip_forward=0)");
+        }
+    }
+
+    /** Addresses this dispatcher answers ARP for on an arm: cluster addresses to clients, NAT addresses to backends. */
+    Set<Integer> ownedAddresses(Arm arm) {
+        Set<Integer> owned = new java.util.LinkedHashSet<>();
+        for (L3Service config : configs) {
+            if (arm.facesClients()) {
+                owned.add(config.address());
+            }
+            if (arm.facesBackends() && config.fullNat()) {
+                owned.add(config.sourceNatAddress());
+            }
+        }
+        return owned;
+    }
+
+    void attach(Arm arm, Channel channel) {
+        if (arm.facesClients()) {
+            clientChannel = channel;
+        }
+        if (arm.facesBackends()) {
+            backendChannel = channel;
+        }
+    }
+
+    private void publish(Service service, BackendPool pool, Set<Integer> removed) {
+        controlPlane.execute(() -> {
+            service.publish(pool);
+            Channel channel = backendChannel;
+            if (channel != null && !removed.isEmpty()) {
+                channel.eventLoop().execute(() -> context.endSessionsOf(service.index(), removed));
+            }
+        });
+    }
+
+    void shutdown() {
+        controlPlane.shutdown();
+    }
+
+    /** Collects services and settings; every setting but the services has a default from reference.conf. */
+    public static final class Builder {
+        private final List<L3Service> services = new ArrayList<>();
+        private CoreSettings coreSettings = CoreSettings.defaults();
+        private L3Settings settings = L3Settings.defaults();
+        private SchedulerRegistry registry;
+
+        public Builder service(L3Service service) {
+            services.add(Objects.requireNonNull(service, "service"));
+            return this;
+        }
+
+        public Builder coreSettings(CoreSettings coreSettings) {
+            this.coreSettings = Objects.requireNonNull(coreSettings);
+            return this;
+        }
+
+        public Builder settings(L3Settings settings) {
+            this.settings = Objects.requireNonNull(settings);
+            return this;
+        }
+
+        public Builder schedulers(SchedulerRegistry registry) {
+            this.registry = Objects.requireNonNull(registry);
+            return this;
+        }
+
+        public L3Dispatcher build() {
+            if (services.isEmpty()) {
+                throw new IllegalStateException("an LSNAT dispatcher needs at least one service");
+            }
+            if (registry == null) {
+                registry = SchedulerRegistry.load();
+            }
+            return new L3Dispatcher(this);
+        }
+    }
+}

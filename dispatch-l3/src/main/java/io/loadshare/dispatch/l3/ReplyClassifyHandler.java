@@ -1,0 +1,84 @@
+package io.loadshare.dispatch.l3;
+
+import io.loadshare.core.backend.Backend;
+import io.loadshare.core.metrics.DropReason;
+import io.loadshare.core.packet.IpProtocol;
+import io.loadshare.core.pipeline.DispatchContext;
+import io.loadshare.core.pipeline.Packet;
+import io.loadshare.core.pipeline.Service;
+import io.loadshare.core.session.SessionTable;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import java.util.List;
+
+/**
+ * LSNAT's classify step for the return direction (backend → client): finds the session a reply belongs to, by
+ * the forward key it implies (client, client port, cluster address, virtual port) under each service, and checks
+ * that the reply comes from that session's backend. A full-NAT reply is addressed to the source-NAT address; its
+ * port names the client. ICMP errors about packets the dispatcher sent to a backend arrive here too: the
+ * decoder gives them the flow of the datagram they quote, reversed. Requests to a cluster address pass on to the
+ * core classifier. Also learns client-side neighbours from the frames' source addresses.
+ *
+ * <p>Ownership: a matched reply is forwarded, marked as a reply; a reply that matches no session is released and
+ * counted as {@link DropReason#NO_SESSION}: never forwarded.
+ */
+final class ReplyClassifyHandler extends ChannelInboundHandlerAdapter {
+    private final L3Dispatcher dispatcher;
+    private final DispatchContext context;
+    private final Service[] services;
+
+    ReplyClassifyHandler(L3Dispatcher dispatcher) {
+        this.dispatcher = dispatcher;
+        this.context = dispatcher.context;
+        this.services = dispatcher.services.toArray(Service[]::new);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof Packet packet) || !packet.isIpv4()) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        dispatcher.neighbors.learn(packet.ip().source(), packet.ethernet().source());
+        if (packet.protocol() == IpProtocol.ICMP
+                || context.services().find(packet.destinationAddress(), packet.protocol(), packet.destinationPort())
+                        != null) {
+            ctx.fireChannelRead(packet);
+            return;
+        }
+        SessionTable sessions = context.sessions();
+        int now = context.now();
+        for (Service service : services) {
+            int client = packet.destinationAddress();
+            int clientPort = packet.destinationPort();
+            SourceNatPorts ports = dispatcher.natPorts[service.index()];
+            if (ports != null) {
+                if (client != dispatcher.configs.get(service.index()).sourceNatAddress() || !ports.isTaken(clientPort)) {
+                    continue;
+                }
+                client = ports.clientAddress(clientPort);
+                clientPort = ports.clientPort(clientPort);
+            }
+            int slot = sessions.lookup(packet.protocol(), client, clientPort, service.address(), service.port(), now);
+            if (slot < 0) {
+                continue;
+            }
+            Backend backend = service.pool().byId(sessions.backendId(slot));
+            int backendPort = backend == null || backend.port() == 0 ? service.port() : backend.port();
+            if (backend == null || backend.address() != packet.sourceAddress() || backendPort != packet.sourcePort()) {
+                continue;
+            }
+            if (!packet.isIcmpError()) {
+                if (packet.protocol() == IpProtocol.TCP) {
+                    sessions.onTcpPacket(slot, packet.tcpFlags(), now);
+                } else {
+                    sessions.onDatagram(slot, now);
+                }
+            }
+            packet.markReply(service, slot, backend);
+            ctx.fireChannelRead(packet);
+            return;
+        }
+        context.drop(packet, DropReason.NO_SESSION);
+    }
+}
