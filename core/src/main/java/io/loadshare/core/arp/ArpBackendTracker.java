@@ -9,6 +9,8 @@ import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.pipeline.Service;
 import io.netty.channel.Channel;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -18,7 +20,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -170,6 +174,26 @@ public final class ArpBackendTracker {
                     known.up ? BackendState.ACTIVE : BackendState.DOWN));
         }
         return BackendPool.of(backends);
+    }
+
+    /**
+     * Runs ARP rounds for {@code trackers} on the channel's event loop: one now, then one every {@code interval}.
+     *
+     * @param sourceMac read at each round: the channel's MAC is known only once it is bound
+     * @param sourceIp the sender address of the requests (0.0.0.0 sends probes)
+     * @return the rounds, to cancel when the channel goes
+     */
+    public static ScheduledFuture<?> startRounds(Channel channel, List<ArpBackendTracker> trackers, Duration interval,
+            LongSupplier sourceMac, int sourceIp) {
+        Runnable round = () -> {
+            long mac = sourceMac.getAsLong();
+            for (ArpBackendTracker tracker : trackers) {
+                tracker.tick(channel, mac, sourceIp);
+            }
+        };
+        channel.eventLoop().execute(round);
+        long nanos = interval.toNanos();
+        return channel.eventLoop().scheduleAtFixedRate(round, nanos, nanos, TimeUnit.NANOSECONDS);
     }
 
     private static void request(Channel channel, long sourceMac, int sourceIp, int target) {

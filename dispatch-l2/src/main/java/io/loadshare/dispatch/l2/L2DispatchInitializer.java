@@ -23,7 +23,6 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 
@@ -133,15 +132,8 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             context.start(ctx.channel().eventLoop());
-            long interval = settings.arpInterval().toNanos();
-            Runnable round = () -> {
-                long source = mac.getAsLong();
-                for (ArpBackendTracker tracker : trackers) {
-                    tracker.tick(ctx.channel(), source, settings.arpSenderAddress());
-                }
-            };
-            ctx.channel().eventLoop().execute(round);
-            rounds = ctx.channel().eventLoop().scheduleAtFixedRate(round, interval, interval, TimeUnit.NANOSECONDS);
+            rounds = ArpBackendTracker.startRounds(ctx.channel(), trackers, settings.arpInterval(), mac,
+                    settings.arpSenderAddress());
             ctx.fireChannelActive();
         }
 

@@ -1,12 +1,10 @@
 package io.loadshare.dispatch.l2;
 
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
-import io.loadshare.core.config.StrictConfig;
+import io.loadshare.core.config.SettingsReader;
 import io.loadshare.core.packet.Ipv4Address;
 import java.time.Duration;
-import java.util.Set;
 
 /**
  * LSMAC's own settings, from {@code io.loadshare.dispatch.l2} (see the module's {@code reference.conf}).
@@ -28,16 +26,8 @@ public record L2Settings(Duration arpInterval, int arpMissLimit, int arpSenderAd
     }
 
     public static L2Settings from(Config config, String path) {
-        Config reference = ConfigFactory.defaultReference().getConfig(ROOT).atPath(path);
-        Config resolved = config.withFallback(reference).resolve();
-        StrictConfig.validate(resolved, reference, path, Set.of());
-        Config c = resolved.getConfig(path);
-        try {
-            return new L2Settings(c.getDuration("arp.interval"), c.getInt("arp.miss-limit"),
-                    Ipv4Address.parse(c.getString("arp.sender-address")));
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException.BadValue(c.origin(), path, e.getMessage(), e);
-        }
+        return SettingsReader.read(config, ROOT, path, c -> new L2Settings(c.getDuration("arp.interval"),
+                c.getInt("arp.miss-limit"), Ipv4Address.parse(c.getString("arp.sender-address"))));
     }
 
     public static L2Settings defaults() {

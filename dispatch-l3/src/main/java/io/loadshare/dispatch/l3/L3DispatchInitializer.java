@@ -2,13 +2,13 @@ package io.loadshare.dispatch.l3;
 
 import io.loadshare.core.arp.ArpBackendTracker;
 import io.loadshare.core.pipeline.DispatchPipeline;
+import io.loadshare.core.pipeline.HardwareAddressed;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The LSNAT pipeline of one arm of an {@link L3Dispatcher}: decode → ARP responder → reply classify → classify →
@@ -54,15 +54,9 @@ public final class L3DispatchInitializer extends ChannelInitializer<Channel> {
         public void channelActive(ChannelHandlerContext ctx) {
             dispatcher.context.start(ctx.channel().eventLoop());
             if (!trackers.isEmpty()) {
-                long interval = dispatcher.settings.arpInterval().toNanos();
-                Runnable round = () -> {
-                    long mac = ((io.loadshare.core.pipeline.HardwareAddressed) ctx.channel()).hardwareAddress();
-                    for (ArpBackendTracker tracker : trackers) {
-                        tracker.tick(ctx.channel(), mac, 0);
-                    }
-                };
-                ctx.channel().eventLoop().execute(round);
-                rounds = ctx.channel().eventLoop().scheduleAtFixedRate(round, interval, interval, TimeUnit.NANOSECONDS);
+                HardwareAddressed channel = (HardwareAddressed) ctx.channel();
+                rounds = ArpBackendTracker.startRounds(ctx.channel(), trackers, dispatcher.settings.arpInterval(),
+                        channel::hardwareAddress, 0);
             }
             ctx.fireChannelActive();
         }

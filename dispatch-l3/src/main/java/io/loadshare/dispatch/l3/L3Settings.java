@@ -1,11 +1,9 @@
 package io.loadshare.dispatch.l3;
 
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
-import io.loadshare.core.config.StrictConfig;
+import io.loadshare.core.config.SettingsReader;
 import java.time.Duration;
-import java.util.Set;
 
 /**
  * LSNAT's own settings, from {@code io.loadshare.dispatch.l3} (see the module's {@code reference.conf}).
@@ -35,16 +33,8 @@ public record L3Settings(Duration arpInterval, int arpMissLimit, int gratuitousA
     }
 
     public static L3Settings from(Config config, String path) {
-        Config reference = ConfigFactory.defaultReference().getConfig(ROOT).atPath(path);
-        Config resolved = config.withFallback(reference).resolve();
-        StrictConfig.validate(resolved, reference, path, Set.of());
-        Config c = resolved.getConfig(path);
-        try {
-            return new L3Settings(c.getDuration("arp.interval"), c.getInt("arp.miss-limit"),
-                    c.getInt("arp.gratuitous-count"), c.getInt("neighbor-cache-size"));
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException.BadValue(c.origin(), path, e.getMessage(), e);
-        }
+        return SettingsReader.read(config, ROOT, path, c -> new L3Settings(c.getDuration("arp.interval"),
+                c.getInt("arp.miss-limit"), c.getInt("arp.gratuitous-count"), c.getInt("neighbor-cache-size")));
     }
 
     public static L3Settings defaults() {

@@ -1,10 +1,8 @@
 package io.loadshare.transport.pcap;
 
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
-import io.loadshare.core.config.StrictConfig;
-import java.util.Set;
+import io.loadshare.core.config.SettingsReader;
 
 /**
  * The pcap transport's settings, from {@code io.loadshare.transport.pcap} (see the module's
@@ -35,17 +33,9 @@ public record PcapSettings(int snaplen, boolean promiscuous, int bufferSize, Str
 
     /** Validates the block at {@code path} strictly against the reference and reads it. */
     public static PcapSettings from(Config config, String path) {
-        Config reference = ConfigFactory.defaultReference().getConfig(ROOT).atPath(path);
-        Config resolved = config.withFallback(reference).resolve();
-        StrictConfig.validate(resolved, reference, path, Set.of());
-        Config c = resolved.getConfig(path);
-        try {
-            return new PcapSettings(c.getInt("snaplen"), c.getBoolean("promiscuous"),
-                    c.getBytes("buffer-size").intValue(), c.getString("filter"), c.getInt("read-batch"),
-                    c.getBoolean("pace"));
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException.BadValue(c.origin(), path, e.getMessage(), e);
-        }
+        return SettingsReader.read(config, ROOT, path, c -> new PcapSettings(c.getInt("snaplen"),
+                c.getBoolean("promiscuous"), c.getBytes("buffer-size").intValue(), c.getString("filter"),
+                c.getInt("read-batch"), c.getBoolean("pace")));
     }
 
     public static PcapSettings defaults() {

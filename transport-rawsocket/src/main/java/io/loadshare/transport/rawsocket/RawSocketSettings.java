@@ -1,10 +1,8 @@
 package io.loadshare.transport.rawsocket;
 
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
-import io.loadshare.core.config.StrictConfig;
-import java.util.Set;
+import io.loadshare.core.config.SettingsReader;
 
 /**
  * The raw-socket transport's settings, from {@code io.loadshare.transport.rawsocket} (see the module's
@@ -54,11 +52,7 @@ public record RawSocketSettings(
      * @throws ConfigException naming the key path and what was expected
      */
     public static RawSocketSettings from(Config config, String path) {
-        Config reference = ConfigFactory.defaultReference().getConfig(ROOT).atPath(path);
-        Config resolved = config.withFallback(reference).resolve();
-        StrictConfig.validate(resolved, reference, path, Set.of());
-        Config c = resolved.getConfig(path);
-        try {
+        return SettingsReader.read(config, ROOT, path, c -> {
             RingSettings ring = c.getBoolean("ring.enabled")
                     ? new RingSettings(c.getBytes("ring.block-size").intValue(), c.getInt("ring.block-count"),
                             c.getBytes("ring.frame-size").intValue(),
@@ -68,9 +62,7 @@ public record RawSocketSettings(
                     c.getBoolean("accept-broadcast"), c.getBytes("max-frame-size").intValue(),
                     c.getBytes("receive-buffer-size").intValue(), c.getInt("read-batch"), c.getInt("send-batch"), ring,
                     c.getInt("fanout-group"), c.getBoolean("qdisc-bypass"));
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException.BadValue(c.origin(), path, e.getMessage(), e);
-        }
+        });
     }
 
     /** The defaults of {@code reference.conf} alone. */
