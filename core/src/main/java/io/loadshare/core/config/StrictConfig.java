@@ -26,18 +26,35 @@ public final class StrictConfig {
     public static void validate(Config config, Config reference, String path, Set<String> openPaths) {
         config.checkValid(reference, path);
         List<ConfigException.ValidationProblem> problems = new ArrayList<>();
+        Set<String> reported = new java.util.HashSet<>();
         if (config.hasPath(path)) {
             for (Map.Entry<String, ConfigValue> entry : config.getConfig(path).entrySet()) {
                 String key = path + "." + entry.getKey();
-                if (!reference.hasPathOrNull(key) && !isUnder(key, openPaths)) {
-                    problems.add(new ConfigException.ValidationProblem(key, entry.getValue().origin(),
-                            "unknown key '" + key + "'" + suggestion(reference, key)));
+                if (isUnder(key, openPaths)) {
+                    continue;
+                }
+                String unknown = firstUnknown(reference, path, entry.getKey());
+                if (unknown != null && reported.add(unknown)) {
+                    problems.add(new ConfigException.ValidationProblem(unknown, entry.getValue().origin(),
+                            "unknown key '" + unknown + "'" + suggestion(reference, unknown)));
                 }
             }
         }
         if (!problems.isEmpty()) {
             throw new ConfigException.ValidationFailed(problems);
         }
+    }
+
+    /** The shortest path below {@code path} on the way to {@code relativeKey} that the reference lacks, or null. */
+    private static String firstUnknown(Config reference, String path, String relativeKey) {
+        String prefix = path;
+        for (String segment : com.typesafe.config.ConfigUtil.splitPath(relativeKey)) {
+            prefix = prefix + "." + com.typesafe.config.ConfigUtil.quoteString(segment).replaceAll("^\"(.*)\"$", "$1");
+            if (!reference.hasPathOrNull(prefix)) {
+                return prefix;
+            }
+        }
+        return null;
     }
 
     private static boolean isUnder(String key, Set<String> openPaths) {

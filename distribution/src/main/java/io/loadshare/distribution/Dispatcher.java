@@ -1,0 +1,129 @@
+package io.loadshare.distribution;
+
+import io.loadshare.core.netns.NetworkNamespace;
+import io.loadshare.core.pipeline.DispatchContext;
+import io.loadshare.dispatch.l2.L2DispatchInitializer;
+import io.loadshare.dispatch.l2.L2Service;
+import io.loadshare.dispatch.l3.Arm;
+import io.loadshare.dispatch.l3.L3Dispatcher;
+import io.loadshare.dispatch.l3.L3Service;
+import io.loadshare.transport.rawsocket.RawSocketAddress;
+import io.loadshare.transport.rawsocket.RawSocketChannel;
+import io.loadshare.transport.rawsocket.RawSocketChannelOption;
+import io.loadshare.transport.rawsocket.SocketFilter;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollIoHandler;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running dispatcher: the pipeline a {@link DispatcherConfig} describes, on raw-socket channels that share one
+ * event loop.
+ */
+public final class Dispatcher implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
+
+    private final EventLoopGroup loop;
+    private final List<Channel> channels;
+    private final DispatchContext context;
+
+    private Dispatcher(EventLoopGroup loop, List<Channel> channels, DispatchContext context) {
+        this.loop = loop;
+        this.channels = channels;
+        this.context = context;
+    }
+
+    /** Opens the interfaces and starts dispatching. */
+    public static Dispatcher start(DispatcherConfig config) throws IOException, InterruptedException {
+        NetworkNamespace namespace = config.networkNamespace().isEmpty() ? null
+                : NetworkNamespace.named(config.networkNamespace());
+        List<Integer> vips = config.services().stream().map(DispatcherConfig.ServiceConfig::address).distinct().toList();
+        EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        List<Channel> channels = new ArrayList<>();
+        try {
+            DispatchContext context;
+            if (config.mode() == DispatcherConfig.Mode.L2) {
+                L2DispatchInitializer.Builder builder = L2DispatchInitializer.builder().coreSettings(config.core())
+                        .settings(config.l2());
+                for (DispatcherConfig.ServiceConfig s : config.services()) {
+                    builder.service(new L2Service(s.name(), s.address(), s.protocol(), s.port(), s.scheduler(),
+                            s.schedulerSettings(), s.backends()));
+                }
+                L2DispatchInitializer lsmac = builder.build();
+                context = lsmac.context();
+                channels.add(bind(loop, config, namespace, config.clientInterface(), lsmac,
+                        SocketFilter.builder().acceptBroadcast(config.rawSocket().acceptBroadcast())
+                                .ipv4Destinations(vips).build()));
+            } else {
+                L3Dispatcher.checkHost(namespace);
+                L3Dispatcher.Builder builder = L3Dispatcher.builder().coreSettings(config.core()).settings(config.l3());
+                for (DispatcherConfig.ServiceConfig s : config.services()) {
+                    builder.service(new L3Service(s.name(), s.address(), s.protocol(), s.port(), s.backendPort(),
+                            s.scheduler(), s.schedulerSettings(), s.backends(), s.sourceNatAddress()));
+                }
+                L3Dispatcher lsnat = builder.build();
+                context = lsnat.context();
+                // The ARP responder needs broadcasts; replies and ICMP errors come from backend-side addresses.
+                SocketFilter anyIpv4 = SocketFilter.builder().acceptBroadcast(true).build();
+                if (config.backendInterface().isEmpty()) {
+                    channels.add(bind(loop, config, namespace, config.clientInterface(), lsnat.initializer(Arm.BOTH),
+                            anyIpv4));
+                } else {
+                    channels.add(bind(loop, config, namespace, config.backendInterface(),
+                            lsnat.initializer(Arm.BACKEND), anyIpv4));
+                    channels.add(bind(loop, config, namespace, config.clientInterface(), lsnat.initializer(Arm.CLIENT),
+                            SocketFilter.builder().acceptBroadcast(true).ipv4Destinations(vips).build()));
+                }
+            }
+            LOG.info("dispatching {} for {} service(s) on {}", config.mode().name().toLowerCase(java.util.Locale.ROOT),
+                    config.services().size(), channels);
+            return new Dispatcher(loop, List.copyOf(channels), context);
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            for (Channel channel : channels) {
+                channel.close();
+            }
+            loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            throw e;
+        }
+    }
+
+    private static Channel bind(EventLoopGroup loop, DispatcherConfig config, NetworkNamespace namespace,
+            String interfaceName, ChannelHandler initializer, SocketFilter filter) throws InterruptedException {
+        Bootstrap bootstrap = new Bootstrap().group(loop)
+                .channelFactory(() -> namespace == null ? new RawSocketChannel() : new RawSocketChannel(namespace))
+                .handler(initializer);
+        RawSocketChannel channel = (RawSocketChannel) bootstrap.register().sync().channel();
+        channel.config().apply(config.rawSocket());
+        channel.config().setOption(RawSocketChannelOption.SOCKET_FILTER, filter);
+        channel.bind(new RawSocketAddress(interfaceName)).sync();
+        return channel;
+    }
+
+    /** The data-plane state: sessions and counters. */
+    public DispatchContext context() {
+        return context;
+    }
+
+    /** Completes when every channel has closed (an interface went away, or {@link #close}). */
+    public void awaitClosed() throws InterruptedException {
+        for (Channel channel : channels) {
+            channel.closeFuture().sync();
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        for (Channel channel : channels) {
+            channel.close().sync();
+        }
+        loop.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
+    }
+}

@@ -1,0 +1,162 @@
+package io.loadshare.distribution;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigSyntax;
+import io.loadshare.core.config.CoreSettings;
+import io.loadshare.core.config.StrictConfig;
+import io.loadshare.core.packet.IpProtocol;
+import io.loadshare.core.packet.Ipv4Address;
+import io.loadshare.core.scheduler.SchedulerRegistry;
+import io.loadshare.dispatch.l2.L2Settings;
+import io.loadshare.dispatch.l3.L3Settings;
+import io.loadshare.transport.rawsocket.RawSocketSettings;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * One dispatcher process's configuration, read from an operator's HOCON file with every module's
+ * {@code reference.conf} behind it, validated strictly (types, ranges, unknown keys, scheduler names) before
+ * anything starts. Every error names the file, the line, the key path and what was expected.
+ *
+ * @param file where it was read from
+ * @param mode l2, l3 or l3-fullnat
+ * @param clientInterface the l2 interface, or the l3 client-facing one
+ * @param backendInterface the l3 backend-facing interface, or empty for one-armed
+ * @param networkNamespace the namespace to open interfaces in, or empty
+ */
+public record DispatcherConfig(Path file, Mode mode, String clientInterface, String backendInterface,
+        String networkNamespace, List<ServiceConfig> services, CoreSettings core, RawSocketSettings rawSocket,
+        L2Settings l2, L3Settings l3) {
+
+    static final String ROOT = "loadshare";
+
+    /** The dispatch modes. */
+    public enum Mode {
+        L2,
+        L3,
+        L3_FULLNAT;
+
+        static Mode parse(String text) {
+            return switch (text.trim().toLowerCase(Locale.ROOT)) {
+                case "l2" -> L2;
+                case "l3" -> L3;
+                case "l3-fullnat" -> L3_FULLNAT;
+                default -> throw new IllegalArgumentException("expected l2, l3 or l3-fullnat, got '" + text + "'");
+            };
+        }
+    }
+
+    /**
+     * One service entry.
+     *
+     * @param backends backend addresses; empty means ARP discovery (l2)
+     */
+    public record ServiceConfig(String name, int address, int protocol, int port, String scheduler,
+            Config schedulerSettings, List<Integer> backends, int backendPort, int sourceNatAddress) {
+    }
+
+    /** Reads and validates a file. */
+    public static DispatcherConfig load(Path file, SchedulerRegistry schedulers) {
+        if (!Files.isRegularFile(file)) {
+            throw new ConfigException.IO(ConfigFactory.empty(file.toString()).origin(), "no such file: " + file);
+        }
+        Config parsed = ConfigFactory.parseFile(file.toFile(),
+                ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF).setAllowMissing(false));
+        return from(parsed, file, schedulers);
+    }
+
+    static DispatcherConfig from(Config parsed, Path file, SchedulerRegistry schedulers) {
+        Config reference = ConfigFactory.defaultReference();
+        Config config = parsed.withFallback(reference).resolve();
+        StrictConfig.validate(config, reference, ROOT, Set.of(ROOT + ".services"));
+        Config root = config.getConfig(ROOT);
+        Mode mode = value(root, "mode", () -> Mode.parse(root.getString("mode")));
+        String transport = root.getString("transport");
+        if (!transport.equals("rawsocket")) {
+            throw bad(root, "transport", "expected rawsocket, got '" + transport + "'");
+        }
+        List<? extends Config> entries = root.getConfigList("services");
+        if (entries.isEmpty()) {
+            throw bad(root, "services", "expected at least one service");
+        }
+        Config defaults = root.getConfig("service-defaults");
+        List<ServiceConfig> services = new ArrayList<>();
+        for (int i = 0; i < entries.size(); i++) {
+            services.add(service(entries.get(i), defaults, ROOT + ".services[" + i + "]", mode, schedulers));
+        }
+        String backendInterface = root.getString("interfaces.backend");
+        if (mode == Mode.L2 && !backendInterface.isEmpty()) {
+            throw bad(root, "interfaces.backend", "l2 uses one interface: leave interfaces.backend empty");
+        }
+        return new DispatcherConfig(file, mode, root.getString("interfaces.client"), backendInterface,
+                root.getString("network-namespace"), List.copyOf(services), CoreSettings.from(config),
+                RawSocketSettings.from(config, RawSocketSettings.ROOT), L2Settings.from(config, L2Settings.ROOT),
+                L3Settings.from(config, L3Settings.ROOT));
+    }
+
+    private static ServiceConfig service(Config entry, Config defaults, String path, Mode mode,
+            SchedulerRegistry schedulers) {
+        Config template = defaults.atPath("service");
+        Config full = entry.withFallback(defaults).atPath("service");
+        try {
+            StrictConfig.validate(full, template, "service", Set.of("service.scheduler-settings"));
+        } catch (ConfigException.ValidationFailed e) {
+            throw new ConfigException.BadValue(entry.origin(), path, e.getMessage().replace("service.", path + "."));
+        }
+        Config s = full.getConfig("service");
+        String name = s.getString("name");
+        if (name.isBlank()) {
+            throw new ConfigException.BadValue(entry.origin(), path + ".name", "every service needs a name");
+        }
+        int address = value(s, "address", path, () -> Ipv4Address.parse(s.getString("address")));
+        int protocol = value(s, "protocol", path, () -> IpProtocol.parse(s.getString("protocol")));
+        int port = s.getInt("port");
+        if (port < 1 || port > 65535) {
+            throw new ConfigException.BadValue(s.origin(), path + ".port", "expected a port 1..65535, got " + port);
+        }
+        String scheduler = s.getString("scheduler");
+        value(s, "scheduler", path, () -> schedulers.factory(scheduler));
+        List<Integer> backends = value(s, "backends", path,
+                () -> s.getStringList("backends").stream().map(Ipv4Address::parse).toList());
+        if (mode != Mode.L2 && backends.isEmpty()) {
+            throw new ConfigException.BadValue(s.origin(), path + ".backends",
+                    "l3 needs backend addresses (ARP discovery is an l2 feature)");
+        }
+        int backendPort = s.getInt("backend-port");
+        if (backendPort < 0 || backendPort > 65535) {
+            throw new ConfigException.BadValue(s.origin(), path + ".backend-port", "expected 0..65535, got " + backendPort);
+        }
+        String snat = s.getString("source-nat-address");
+        if (mode == Mode.L3_FULLNAT && snat.isEmpty()) {
+            throw new ConfigException.BadValue(s.origin(), path + ".source-nat-address",
+                    "l3-fullnat needs the address clients are translated to");
+        }
+        int sourceNat = snat.isEmpty() ? 0 : value(s, "source-nat-address", path, () -> Ipv4Address.parse(snat));
+        return new ServiceConfig(name, address, protocol, port, scheduler, s.getConfig("scheduler-settings"), backends,
+                backendPort, mode == Mode.L3_FULLNAT ? sourceNat : 0);
+    }
+
+    /** A value whose parser throws IllegalArgumentException, as a config error naming the key. */
+    private static <T> T value(Config config, String key, java.util.function.Supplier<T> parse) {
+        return value(config, key, ROOT, parse);
+    }
+
+    private static <T> T value(Config config, String key, String path, java.util.function.Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException.BadValue(config.getValue(key).origin(), path + "." + key, e.getMessage());
+        }
+    }
+
+    private static ConfigException bad(Config config, String key, String problem) {
+        return new ConfigException.BadValue(config.getValue(key).origin(), ROOT + "." + key, problem);
+    }
+}

@@ -1,0 +1,126 @@
+package io.loadshare.distribution;
+
+import com.typesafe.config.ConfigException;
+import io.loadshare.core.scheduler.SchedulerRegistry;
+import io.loadshare.dispatch.l3.L3Dispatcher;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The {@code loadshare} command line. */
+@Command(name = "loadshare", mixinStandardHelpOptions = true, version = "loadshare 0.1.0",
+        description = "A user-space cluster dispatcher: LSMAC (layer 2) and LSNAT (layer 3, RFC 2391).",
+        subcommands = {Loadshare.Run.class, Loadshare.Check.class, Loadshare.Demo.class})
+public final class Loadshare {
+    /** Exit status of a configuration or host-setup error. */
+    static final int CONFIG_ERROR = 1;
+
+    private Loadshare() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    static int execute(String... args) {
+        return new CommandLine(new Loadshare()).execute(args);
+    }
+
+    /** Loads and validates a file, printing the reason when it is not valid. */
+    static DispatcherConfig load(Path file) {
+        try {
+            return DispatcherConfig.load(file, SchedulerRegistry.load());
+        } catch (ConfigException | IllegalStateException e) {
+            System.err.println("loadshare: bad configuration: " + e.getMessage());
+            return null;
+        }
+    }
+
+    @Command(name = "run", mixinStandardHelpOptions = true, description = "Run the dispatcher a config file describes.")
+    static final class Run implements Callable<Integer> {
+        @Option(names = "--config", required = true, description = "The HOCON file (see docs/configuration.md).")
+        Path config;
+
+        @Override
+        public Integer call() throws Exception {
+            DispatcherConfig loaded = load(config);
+            if (loaded == null) {
+                return CONFIG_ERROR;
+            }
+            try (Dispatcher dispatcher = Dispatcher.start(loaded)) {
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    try {
+                        dispatcher.close();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }, "loadshare-shutdown"));
+                dispatcher.awaitClosed();
+            } catch (IllegalStateException e) {
+                System.err.println("loadshare: " + e.getMessage());
+                return CONFIG_ERROR;
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "check", mixinStandardHelpOptions = true,
+            description = "Validate a config file and the host setup, with no side effects.")
+    static final class Check implements Callable<Integer> {
+        @Option(names = "--config", required = true, description = "The HOCON file to check.")
+        Path config;
+
+        @Override
+        public Integer call() throws Exception {
+            DispatcherConfig loaded = load(config);
+            if (loaded == null) {
+                return CONFIG_ERROR;
+            }
+            if (loaded.mode() != DispatcherConfig.Mode.L2) {
+                try {
+                    L3Dispatcher.checkHost(loaded.networkNamespace().isEmpty() ? null
+                            : io.loadshare.core.netns.NetworkNamespace.named(loaded.networkNamespace()));
+                } catch (IllegalStateException e) {
+                    System.err.println("loadshare: host setup: " + e.getMessage());
+                    return CONFIG_ERROR;
+                }
+            }
+            if (!hasRawCapability()) {
+                System.out.println("warning: this process lacks CAP_NET_RAW, which `run` needs (run as root, or grant it"
+                        + " with setcap or systemd AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN)");
+            }
+            System.out.printf("%s: valid; %s on %s, %d service(s)%n", config,
+                    loaded.mode().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'),
+                    loaded.backendInterface().isEmpty() ? loaded.clientInterface()
+                            : loaded.clientInterface() + " (clients) and " + loaded.backendInterface() + " (backends)",
+                    loaded.services().size());
+            return 0;
+        }
+
+        /** CAP_NET_RAW (bit 13) in the effective set of /proc/self/status. */
+        private static boolean hasRawCapability() throws java.io.IOException {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("CapEff:")) {
+                    return (Long.parseUnsignedLong(line.substring(7).trim(), 16) & (1L << 13)) != 0;
+                }
+            }
+            return false;
+        }
+    }
+
+    @Command(name = "demo", mixinStandardHelpOptions = true,
+            description = "Run the pipeline demo: HTTP/1.0 connections through the LSMAC pipeline, no network needed.")
+    static final class Demo implements Callable<Integer> {
+        @Option(names = "--connections", defaultValue = "300", description = "Connections to simulate.")
+        int connections;
+
+        @Override
+        public Integer call() {
+            PipelineDemo.main(new String[] {Integer.toString(connections)});
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,115 @@
+package io.loadshare.distribution;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigException;
+import io.loadshare.core.packet.Ipv4Address;
+import io.loadshare.core.scheduler.SchedulerRegistry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Good files and each kind of bad one: every error names the file, the line, the key and what was expected. */
+class DispatcherConfigTest {
+    @TempDir
+    Path dir;
+
+    private Path write(String text) throws IOException {
+        return Files.writeString(dir.resolve("loadshare.conf"), text);
+    }
+
+    private DispatcherConfig load(String text) throws IOException {
+        return DispatcherConfig.load(write(text), SchedulerRegistry.load());
+    }
+
+    private String error(String text) throws IOException {
+        Path file = write(text);
+        return assertThrows(ConfigException.class, () -> DispatcherConfig.load(file, SchedulerRegistry.load()))
+                .getMessage();
+    }
+
+    @Test
+    void aGoodFileWithModuleOverrides() throws IOException {
+        DispatcherConfig config = load("""
+                loadshare {
+                  mode = l3
+                  interfaces { client = dc, backend = ds }
+                  services = [
+                    { name = web, address = "203.0.113.10", port = 80, scheduler = mh,
+                      backends = ["192.0.2.11", "192.0.2.12"], backend-port = 8080 }
+                  ]
+                }
+                io.loadshare.core.session.tcp-linger = 500ms
+                io.loadshare.transport.rawsocket.ring.enabled = true
+                """);
+        assertEquals(DispatcherConfig.Mode.L3, config.mode());
+        assertEquals("ds", config.backendInterface());
+        assertEquals(Ipv4Address.parse("203.0.113.10"), config.services().get(0).address());
+        assertEquals(8080, config.services().get(0).backendPort());
+        assertEquals("mh", config.services().get(0).scheduler());
+        assertEquals(Duration.ofMillis(500), config.core().session().tcpLinger());
+        assertTrue(config.rawSocket().ring().enabled());
+    }
+
+    @Test
+    void aTypoIsAnErrorWithItsLine() throws IOException {
+        String message = error("""
+                loadshare {
+                  mode = l2
+                  interfcaes { client = eth0 }
+                  services = [ { name = web, address = "198.51.100.10", port = 80 } ]
+                }
+                """);
+        assertTrue(message.contains("loadshare.conf: 3"), message);
+        assertTrue(message.contains("unknown key 'loadshare.interfcaes'"), message);
+    }
+
+    @Test
+    void aTypoInsideAServiceNamesItsIndex() throws IOException {
+        String message = error("""
+                loadshare.services = [ { name = web, address = "198.51.100.10", port = 80, shceduler = rr } ]
+                """);
+        assertTrue(message.contains("loadshare.services[0]"), message);
+        assertTrue(message.contains("unknown key 'loadshare.services[0].shceduler'"), message);
+    }
+
+    @Test
+    void anUnknownSchedulerListsTheAvailableOnes() throws IOException {
+        String message = error("""
+                loadshare.services = [ { name = web, address = "198.51.100.10", port = 80, scheduler = fastest } ]
+                """);
+        assertTrue(message.contains("loadshare.services[0].scheduler"), message);
+        assertTrue(message.contains("unknown scheduler 'fastest'; available: "), message);
+        assertTrue(message.contains("maglev"), message);
+    }
+
+    private void assertError(String text, String expected) throws IOException {
+        String message = error(text);
+        assertTrue(message.contains(expected), message);
+    }
+
+    @Test
+    void badValuesSayWhatWasExpected() throws IOException {
+        assertError("loadshare.mode = l4\nloadshare.services = [ { name = a, address = \"198.51.100.1\", port = 1 } ]", "Invalid value at 'loadshare.mode': expected l2, l3 or l3-fullnat, got 'l4'");
+        assertError("loadshare.services = [ { name = a, address = \"example.com\", port = 80 } ]", "Invalid value at 'loadshare.services[0].address': not an IPv4 address: example.com");
+        assertError("loadshare.services = [ { name = a, address = \"198.51.100.1\", port = 70000 } ]", "expected a port 1..65535, got 70000");
+        assertError("loadshare.services = []", "expected at least one service");
+        assertError("loadshare { mode = l3, services = [ { name = a, address = \"198.51.100.1\", port = 80 } ] }", "l3 needs backend addresses");
+        assertError("loadshare { mode = l3-fullnat, services = [ { name = a, address = \"198.51.100.1\", port = 80,"
+                + " backends = [\"192.0.2.11\"] } ] }", "l3-fullnat needs the address clients are translated to");
+        assertError("loadshare.services = [ { name = a, address = \"198.51.100.1\", port = 80 } ]\n"
+                + "io.loadshare.core.session.max-sessions = lots", "io.loadshare.core.session.max-sessions");
+    }
+
+    @Test
+    void aMissingFileIsNamed() {
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> DispatcherConfig.load(dir.resolve("nope.conf"), SchedulerRegistry.load()));
+        assertTrue(e.getMessage().contains("no such file: " + dir.resolve("nope.conf")), e.getMessage());
+    }
+}

@@ -1,0 +1,61 @@
+package io.loadshare.distribution;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line: help for every command, check's verdicts and exit codes. */
+class LoadshareCliTest {
+    @TempDir
+    Path dir;
+
+    private record Result(int exit, String out, String err) {
+    }
+
+    private static Result run(String... args) {
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        ByteArrayOutputStream outBytes = new ByteArrayOutputStream();
+        ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(outBytes, true));
+        System.setErr(new PrintStream(errBytes, true));
+        try {
+            int exit = Loadshare.execute(args);
+            return new Result(exit, outBytes.toString(), errBytes.toString());
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+    }
+
+    @Test
+    void everyCommandHasHelp() {
+        for (String command : new String[] {"run", "check", "demo"}) {
+            Result help = run(command, "--help");
+            assertEquals(0, help.exit(), command);
+            assertTrue(help.out().contains("Usage: loadshare " + command), help.out());
+        }
+        assertTrue(run("--help").out().contains("Commands:"));
+    }
+
+    @Test
+    void checkAcceptsAGoodFileAndRefusesABadOne() throws Exception {
+        Path good = Files.writeString(dir.resolve("good.conf"), """
+                loadshare.services = [ { name = web, address = "198.51.100.10", port = 80 } ]
+                """);
+        Result ok = run("check", "--config", good.toString());
+        assertEquals(0, ok.exit(), ok.err());
+        assertTrue(ok.out().contains("valid; l2 on eth0, 1 service(s)"), ok.out());
+
+        Path bad = Files.writeString(dir.resolve("bad.conf"), "loadshare.mode = l4\n");
+        Result refused = run("check", "--config", bad.toString());
+        assertEquals(Loadshare.CONFIG_ERROR, refused.exit());
+        assertTrue(refused.err().contains("bad configuration") && refused.err().contains("bad.conf: 1"), refused.err());
+    }
+}
