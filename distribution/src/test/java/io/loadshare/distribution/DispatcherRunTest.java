@@ -1,0 +1,98 @@
+package io.loadshare.distribution;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.loadshare.core.scheduler.SchedulerRegistry;
+import io.loadshare.core.testing.NetnsTestbed;
+import io.loadshare.core.testing.TestHttpServer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollIoHandler;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code loadshare run} with a real config file, in namespaces: an LSMAC dispatcher over two static backends (VIP
+ * on lo), and an LSNAT one over the same two, each serving curl through its VIP.
+ */
+class DispatcherRunTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void configuredDispatchersServeRealConnections() throws Exception {
+        EventLoopGroup servers = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        List<TestHttpServer> httpServers = new ArrayList<>();
+        try (NetnsTestbed testbed = NetnsTestbed.create()) {
+            String lan = testbed.namespace("lan");
+            testbed.bridge(lan, "br0");
+            String client = testbed.namespace("cli");
+            String dispatcher = testbed.namespace("disp");
+            attach(testbed, lan, client, "c0", "pc");
+            attach(testbed, lan, dispatcher, "d0", "pd");
+            testbed.address(client, "c0", "192.0.2.100/24");
+            testbed.address(client, "c0", "203.0.113.100/24");
+            testbed.address(dispatcher, "d0", "192.0.2.1/24");
+            testbed.address(dispatcher, "d0", "203.0.113.1/24");
+            testbed.exec(client, "ip", "route", "add", "198.51.100.10/32", "via", "192.0.2.1", "src", "192.0.2.100");
+            testbed.exec(client, "ip", "route", "add", "198.51.100.20/32", "via", "203.0.113.1", "src", "203.0.113.100");
+            for (int n = 1; n <= 2; n++) {
+                String backend = testbed.namespace("b" + n);
+                attach(testbed, lan, backend, "e0", "pb" + n);
+                testbed.address(backend, "e0", "192.0.2.1" + n + "/24");
+                testbed.address(backend, "lo", "198.51.100.10/32");
+                testbed.sysctl(backend, "net.ipv4.conf.all.arp_ignore", "1");
+                testbed.sysctl(backend, "net.ipv4.conf.all.arp_announce", "2");
+                testbed.exec(backend, "ip", "route", "add", "203.0.113.0/24", "via", "192.0.2.1");
+                httpServers.add(TestHttpServer.start(servers, backend, "0.0.0.0", 80, "b" + n));
+            }
+
+            for (String mode : new String[] {"l2", "l3"}) {
+                String vip = mode.equals("l2") ? "198.51.100.10" : "198.51.100.20";
+                Path file = Files.writeString(dir.resolve(mode + ".conf"), """
+                        loadshare {
+                          mode = %s
+                          interfaces.client = d0
+                          network-namespace = "%s"
+                          services = [
+                            { name = web, address = "%s", port = 80, scheduler = rr,
+                              backends = ["192.0.2.11", "192.0.2.12"] }
+                          ]
+                        }
+                        io.loadshare.dispatch.l2.arp.interval = 200ms
+                        io.loadshare.dispatch.l3.arp.interval = 200ms
+                        """.formatted(mode, dispatcher, vip));
+                try (Dispatcher running = Dispatcher.start(DispatcherConfig.load(file, SchedulerRegistry.load()))) {
+                    Thread.sleep(800);
+                    List<String> command = new ArrayList<>(List.of("curl", "-s", "--max-time", "5"));
+                    for (int i = 0; i < 20; i++) {
+                        command.add("http://" + vip + "/");
+                    }
+                    Map<String, Long> spread = List.of(testbed.exec(client, command.toArray(String[]::new)).split("\n"))
+                            .stream().collect(Collectors.groupingBy(a -> a, TreeMap::new, Collectors.counting()));
+                    assertEquals(Map.of("b1", 10L, "b2", 10L), spread, mode);
+                    assertTrue(running.context().counters().sessionsOpened(1) > 0, mode);
+                }
+            }
+        } finally {
+            for (TestHttpServer server : httpServers) {
+                server.close();
+            }
+            servers.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
+    }
+
+    private static void attach(NetnsTestbed testbed, String lan, String namespace, String inside, String port) {
+        testbed.veth(namespace, inside, lan, port);
+        testbed.exec(lan, "ip", "link", "set", port, "master", "br0");
+    }
+}
