@@ -2,6 +2,7 @@ package io.loadshare.distribution;
 
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.pipeline.DispatchContext;
+import io.loadshare.core.pipeline.Service;
 import io.loadshare.dispatch.l2.L2DispatchInitializer;
 import io.loadshare.dispatch.l2.L2Service;
 import io.loadshare.dispatch.l3.Arm;
@@ -34,11 +35,13 @@ public final class Dispatcher implements AutoCloseable {
     private final EventLoopGroup loop;
     private final List<Channel> channels;
     private final DispatchContext context;
+    private final AdminServer admin;
 
-    private Dispatcher(EventLoopGroup loop, List<Channel> channels, DispatchContext context) {
+    private Dispatcher(EventLoopGroup loop, List<Channel> channels, DispatchContext context, AdminServer admin) {
         this.loop = loop;
         this.channels = channels;
         this.context = context;
+        this.admin = admin;
     }
 
     /** Opens the interfaces and starts dispatching. */
@@ -50,6 +53,7 @@ public final class Dispatcher implements AutoCloseable {
         List<Channel> channels = new ArrayList<>();
         try {
             DispatchContext context;
+            List<Service> services;
             if (config.mode() == DispatcherConfig.Mode.L2) {
                 L2DispatchInitializer.Builder builder = L2DispatchInitializer.builder().coreSettings(config.core())
                         .settings(config.l2());
@@ -59,6 +63,7 @@ public final class Dispatcher implements AutoCloseable {
                 }
                 L2DispatchInitializer lsmac = builder.build();
                 context = lsmac.context();
+                services = lsmac.services();
                 channels.add(bind(loop, config, namespace, config.clientInterface(), lsmac,
                         SocketFilter.builder().acceptBroadcast(config.rawSocket().acceptBroadcast())
                                 .ipv4Destinations(vips).build()));
@@ -71,6 +76,7 @@ public final class Dispatcher implements AutoCloseable {
                 }
                 L3Dispatcher lsnat = builder.build();
                 context = lsnat.context();
+                services = lsnat.services();
                 // The ARP responder needs broadcasts; replies and ICMP errors come from backend-side addresses.
                 SocketFilter anyIpv4 = SocketFilter.builder().acceptBroadcast(true).build();
                 if (config.backendInterface().isEmpty()) {
@@ -83,9 +89,16 @@ public final class Dispatcher implements AutoCloseable {
                             SocketFilter.builder().acceptBroadcast(true).ipv4Destinations(vips).build()));
                 }
             }
+            AdminServer admin = null;
+            if (config.admin().enabled()) {
+                admin = new AdminServer(new DispatcherView(services, config.services(), context.counters()),
+                        config.admin().address(), config.admin().port());
+                LOG.info("admin and metrics on http://{}:{}/ (/metrics, /status)", config.admin().address(),
+                        admin.address().getPort());
+            }
             LOG.info("dispatching {} for {} service(s) on {}", config.mode().name().toLowerCase(java.util.Locale.ROOT),
                     config.services().size(), channels);
-            return new Dispatcher(loop, List.copyOf(channels), context);
+            return new Dispatcher(loop, List.copyOf(channels), context, admin);
         } catch (IOException | InterruptedException | RuntimeException e) {
             for (Channel channel : channels) {
                 channel.close();
@@ -119,8 +132,16 @@ public final class Dispatcher implements AutoCloseable {
         }
     }
 
+    /** Where the admin interface listens, or null when it is off. */
+    public java.net.InetSocketAddress adminAddress() {
+        return admin == null ? null : admin.address();
+    }
+
     @Override
     public void close() throws InterruptedException {
+        if (admin != null) {
+            admin.close();
+        }
         for (Channel channel : channels) {
             channel.close().sync();
         }

@@ -33,7 +33,15 @@ import java.util.Set;
  */
 public record DispatcherConfig(Path file, Mode mode, String clientInterface, String backendInterface,
         String networkNamespace, List<ServiceConfig> services, CoreSettings core, RawSocketSettings rawSocket,
-        L2Settings l2, L3Settings l3) {
+        L2Settings l2, L3Settings l3, Admin admin) {
+
+    /**
+     * The admin and metrics listener.
+     *
+     * @param enabled false runs none
+     */
+    public record Admin(boolean enabled, String address, int port) {
+    }
 
     static final String ROOT = "loadshare";
 
@@ -95,10 +103,15 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
         if (mode == Mode.L2 && !backendInterface.isEmpty()) {
             throw bad(root, "interfaces.backend", "l2 uses one interface: leave interfaces.backend empty");
         }
+        int adminPort = root.getInt("admin.port");
+        if (adminPort < 0 || adminPort > 65535) {
+            throw bad(root, "admin.port", "expected a port 0..65535, got " + adminPort);
+        }
+        Admin admin = new Admin(root.getBoolean("admin.enabled"), root.getString("admin.address"), adminPort);
         return new DispatcherConfig(file, mode, root.getString("interfaces.client"), backendInterface,
                 root.getString("network-namespace"), List.copyOf(services), CoreSettings.from(config),
                 RawSocketSettings.from(config, RawSocketSettings.ROOT), L2Settings.from(config, L2Settings.ROOT),
-                L3Settings.from(config, L3Settings.ROOT));
+                L3Settings.from(config, L3Settings.ROOT), admin);
     }
 
     private static ServiceConfig service(Config entry, Config defaults, String path, Mode mode,

@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
 /** The {@code loadshare} command line. */
 @Command(name = "loadshare", mixinStandardHelpOptions = true, version = "loadshare 0.1.0",
         description = "A user-space cluster dispatcher: LSMAC (layer 2) and LSNAT (layer 3, RFC 2391).",
-        subcommands = {Loadshare.Run.class, Loadshare.Check.class, Loadshare.Demo.class})
+        subcommands = {Loadshare.Run.class, Loadshare.Check.class, Loadshare.Status.class, Loadshare.Demo.class})
 public final class Loadshare {
     /** Exit status of a configuration or host-setup error. */
     static final int CONFIG_ERROR = 1;
@@ -108,6 +108,29 @@ public final class Loadshare {
                 }
             }
             return false;
+        }
+    }
+
+    @Command(name = "status", mixinStandardHelpOptions = true,
+            description = "Show services, backends and their counters, read from a running dispatcher.")
+    static final class Status implements Callable<Integer> {
+        @Option(names = "--admin", defaultValue = "http://127.0.0.1:9900",
+                description = "The running dispatcher's admin interface (loadshare.admin).")
+        String admin;
+
+        @Override
+        public Integer call() throws Exception {
+            java.net.http.HttpResponse<String> response;
+            try (java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient()) {
+                response = client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(admin + "/status"))
+                        .timeout(java.time.Duration.ofSeconds(5)).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+            } catch (java.io.IOException e) {
+                System.err.println("loadshare: no dispatcher answers at " + admin + " (" + e + ")");
+                return CONFIG_ERROR;
+            }
+            System.out.print(StatusTable.render(response.body()));
+            return 0;
         }
     }
 

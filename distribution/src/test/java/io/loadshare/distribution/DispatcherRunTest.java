@@ -68,6 +68,7 @@ class DispatcherRunTest {
                               backends = ["192.0.2.11", "192.0.2.12"] }
                           ]
                         }
+                        loadshare.admin.port = 0
                         io.loadshare.dispatch.l2.arp.interval = 200ms
                         io.loadshare.dispatch.l3.arp.interval = 200ms
                         """.formatted(mode, dispatcher, vip));
@@ -81,6 +82,20 @@ class DispatcherRunTest {
                             .stream().collect(Collectors.groupingBy(a -> a, TreeMap::new, Collectors.counting()));
                     assertEquals(Map.of("b1", 10L, "b2", 10L), spread, mode);
                     assertTrue(running.context().counters().sessionsOpened(1) > 0, mode);
+                    String admin = "http://127.0.0.1:" + running.adminAddress().getPort();
+                    String metrics = get(admin + "/metrics");
+                    assertTrue(metrics.contains("# TYPE loadshare_backend_packets_total counter"), metrics);
+                    assertTrue(metrics.contains(
+                            "loadshare_backend_sessions_opened_total{backend=\"192.0.2.11\",service=\"web\"} 10.0\n"),
+                            metrics);
+                    assertTrue(metrics.contains("loadshare_drops_total{reason=\"no-service\"}"), metrics);
+                    for (String line : metrics.split("\n")) {
+                        assertTrue(line.startsWith("#") || line.matches("[a-z_]+(\\{[^}]*})? [0-9.eE+-]+"),
+                                "not Prometheus text: " + line);
+                    }
+                    String table = StatusTable.render(get(admin + "/status"));
+                    assertTrue(table.contains("TCP   " + vip + ":80"), table);
+                    assertTrue(table.matches("(?s).*-> 192\\.0\\.2\\.11 +active +1 +\\d+ +10 +\\d+ +\\d+\n.*"), table);
                 }
             }
         } finally {
@@ -88,6 +103,13 @@ class DispatcherRunTest {
                 server.close();
             }
             servers.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
+    }
+
+    private static String get(String url) throws Exception {
+        try (java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient()) {
+            return client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).body();
         }
     }
 

@@ -1,0 +1,101 @@
+package io.loadshare.distribution;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufOutputStream;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpVersion;
+import io.prometheus.metrics.config.EscapingScheme;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The admin and metrics interface, on its own event loop, away from the data path: {@code GET /metrics} in
+ * Prometheus text format and {@code GET /status} as JSON.
+ */
+final class AdminServer implements AutoCloseable {
+    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    private final Channel channel;
+
+    AdminServer(DispatcherView view, String address, int port) throws InterruptedException {
+        PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
+        this.channel = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(4096),
+                                new Handler(view, writer));
+                    }
+                }).bind(new InetSocketAddress(address, port)).sync().channel();
+    }
+
+    /** Where it listens (the port is chosen by the system when configured as 0). */
+    InetSocketAddress address() {
+        return (InetSocketAddress) channel.localAddress();
+    }
+
+    private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+        private final DispatcherView view;
+        private final PrometheusTextFormatWriter writer;
+
+        Handler(DispatcherView view, PrometheusTextFormatWriter writer) {
+            this.view = view;
+            this.writer = writer;
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) throws IOException {
+            FullHttpResponse response;
+            if (request.method() != HttpMethod.GET) {
+                response = text(HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET\n", "text/plain");
+            } else if (request.uri().equals("/metrics")) {
+                ByteBuf body = ctx.alloc().buffer();
+                try (ByteBufOutputStream out = new ByteBufOutputStream(body)) {
+                    writer.write(out, view.registry().scrape(), EscapingScheme.UNDERSCORE_ESCAPING);
+                }
+                response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, body);
+                response.headers().set(HttpHeaderNames.CONTENT_TYPE, writer.getContentType());
+            } else if (request.uri().equals("/status")) {
+                response = text(HttpResponseStatus.OK, view.status(), "application/json");
+            } else {
+                response = text(HttpResponseStatus.NOT_FOUND, "try /metrics or /status\n", "text/plain");
+            }
+            response.headers().set(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+            ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+        }
+
+        private static FullHttpResponse text(HttpResponseStatus status, String body, String type) {
+            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+                    Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
+            response.headers().set(HttpHeaderNames.CONTENT_TYPE, type + "; charset=utf-8");
+            return response;
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        channel.close().sync();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+    }
+}

@@ -1,0 +1,128 @@
+package io.loadshare.distribution;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.loadshare.core.backend.Backend;
+import io.loadshare.core.metrics.DispatchCounters;
+import io.loadshare.core.metrics.DropReason;
+import io.loadshare.core.packet.IpProtocol;
+import io.loadshare.core.packet.Ipv4Address;
+import io.loadshare.core.packet.MacAddress;
+import io.loadshare.core.pipeline.Service;
+import io.loadshare.core.session.SessionEnd;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.util.List;
+
+/**
+ * What the control plane shows of a running dispatcher: Prometheus metrics and the JSON status behind
+ * {@code loadshare status}. Reads the data plane's counters and pool snapshots from its own thread, without locks:
+ * counters are single-writer with opaque reads, pools immutable.
+ */
+final class DispatcherView {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final List<Service> services;
+    private final List<DispatcherConfig.ServiceConfig> configs;
+    private final DispatchCounters counters;
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+
+    DispatcherView(List<Service> services, List<DispatcherConfig.ServiceConfig> configs, DispatchCounters counters) {
+        this.services = services;
+        this.configs = configs;
+        this.counters = counters;
+        register();
+    }
+
+    PrometheusRegistry registry() {
+        return registry;
+    }
+
+    private void register() {
+        backendCounter("loadshare_backend_packets", "Frames forwarded to a backend.", counters::packets);
+        backendCounter("loadshare_backend_bytes", "Bytes forwarded to a backend.", counters::bytes);
+        backendCounter("loadshare_backend_sessions_opened", "Sessions given to a backend.", counters::sessionsOpened);
+        GaugeWithCallback.builder().name("loadshare_backend_sessions_active").help("Sessions a backend holds now.")
+                .labelNames("service", "backend").callback(cb -> eachBackend((service, backend) -> cb.call(
+                        counters.activeSessions(backend.id()), service.name(), name(backend)))).register(registry);
+        GaugeWithCallback.builder().name("loadshare_backend_up")
+                .help("1 when a backend takes new sessions (active, weight above 0), else 0.")
+                .labelNames("service", "backend", "state").callback(cb -> eachBackend((service, backend) -> cb.call(
+                        backend.isAvailable() ? 1 : 0, service.name(), name(backend), backend.state().label())))
+                .register(registry);
+        CounterWithCallback.builder().name("loadshare_drops").help("Frames the data path dropped, by reason.")
+                .labelNames("reason").callback(cb -> {
+                    for (DropReason reason : DropReason.values()) {
+                        cb.call(counters.drops(reason), reason.label());
+                    }
+                }).register(registry);
+        CounterWithCallback.builder().name("loadshare_sessions_ended").help("Sessions that ended, by how.")
+                .labelNames("end").callback(cb -> {
+                    for (SessionEnd end : SessionEnd.values()) {
+                        cb.call(counters.sessionsEnded(end), end.label());
+                    }
+                }).register(registry);
+    }
+
+    private interface BackendCounter {
+        long read(int backendId);
+    }
+
+    private interface BackendVisitor {
+        void visit(Service service, Backend backend);
+    }
+
+    private void backendCounter(String name, String help, BackendCounter counter) {
+        CounterWithCallback.builder().name(name).help(help).labelNames("service", "backend")
+                .callback(cb -> eachBackend((service, backend) -> cb.call(counter.read(backend.id()), service.name(),
+                        name(backend)))).register(registry);
+    }
+
+    private void eachBackend(BackendVisitor visitor) {
+        for (Service service : services) {
+            for (Backend backend : service.pool().all()) {
+                visitor.visit(service, backend);
+            }
+        }
+    }
+
+    private static String name(Backend backend) {
+        return Ipv4Address.format(backend.address()) + (backend.port() == 0 ? "" : ":" + backend.port());
+    }
+
+    /** The JSON document {@code loadshare status} prints. */
+    String status() {
+        ObjectNode root = JSON.createObjectNode();
+        ArrayNode serviceNodes = root.putArray("services");
+        for (Service service : services) {
+            ObjectNode node = serviceNodes.addObject();
+            node.put("name", service.name());
+            node.put("protocol", IpProtocol.name(service.protocol()));
+            node.put("address", Ipv4Address.format(service.address()));
+            node.put("port", service.port());
+            node.put("scheduler", configs.get(service.index()).scheduler());
+            ArrayNode backends = node.putArray("backends");
+            for (Backend backend : service.pool().all()) {
+                ObjectNode b = backends.addObject();
+                b.put("id", backend.id());
+                b.put("address", name(backend));
+                b.put("mac", MacAddress.format(backend.mac()));
+                b.put("weight", backend.weight());
+                b.put("state", backend.state().label());
+                b.put("active", counters.activeSessions(backend.id()));
+                b.put("sessions", counters.sessionsOpened(backend.id()));
+                b.put("packets", counters.packets(backend.id()));
+                b.put("bytes", counters.bytes(backend.id()));
+            }
+        }
+        ObjectNode drops = root.putObject("drops");
+        for (DropReason reason : DropReason.values()) {
+            if (counters.drops(reason) > 0) {
+                drops.put(reason.label(), counters.drops(reason));
+            }
+        }
+        return root.toPrettyString();
+    }
+}

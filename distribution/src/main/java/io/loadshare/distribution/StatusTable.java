@@ -1,0 +1,46 @@
+package io.loadshare.distribution;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Map;
+
+/** Renders {@code /status} as a table in the manner of {@code ipvsadm -Ln --stats}. */
+final class StatusTable {
+    private StatusTable() {
+    }
+
+    static String render(String json) {
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(json);
+        } catch (IOException e) {
+            throw new UncheckedIOException("the admin interface answered with something that is not its status", e);
+        }
+        StringBuilder out = new StringBuilder();
+        out.append(String.format("%-5s %-28s %-26s%n", "Prot", "LocalAddress:Port", "Scheduler"));
+        out.append(String.format("  -> %-24s %-9s %6s %10s %10s %12s %14s%n", "RemoteAddress:Port", "State", "Weight",
+                "ActiveConn", "Sessions", "Packets", "Bytes"));
+        for (JsonNode service : root.path("services")) {
+            out.append(String.format("%-5s %-28s %-26s%n", service.path("protocol").asText().toUpperCase(),
+                    service.path("address").asText() + ":" + service.path("port").asInt(),
+                    service.path("scheduler").asText() + " (" + service.path("name").asText() + ")"));
+            for (JsonNode backend : service.path("backends")) {
+                out.append(String.format("  -> %-24s %-9s %6d %10d %10d %12d %14d%n", backend.path("address").asText(),
+                        backend.path("state").asText(), backend.path("weight").asInt(), backend.path("active").asLong(),
+                        backend.path("sessions").asLong(), backend.path("packets").asLong(),
+                        backend.path("bytes").asLong()));
+            }
+        }
+        JsonNode drops = root.path("drops");
+        if (drops.size() > 0) {
+            out.append("Drops:");
+            for (Map.Entry<String, JsonNode> drop : drops.properties()) {
+                out.append(' ').append(drop.getKey()).append('=').append(drop.getValue().asLong());
+            }
+            out.append('\n');
+        }
+        return out.toString();
+    }
+}
