@@ -54,7 +54,7 @@ public final class DispatcherMain {
         } else {
             L3Dispatcher.checkHost(null);
             L3Dispatcher l3 = L3Dispatcher.builder().service(new L3Service("bench", Ipv4Address.parse(vip),
-                    IpProtocol.TCP, port, 0, "round-robin", ConfigFactory.empty(), backends, 0)).build();
+                    IpProtocol.TCP, port, 0, "round-robin", ConfigFactory.empty(), backends, 0, 0)).build();
             initializer = l3.initializer(Arm.BOTH);
             context = l3.context();
         }

@@ -72,7 +72,7 @@ public final class Dispatcher implements AutoCloseable {
                 L3Dispatcher.Builder builder = L3Dispatcher.builder().coreSettings(config.core()).settings(config.l3());
                 for (DispatcherConfig.ServiceConfig s : config.services()) {
                     builder.service(new L3Service(s.name(), s.address(), s.protocol(), s.port(), s.backendPort(),
-                            s.scheduler(), s.schedulerSettings(), s.backends(), s.sourceNatAddress()));
+                            s.scheduler(), s.schedulerSettings(), s.backends(), s.sourceNatAddress(), s.gateway()));
                 }
                 L3Dispatcher lsnat = builder.build();
                 context = lsnat.context();

@@ -67,7 +67,7 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
      * @param backends backend addresses; empty means ARP discovery (l2)
      */
     public record ServiceConfig(String name, int address, int protocol, int port, String scheduler,
-            Config schedulerSettings, List<Integer> backends, int backendPort, int sourceNatAddress) {
+            Config schedulerSettings, List<Integer> backends, int backendPort, int sourceNatAddress, int gateway) {
     }
 
     /** Reads and validates a file. */
@@ -152,8 +152,13 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
                     "l3-fullnat needs the address clients are translated to");
         }
         int sourceNat = snat.isEmpty() ? 0 : value(s, "source-nat-address", path, () -> Ipv4Address.parse(snat));
+        String gatewayText = s.getString("gateway");
+        if (mode == Mode.L2 && !gatewayText.isEmpty()) {
+            throw new ConfigException.BadValue(s.origin(), path + ".gateway", "l2 backends share the dispatcher's link");
+        }
+        int gateway = gatewayText.isEmpty() ? 0 : value(s, "gateway", path, () -> Ipv4Address.parse(gatewayText));
         return new ServiceConfig(name, address, protocol, port, scheduler, s.getConfig("scheduler-settings"), backends,
-                backendPort, mode == Mode.L3_FULLNAT ? sourceNat : 0);
+                backendPort, mode == Mode.L3_FULLNAT ? sourceNat : 0, gateway);
     }
 
     /** A value whose parser throws IllegalArgumentException, as a config error naming the key. */

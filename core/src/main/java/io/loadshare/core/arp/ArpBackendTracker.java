@@ -67,6 +67,7 @@ public final class ArpBackendTracker {
     private final Service service;
     private final boolean discovery;
     private final int backendPort;
+    private int gateway;
     private final int missLimit;
     private final IntSupplier ids;
     private final Publisher publisher;
@@ -112,14 +113,34 @@ public final class ArpBackendTracker {
             }
             return;
         }
+        if (gateway != 0) {
+            if (senderIp == gateway) {
+                for (Known behind : byAddress.values()) {
+                    answered(behind, senderMac);
+                }
+            }
+            return;
+        }
         Known known = byAddress.get(senderIp);
         if (known != null) {
-            known.answered = true;
-            if (known.mac != senderMac) {
-                macChanged |= known.up;
-                known.mac = senderMac;
-            }
+            answered(known, senderMac);
         }
+    }
+
+    private void answered(Known known, long senderMac) {
+        known.answered = true;
+        if (known.mac != senderMac) {
+            macChanged |= known.up;
+            known.mac = senderMac;
+        }
+    }
+
+    /**
+     * Static backends that sit behind a router: frames for all of them go to the router's MAC, so the router is what
+     * ARP resolves, and the backends are up while it answers. Call before the first round.
+     */
+    public void viaGateway(int gatewayAddress) {
+        this.gateway = gatewayAddress;
     }
 
     /** Ends a round: applies what answered, publishes a changed pool, then asks again. */
@@ -158,6 +179,8 @@ public final class ArpBackendTracker {
         }
         if (discovery) {
             request(channel, sourceMac, sourceIp, service.address());
+        } else if (gateway != 0) {
+            request(channel, sourceMac, sourceIp, gateway);
         } else {
             for (int address : byAddress.keySet()) {
                 request(channel, sourceMac, sourceIp, address);

@@ -30,9 +30,11 @@ import java.util.List;
 /**
  * A small HTTP/1.1 server for integration tests, bound inside a network namespace. {@code GET /} answers with
  * the server's name (so a test sees which backend answered); {@code GET /bytes?n=N} answers with N bytes of
- * {@link #pattern}. Every response closes the connection, so each request is one connection.
+ * {@link #pattern}; a {@code POST} is answered with the size of its body. Every response closes the connection, so each request is one connection.
  */
 public final class TestHttpServer implements AutoCloseable {
+    /** Largest request body accepted; a POST is answered with the number of bytes it carried. */
+    public static final int MAX_UPLOAD = 4 * 1024 * 1024;
     private final Channel channel;
 
     private TestHttpServer(Channel channel) {
@@ -46,7 +48,7 @@ public final class TestHttpServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(8192), new Handler(name));
+                        ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(MAX_UPLOAD), new Handler(name));
                     }
                 });
         // The listening socket belongs to the namespace of the thread that creates it, here at bind().
@@ -77,7 +79,10 @@ public final class TestHttpServer implements AutoCloseable {
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
             QueryStringDecoder uri = new QueryStringDecoder(request.uri());
             ByteBuf body;
-            if (uri.path().equals("/bytes")) {
+            if (request.method().name().equals("POST")) {
+                body = Unpooled.copiedBuffer("received " + request.content().readableBytes() + "\n",
+                        StandardCharsets.US_ASCII);
+            } else if (uri.path().equals("/bytes")) {
                 int n = Integer.parseInt(uri.parameters().getOrDefault("n", List.of("0")).get(0));
                 body = ctx.alloc().buffer(n);
                 for (int i = 0; i < n; i++) {

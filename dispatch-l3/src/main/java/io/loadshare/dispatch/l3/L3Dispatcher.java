@@ -66,6 +66,9 @@ public final class L3Dispatcher {
                     BackendPool.empty());
             ArpBackendTracker tracker = new ArpBackendTracker(service, config.backends(), config.backendPort(),
                     settings.arpMissLimit(), ids::getAndIncrement, this::publish);
+            if (config.gateway() != 0) {
+                tracker.viaGateway(config.gateway());
+            }
             service.publish(tracker.initialPool());
             if (config.fullNat()) {
                 natPorts[built.size()] = new SourceNatPorts();

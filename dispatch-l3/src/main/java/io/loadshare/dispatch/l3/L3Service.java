@@ -21,9 +21,11 @@ import java.util.Objects;
  * @param backends backend addresses; their MACs (or their gateway's) are resolved by ARP
  * @param sourceNatAddress 0 for plain LSNAT; otherwise full NAT: clients appear to backends as this address,
  *     which the dispatcher answers ARP for, so backends need no route back to the clients
+ * @param gateway 0 when the backends are on a link of the dispatcher; otherwise the router they sit behind, whose
+ *     MAC every request is sent to
  */
 public record L3Service(String name, int address, int protocol, int port, int backendPort, String scheduler,
-        Config schedulerSettings, List<Integer> backends, int sourceNatAddress) {
+        Config schedulerSettings, List<Integer> backends, int sourceNatAddress, int gateway) {
 
     public L3Service {
         Objects.requireNonNull(name, "name");
@@ -41,19 +43,25 @@ public record L3Service(String name, int address, int protocol, int port, int ba
     /** A TCP service over backends, without port or source translation. */
     public static L3Service of(String name, String address, int port, String scheduler, String... backends) {
         return new L3Service(name, Ipv4Address.parse(address), IpProtocol.TCP, port, 0, scheduler,
-                ConfigFactory.empty(), Arrays.stream(backends).map(Ipv4Address::parse).toList(), 0);
+                ConfigFactory.empty(), Arrays.stream(backends).map(Ipv4Address::parse).toList(), 0, 0);
     }
 
     /** The same service with its backends listening on {@code port}. */
     public L3Service withBackendPort(int port) {
         return new L3Service(name, address, protocol, this.port, port, scheduler, schedulerSettings, backends,
-                sourceNatAddress);
+                sourceNatAddress, gateway);
     }
 
     /** The same service in full-NAT mode, clients translated to {@code address}. */
     public L3Service withSourceNat(String address) {
         return new L3Service(name, this.address, protocol, port, backendPort, scheduler, schedulerSettings, backends,
-                Ipv4Address.parse(address));
+                Ipv4Address.parse(address), gateway);
+    }
+
+    /** The same service with its backends behind the router at {@code address}. */
+    public L3Service withGateway(String address) {
+        return new L3Service(name, this.address, protocol, port, backendPort, scheduler, schedulerSettings, backends,
+                sourceNatAddress, Ipv4Address.parse(address));
     }
 
     public boolean fullNat() {
