@@ -23,6 +23,7 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
 import io.prometheus.metrics.config.EscapingScheme;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import java.io.IOException;
@@ -32,7 +33,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The admin and metrics interface, on its own event loop, away from the data path: {@code GET /metrics} in
- * Prometheus text format and {@code GET /status} as JSON.
+ * Prometheus text format, {@code GET /status} as JSON, and {@code POST /backends/state} to drain a backend (no new
+ * sessions, existing ones continue), take it down, or hand it back to its source ({@code state=source}).
  */
 final class AdminServer implements AutoCloseable {
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -67,8 +69,14 @@ final class AdminServer implements AutoCloseable {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) throws IOException {
             FullHttpResponse response;
-            if (request.method() != HttpMethod.GET) {
-                response = text(HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET\n", "text/plain");
+            QueryStringDecoder uri = new QueryStringDecoder(request.uri());
+            if (request.method() == HttpMethod.POST && uri.path().equals("/backends/state")) {
+                String problem = view.setState(first(uri, "service"), first(uri, "backend"), first(uri, "state"));
+                response = problem == null ? text(HttpResponseStatus.OK, view.status(), "application/json")
+                        : text(HttpResponseStatus.BAD_REQUEST, problem + "\n", "text/plain");
+            } else if (request.method() != HttpMethod.GET) {
+                response = text(HttpResponseStatus.METHOD_NOT_ALLOWED, "GET /metrics, GET /status, or POST "
+                        + "/backends/state?service=NAME&backend=ADDRESS&state=draining|down|source\n", "text/plain");
             } else if (request.uri().equals("/metrics")) {
                 ByteBuf body = ctx.alloc().buffer();
                 try (ByteBufOutputStream out = new ByteBufOutputStream(body)) {
@@ -83,6 +91,10 @@ final class AdminServer implements AutoCloseable {
             }
             response.headers().set(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
             ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+        }
+
+        private static String first(QueryStringDecoder uri, String name) {
+            return uri.parameters().getOrDefault(name, java.util.List.of("")).get(0);
         }
 
         private static FullHttpResponse text(HttpResponseStatus status, String body, String type) {

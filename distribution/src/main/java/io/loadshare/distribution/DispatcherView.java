@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.loadshare.core.backend.Backend;
+import io.loadshare.core.backend.BackendState;
 import io.loadshare.core.metrics.DispatchCounters;
 import io.loadshare.core.metrics.DropReason;
 import io.loadshare.core.packet.IpProtocol;
@@ -90,6 +91,37 @@ final class DispatcherView {
 
     private static String name(Backend backend) {
         return Ipv4Address.format(backend.address()) + (backend.port() == 0 ? "" : ":" + backend.port());
+    }
+
+    /**
+     * Overrides a backend's state at run time, as an operator draining it does.
+     *
+     * @param backend the backend's address (and port, as {@code /status} shows it)
+     * @param state draining, down, or source (back to what ARP or the configuration says)
+     * @return null on success, else what was wrong
+     */
+    String setState(String serviceName, String backend, String state) {
+        BackendState target = switch (state) {
+            case "draining" -> BackendState.DRAINING;
+            case "down" -> BackendState.DOWN;
+            case "source" -> null;
+            default -> BackendState.ACTIVE;
+        };
+        if (target == BackendState.ACTIVE) {
+            return "state must be draining, down or source, not '" + state + "'";
+        }
+        for (Service service : services) {
+            if (service.name().equals(serviceName)) {
+                for (Backend candidate : service.pool().all()) {
+                    if (name(candidate).equals(backend)) {
+                        service.override(candidate.id(), target);
+                        return null;
+                    }
+                }
+                return "service " + serviceName + " has no backend " + backend;
+            }
+        }
+        return "no service named '" + serviceName + "'";
     }
 
     /** The JSON document {@code loadshare status} prints. */

@@ -13,7 +13,8 @@ import picocli.CommandLine.Option;
 /** The {@code loadshare} command line. */
 @Command(name = "loadshare", mixinStandardHelpOptions = true, version = "loadshare 0.1.0",
         description = "A user-space cluster dispatcher: LSMAC (layer 2) and LSNAT (layer 3, RFC 2391).",
-        subcommands = {Loadshare.Run.class, Loadshare.Check.class, Loadshare.Status.class, Loadshare.Demo.class})
+        subcommands = {Loadshare.Run.class, Loadshare.Check.class, Loadshare.Status.class, Loadshare.Backend.class,
+            Loadshare.Demo.class})
 public final class Loadshare {
     /** Exit status of a configuration or host-setup error. */
     static final int CONFIG_ERROR = 1;
@@ -131,6 +132,46 @@ public final class Loadshare {
             }
             System.out.print(StatusTable.render(response.body()));
             return 0;
+        }
+    }
+
+    @Command(name = "backend", mixinStandardHelpOptions = true,
+            description = "Drain a backend (no new sessions; existing ones continue), take it down, or hand it back.")
+    static final class Backend implements Callable<Integer> {
+        @Option(names = "--admin", defaultValue = "http://127.0.0.1:9900", description = "The admin interface.")
+        String admin;
+
+        @Option(names = "--service", required = true, description = "The service's name.")
+        String service;
+
+        @Option(names = "--address", required = true, description = "The backend, as `status` shows it.")
+        String address;
+
+        @Option(names = "--state", required = true, description = "draining, down, or source (undo).")
+        String state;
+
+        @Override
+        public Integer call() throws Exception {
+            String query = "service=" + encode(service) + "&backend=" + encode(address) + "&state=" + encode(state);
+            try (java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient()) {
+                java.net.http.HttpResponse<String> response = client.send(java.net.http.HttpRequest
+                        .newBuilder(java.net.URI.create(admin + "/backends/state?" + query))
+                        .POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+                if (response.statusCode() != 200) {
+                    System.err.print("loadshare: " + response.body());
+                    return CONFIG_ERROR;
+                }
+                System.out.print(StatusTable.render(response.body()));
+                return 0;
+            } catch (java.io.IOException e) {
+                System.err.println("loadshare: no dispatcher answers at " + admin + " (" + e + ")");
+                return CONFIG_ERROR;
+            }
+        }
+
+        private static String encode(String value) {
+            return java.net.URLEncoder.encode(value, java.nio.charset.StandardCharsets.UTF_8);
         }
     }
 

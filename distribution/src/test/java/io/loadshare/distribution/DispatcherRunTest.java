@@ -96,6 +96,15 @@ class DispatcherRunTest {
                     String table = StatusTable.render(get(admin + "/status"));
                     assertTrue(table.contains("TCP   " + vip + ":80"), table);
                     assertTrue(table.matches("(?s).*-> 192\\.0\\.2\\.11 +active +1 +\\d+ +10 +\\d+ +\\d+\n.*"), table);
+
+                    // Drain b1 at run time: new connections all go to b2; hand it back and they spread again.
+                    assertEquals(0, Loadshare.execute("backend", "--admin", admin, "--service", "web", "--address",
+                            "192.0.2.11", "--state", "draining"));
+                    assertTrue(StatusTable.render(get(admin + "/status")).contains("192.0.2.11               draining"));
+                    assertEquals(Map.of("b2", 10L), spreadOf(testbed, client, vip, 10), mode + " drained");
+                    assertEquals(0, Loadshare.execute("backend", "--admin", admin, "--service", "web", "--address",
+                            "192.0.2.11", "--state", "source"));
+                    assertEquals(Map.of("b1", 5L, "b2", 5L), spreadOf(testbed, client, vip, 10), mode + " restored");
                 }
             }
         } finally {
@@ -104,6 +113,15 @@ class DispatcherRunTest {
             }
             servers.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
+    }
+
+    private static Map<String, Long> spreadOf(NetnsTestbed testbed, String client, String vip, int n) {
+        List<String> command = new ArrayList<>(List.of("curl", "-s", "--max-time", "5"));
+        for (int i = 0; i < n; i++) {
+            command.add("http://" + vip + "/");
+        }
+        return List.of(testbed.exec(client, command.toArray(String[]::new)).split("\n")).stream()
+                .collect(Collectors.groupingBy(a -> a, TreeMap::new, Collectors.counting()));
     }
 
     private static String get(String url) throws Exception {

@@ -1,11 +1,15 @@
 package io.loadshare.core.pipeline;
 
+import io.loadshare.core.backend.Backend;
 import io.loadshare.core.backend.BackendPool;
+import io.loadshare.core.backend.BackendState;
 import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.scheduler.Scheduler;
 import io.loadshare.core.session.SessionTable;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
@@ -23,6 +27,9 @@ public final class Service {
     private final Supplier<Scheduler> schedulers;
     private final List<Scheduler> created = new CopyOnWriteArrayList<>();
     private volatile BackendPool pool;
+    /** The pool as its source (ARP, configuration) gave it, before operator overrides. */
+    private BackendPool base;
+    private final Map<Integer, BackendState> overrides = new HashMap<>();
 
     /**
      * @param index small number, unique within a dispatcher, stored in each session
@@ -48,6 +55,7 @@ public final class Service {
         this.port = port;
         this.schedulers = Objects.requireNonNull(schedulers, "schedulers");
         this.pool = Objects.requireNonNull(pool, "pool");
+        this.base = pool;
     }
 
     public int index() {
@@ -90,11 +98,43 @@ public final class Service {
      * at its next packet. Control plane only.
      */
     public synchronized void publish(BackendPool next) {
-        Objects.requireNonNull(next, "next");
+        base = Objects.requireNonNull(next, "next");
+        BackendPool effective = withOverrides(next);
         for (Scheduler scheduler : created) {
-            scheduler.prepare(next);
+            scheduler.prepare(effective);
         }
-        pool = next;
+        pool = effective;
+    }
+
+    /**
+     * Holds a backend in a state whatever its source says (an operator draining it, say), or, with null, lets the
+     * source decide again; republishes at once. An override never revives a backend its source reports down.
+     * Control plane only.
+     *
+     * @return false when the pool has no backend with this id
+     */
+    public synchronized boolean override(int backendId, BackendState state) {
+        if (base.byId(backendId) == null) {
+            return false;
+        }
+        if (state == null) {
+            overrides.remove(backendId);
+        } else {
+            overrides.put(backendId, state);
+        }
+        publish(base);
+        return true;
+    }
+
+    private BackendPool withOverrides(BackendPool source) {
+        BackendPool result = source;
+        for (Map.Entry<Integer, BackendState> entry : overrides.entrySet()) {
+            Backend backend = result.byId(entry.getKey());
+            if (backend != null && backend.state() != BackendState.DOWN) {
+                result = result.with(backend.withState(entry.getValue()));
+            }
+        }
+        return result;
     }
 
     @Override
