@@ -36,12 +36,15 @@ public final class Dispatcher implements AutoCloseable {
     private final List<Channel> channels;
     private final DispatchContext context;
     private final AdminServer admin;
+    private final HealthChecker health;
 
-    private Dispatcher(EventLoopGroup loop, List<Channel> channels, DispatchContext context, AdminServer admin) {
+    private Dispatcher(EventLoopGroup loop, List<Channel> channels, DispatchContext context, AdminServer admin,
+            HealthChecker health) {
         this.loop = loop;
         this.channels = channels;
         this.context = context;
         this.admin = admin;
+        this.health = health;
     }
 
     /** Opens the interfaces and starts dispatching. */
@@ -98,7 +101,17 @@ public final class Dispatcher implements AutoCloseable {
             }
             LOG.info("dispatching {} for {} service(s) on {}", config.mode().name().toLowerCase(java.util.Locale.ROOT),
                     config.services().size(), channels);
-            return new Dispatcher(loop, List.copyOf(channels), context, admin);
+            HealthChecker health = null;
+            for (Service service : services) {
+                HealthChecker.Settings check = config.services().get(service.index()).healthCheck();
+                if (check != null) {
+                    if (health == null) {
+                        health = new HealthChecker(namespace);
+                    }
+                    health.watch(service, check);
+                }
+            }
+            return new Dispatcher(loop, List.copyOf(channels), context, admin, health);
         } catch (IOException | InterruptedException | RuntimeException e) {
             for (Channel channel : channels) {
                 channel.close();
@@ -139,6 +152,9 @@ public final class Dispatcher implements AutoCloseable {
 
     @Override
     public void close() throws InterruptedException {
+        if (health != null) {
+            health.close();
+        }
         if (admin != null) {
             admin.close();
         }

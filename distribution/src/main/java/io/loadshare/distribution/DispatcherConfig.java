@@ -67,7 +67,8 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
      * @param backends backend addresses; empty means ARP discovery (l2)
      */
     public record ServiceConfig(String name, int address, int protocol, int port, String scheduler,
-            Config schedulerSettings, List<Integer> backends, int backendPort, int sourceNatAddress, int gateway) {
+            Config schedulerSettings, List<Integer> backends, int backendPort, int sourceNatAddress, int gateway,
+            HealthChecker.Settings healthCheck) {
     }
 
     /** Reads and validates a file. */
@@ -158,7 +159,33 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
         }
         int gateway = gatewayText.isEmpty() ? 0 : value(s, "gateway", path, () -> Ipv4Address.parse(gatewayText));
         return new ServiceConfig(name, address, protocol, port, scheduler, s.getConfig("scheduler-settings"), backends,
-                backendPort, mode == Mode.L3_FULLNAT ? sourceNat : 0, gateway);
+                backendPort, mode == Mode.L3_FULLNAT ? sourceNat : 0, gateway, healthCheck(s, path));
+    }
+
+    /** The service's health check, or null for none. */
+    private static HealthChecker.Settings healthCheck(Config s, String path) {
+        Config h = s.getConfig("health-check");
+        String type = h.getString("type");
+        if (type.equals("none")) {
+            return null;
+        }
+        if (!HealthChecker.types().contains(type)) {
+            throw new ConfigException.BadValue(h.getValue("type").origin(), path + ".health-check.type",
+                    "expected none, tcp or http, got '" + type + "'");
+        }
+        long interval = h.getDuration("interval").toMillis();
+        long timeout = h.getDuration("timeout").toMillis();
+        if (timeout < 1 || interval < timeout) {
+            throw new ConfigException.BadValue(h.getValue("timeout").origin(), path + ".health-check.timeout",
+                    "expected at least 1ms and no more than the interval (" + interval + " ms), got " + timeout + " ms");
+        }
+        int rise = h.getInt("rise");
+        int fall = h.getInt("fall");
+        if (rise < 1 || fall < 1) {
+            throw new ConfigException.BadValue(h.origin(), path + ".health-check", "rise and fall must be at least 1");
+        }
+        return new HealthChecker.Settings(type, interval, timeout, rise, fall, h.getString("http-path"),
+                h.getInt("expected-status"));
     }
 
     /** A value whose parser throws IllegalArgumentException, as a config error naming the key. */

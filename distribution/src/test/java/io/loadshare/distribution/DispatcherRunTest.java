@@ -45,8 +45,10 @@ class DispatcherRunTest {
             testbed.address(dispatcher, "d0", "203.0.113.1/24");
             testbed.exec(client, "ip", "route", "add", "198.51.100.10/32", "via", "192.0.2.1", "src", "192.0.2.100");
             testbed.exec(client, "ip", "route", "add", "198.51.100.20/32", "via", "203.0.113.1", "src", "203.0.113.100");
+            List<String> backendNamespaces = new ArrayList<>();
             for (int n = 1; n <= 2; n++) {
                 String backend = testbed.namespace("b" + n);
+                backendNamespaces.add(backend);
                 attach(testbed, lan, backend, "e0", "pb" + n);
                 testbed.address(backend, "e0", "192.0.2.1" + n + "/24");
                 testbed.address(backend, "lo", "198.51.100.10/32");
@@ -65,7 +67,8 @@ class DispatcherRunTest {
                           network-namespace = "%s"
                           services = [
                             { name = web, address = "%s", port = 80, scheduler = rr,
-                              backends = ["192.0.2.11", "192.0.2.12"] }
+                              backends = ["192.0.2.11", "192.0.2.12"],
+                              health-check { type = http, interval = 200ms, timeout = 150ms, rise = 2, fall = 2 } }
                           ]
                         }
                         loadshare.admin.port = 0
@@ -105,6 +108,14 @@ class DispatcherRunTest {
                     assertEquals(0, Loadshare.execute("backend", "--admin", admin, "--service", "web", "--address",
                             "192.0.2.11", "--state", "source"));
                     assertEquals(Map.of("b1", 5L, "b2", 5L), spreadOf(testbed, client, vip, 10), mode + " restored");
+
+                    // Stop b1's server: the health check takes it out, and every new connection succeeds on b2.
+                    httpServers.get(0).close();
+                    awaitState(admin, "192.0.2.11", "down");
+                    assertEquals(Map.of("b2", 10L), spreadOf(testbed, client, vip, 10), mode + " b1 failing");
+                    httpServers.set(0, TestHttpServer.start(servers, backendNamespaces.get(0), "0.0.0.0", 80, "b1"));
+                    awaitState(admin, "192.0.2.11", "active");
+                    assertEquals(Map.of("b1", 5L, "b2", 5L), spreadOf(testbed, client, vip, 10), mode + " b1 back");
                 }
             }
         } finally {
@@ -113,6 +124,19 @@ class DispatcherRunTest {
             }
             servers.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
+    }
+
+    private static void awaitState(String admin, String backend, String state) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        String table = "";
+        while (System.nanoTime() < deadline) {
+            table = StatusTable.render(get(admin + "/status"));
+            if (table.matches("(?s).*-> " + backend.replace(".", "\\.") + " +" + state + " .*")) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError(backend + " never became " + state + ":\n" + table);
     }
 
     private static Map<String, Long> spreadOf(NetnsTestbed testbed, String client, String vip, int n) {

@@ -30,6 +30,8 @@ public final class Service {
     /** The pool as its source (ARP, configuration) gave it, before operator overrides. */
     private BackendPool base;
     private final Map<Integer, BackendState> overrides = new HashMap<>();
+    /** Backends an active health check currently fails. */
+    private final java.util.Set<Integer> unhealthy = new java.util.HashSet<>();
 
     /**
      * @param index small number, unique within a dispatcher, stored in each session
@@ -126,8 +128,25 @@ public final class Service {
         return true;
     }
 
+    /**
+     * Records what an active health check says of a backend: a failing one is down whatever its source and any
+     * override say, a passing one is what they say. Republishes when it changes. Control plane only.
+     */
+    public synchronized void health(int backendId, boolean healthy) {
+        boolean changed = healthy ? unhealthy.remove(backendId) : unhealthy.add(backendId);
+        if (changed) {
+            publish(base);
+        }
+    }
+
     private BackendPool withOverrides(BackendPool source) {
         BackendPool result = source;
+        for (int id : unhealthy) {
+            Backend backend = result.byId(id);
+            if (backend != null) {
+                result = result.with(backend.withState(BackendState.DOWN));
+            }
+        }
         for (Map.Entry<Integer, BackendState> entry : overrides.entrySet()) {
             Backend backend = result.byId(entry.getKey());
             if (backend != null && backend.state() != BackendState.DOWN) {

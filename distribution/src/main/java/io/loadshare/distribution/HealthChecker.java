@@ -1,0 +1,162 @@
+package io.loadshare.distribution;
+
+import io.loadshare.core.backend.Backend;
+import io.loadshare.core.netns.NetworkNamespace;
+import io.loadshare.core.packet.Ipv4Address;
+import io.loadshare.core.pipeline.Service;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.concurrent.Promise;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Active health checks, as keepalived does them: every interval each backend gets a TCP connect, or an HTTP GET
+ * whose status line must carry the expected status, within the timeout. {@code fall} failures in a row take a
+ * backend out of the pool; {@code rise} passes in a row bring it back. Each transition is logged. Runs on its own
+ * event loop, opening its sockets in the dispatcher's network namespace.
+ */
+final class HealthChecker implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(HealthChecker.class);
+
+    /** How a service's backends are checked. */
+    record Settings(String type, long intervalMillis, long timeoutMillis, int rise, int fall, String httpPath,
+            int expectedStatus) {
+    }
+
+    /** What one backend's checks have shown so far. */
+    private static final class Record {
+        boolean healthy = true;
+        int passes;
+        int failures;
+    }
+
+    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    private final NetworkNamespace namespace;
+    private final Map<String, Record> records = new HashMap<>();
+
+    HealthChecker(NetworkNamespace namespace) {
+        this.namespace = namespace;
+    }
+
+    /** Starts checking a service's backends. */
+    void watch(Service service, Settings settings) {
+        group.scheduleAtFixedRate(() -> {
+            for (Backend backend : service.pool().all()) {
+                check(service, backend, settings);
+            }
+        }, settings.intervalMillis(), settings.intervalMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void check(Service service, Backend backend, Settings settings) {
+        int port = backend.port() == 0 ? service.port() : backend.port();
+        InetSocketAddress target = new InetSocketAddress(Ipv4Address.toInetAddress(backend.address()), port);
+        Promise<Boolean> verdict = group.next().newPromise();
+        Bootstrap bootstrap = new Bootstrap().group(group).channel(NioSocketChannel.class)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.timeoutMillis())
+                .handler(new Probe(settings, verdict));
+        verdict.addListener(f -> record(service, backend, settings, (Boolean) f.getNow()));
+        ChannelFuture connect;
+        try {
+            // The socket belongs to the namespace of the thread that creates it, here inside connect().
+            connect = namespace == null ? bootstrap.connect(target) : namespace.run(() -> bootstrap.connect(target));
+        } catch (IOException e) {
+            verdict.trySuccess(false);
+            return;
+        }
+        connect.addListener(f -> {
+            if (!f.isSuccess()) {
+                verdict.trySuccess(false);
+            } else if (settings.type().equals("tcp")) {
+                verdict.trySuccess(true);
+                connect.channel().close();
+            } else {
+                connect.channel().writeAndFlush(Unpooled.copiedBuffer("GET " + settings.httpPath()
+                        + " HTTP/1.0\r\nHost: " + target.getHostString() + "\r\n\r\n", StandardCharsets.US_ASCII));
+            }
+        });
+        Channel channel = connect.channel();
+        group.schedule(() -> {
+            verdict.trySuccess(false);
+            channel.close();
+        }, settings.timeoutMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Reads an HTTP status line and judges it. */
+    private static final class Probe extends ChannelInboundHandlerAdapter {
+        private final Settings settings;
+        private final Promise<Boolean> verdict;
+        private final StringBuilder head = new StringBuilder();
+
+        Probe(Settings settings, Promise<Boolean> verdict) {
+            this.settings = settings;
+            this.verdict = verdict;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf bytes = (ByteBuf) msg;
+            head.append(bytes.toString(StandardCharsets.US_ASCII));
+            bytes.release();
+            int end = head.indexOf("\r\n");
+            if (end >= 0) {
+                String[] status = head.substring(0, end).split(" ");
+                verdict.trySuccess(status.length > 1 && status[1].equals(Integer.toString(settings.expectedStatus())));
+                ctx.close();
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            verdict.trySuccess(false);
+            ctx.close();
+        }
+    }
+
+    private void record(Service service, Backend backend, Settings settings, boolean passed) {
+        Record record = records.computeIfAbsent(service.name() + "/" + backend.id(), key -> new Record());
+        if (passed) {
+            record.failures = 0;
+            if (!record.healthy && ++record.passes >= settings.rise()) {
+                record.healthy = true;
+                LOG.info("{}: backend {} passes its {} health check again: back in the pool", service.name(),
+                        Ipv4Address.format(backend.address()), settings.type());
+                service.health(backend.id(), true);
+            }
+        } else {
+            record.passes = 0;
+            if (record.healthy && ++record.failures >= settings.fall()) {
+                record.healthy = false;
+                LOG.warn("{}: backend {} failed its {} health check {} time(s) in a row: out of the pool",
+                        service.name(), Ipv4Address.format(backend.address()), settings.type(), record.failures);
+                service.health(backend.id(), false);
+            }
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+    }
+
+    static List<String> types() {
+        return List.of("tcp", "http");
+    }
+}
