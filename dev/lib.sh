@@ -37,4 +37,4 @@ ensure_packages() {
 }
 
 # Debian packages the test suite uses: namespaces and veth (iproute2), captures (libpcap, tcpdump).
-TEST_PACKAGES=(iproute2 libpcap0.8 tcpdump procps curl util-linux)
+TEST_PACKAGES=(iproute2 libpcap0.8 tcpdump procps curl util-linux ethtool)
