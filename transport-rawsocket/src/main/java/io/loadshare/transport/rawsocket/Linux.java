@@ -23,15 +23,12 @@ final class Linux {
     static final short ETH_P_ALL_BE = 0x0300;
 
     static final int SOL_SOCKET = 1;
-    static final int SO_SNDBUF = 7;
-    static final int SO_RCVBUF = 8;
     static final int SO_ERROR = 4;
     static final int SO_ATTACH_FILTER = 26;
     static final int SO_RCVBUFFORCE = 33;
 
     static final int SOL_PACKET = 263;
     static final int PACKET_RX_RING = 5;
-    static final int PACKET_STATISTICS = 6;
     static final int PACKET_VERSION = 10;
     static final int PACKET_VNET_HDR = 15;
     static final int PACKET_FANOUT = 18;
@@ -91,7 +88,6 @@ final class Linux {
     static final MethodHandle SENDMMSG_FAST = fastDowncall("sendmmsg", SENDMMSG_TYPE);
     /** glibc's {@code int *__errno_location(void)}: the calling thread's errno. */
     static final MethodHandle ERRNO_LOCATION = fastDowncall("__errno_location", FunctionDescriptor.of(ADDRESS));
-    static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(C_INT, C_INT), false);
     static final MethodHandle MMAP = downcall("mmap",
             FunctionDescriptor.of(ADDRESS, ADDRESS, C_LONG, C_INT, C_INT, C_INT, C_LONG), false);
     static final MethodHandle MUNMAP = downcall("munmap", FunctionDescriptor.of(C_INT, ADDRESS, C_LONG), false);
