@@ -58,13 +58,7 @@ public final class Dispatcher implements AutoCloseable {
             DispatchContext context;
             List<Service> services;
             if (config.mode() == DispatcherConfig.Mode.L2) {
-                L2DispatchInitializer.Builder builder = L2DispatchInitializer.builder().coreSettings(config.core())
-                        .settings(config.l2());
-                for (DispatcherConfig.ServiceConfig s : config.services()) {
-                    builder.service(new L2Service(s.name(), s.address(), s.protocol(), s.port(), s.scheduler(),
-                            s.schedulerSettings(), s.backends()));
-                }
-                L2DispatchInitializer lsmac = builder.build();
+                L2DispatchInitializer lsmac = l2(config).build();
                 context = lsmac.context();
                 services = lsmac.services();
                 channels.add(bind(loop, config, namespace, config.clientInterface(), lsmac,
@@ -72,12 +66,7 @@ public final class Dispatcher implements AutoCloseable {
                                 .ipv4Destinations(vips).build()));
             } else {
                 L3Dispatcher.checkHost(namespace);
-                L3Dispatcher.Builder builder = L3Dispatcher.builder().coreSettings(config.core()).settings(config.l3());
-                for (DispatcherConfig.ServiceConfig s : config.services()) {
-                    builder.service(new L3Service(s.name(), s.address(), s.protocol(), s.port(), s.backendPort(),
-                            s.scheduler(), s.schedulerSettings(), s.backends(), s.sourceNatAddress(), s.gateway()));
-                }
-                L3Dispatcher lsnat = builder.build();
+                L3Dispatcher lsnat = l3(config).build();
                 context = lsnat.context();
                 services = lsnat.services();
                 // The ARP responder needs broadcasts; replies and ICMP errors come from backend-side addresses.
@@ -131,6 +120,75 @@ public final class Dispatcher implements AutoCloseable {
         channel.config().setOption(RawSocketChannelOption.SOCKET_FILTER, filter);
         channel.bind(new RawSocketAddress(interfaceName)).sync();
         return channel;
+    }
+
+    /**
+     * Runs the configured pipeline over a capture file instead of interfaces, without privileges: frames are read
+     * from {@code input}, and what the dispatcher sends is written to {@code output}. Backends cannot be asked by ARP
+     * here, so their MACs are given; ARP discovery services cannot be replayed.
+     *
+     * @return the data-plane state after the whole file went through
+     */
+    public static DispatchContext replay(DispatcherConfig config, java.nio.file.Path input, java.nio.file.Path output,
+            long dispatcherMac, java.util.Map<Integer, Long> backendMacs) throws InterruptedException {
+        for (DispatcherConfig.ServiceConfig s : config.services()) {
+            for (int backend : s.backends()) {
+                if (!backendMacs.containsKey(backend)) {
+                    throw new IllegalArgumentException("replay needs the MAC of backend "
+                            + io.loadshare.core.packet.Ipv4Address.format(backend) + " (--backend-mac ADDRESS=MAC)");
+                }
+            }
+            if (s.backends().isEmpty()) {
+                throw new IllegalArgumentException("service " + s.name() + " discovers its backends by ARP, which a"
+                        + " capture cannot answer; list its backends to replay it");
+            }
+        }
+        ChannelHandler initializer;
+        DispatchContext context;
+        if (config.mode() == DispatcherConfig.Mode.L2) {
+            L2DispatchInitializer.Builder builder = l2(config);
+            backendMacs.forEach(builder::pinBackendMac);
+            L2DispatchInitializer lsmac = builder.build();
+            initializer = lsmac;
+            context = lsmac.context();
+        } else {
+            L3Dispatcher.Builder builder = l3(config);
+            backendMacs.forEach(builder::pinBackendMac);
+            L3Dispatcher lsnat = builder.build();
+            initializer = lsnat.initializer(Arm.BOTH);
+            context = lsnat.context();
+        }
+        EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, io.netty.channel.nio.NioIoHandler.newFactory());
+        try {
+            Channel channel = new Bootstrap().group(loop).channel(io.loadshare.transport.pcap.PcapFileChannel.class)
+                    .option(io.loadshare.transport.pcap.PcapChannelOption.HARDWARE_ADDRESS, dispatcherMac)
+                    .handler(initializer)
+                    .bind(new io.loadshare.transport.pcap.PcapFileAddress(input, output).asSocketAddress()).sync()
+                    .channel();
+            channel.closeFuture().sync();
+        } finally {
+            loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
+        return context;
+    }
+
+    private static L2DispatchInitializer.Builder l2(DispatcherConfig config) {
+        L2DispatchInitializer.Builder builder = L2DispatchInitializer.builder().coreSettings(config.core())
+                .settings(config.l2());
+        for (DispatcherConfig.ServiceConfig s : config.services()) {
+            builder.service(new L2Service(s.name(), s.address(), s.protocol(), s.port(), s.scheduler(),
+                    s.schedulerSettings(), s.backends()));
+        }
+        return builder;
+    }
+
+    private static L3Dispatcher.Builder l3(DispatcherConfig config) {
+        L3Dispatcher.Builder builder = L3Dispatcher.builder().coreSettings(config.core()).settings(config.l3());
+        for (DispatcherConfig.ServiceConfig s : config.services()) {
+            builder.service(new L3Service(s.name(), s.address(), s.protocol(), s.port(), s.backendPort(),
+                    s.scheduler(), s.schedulerSettings(), s.backends(), s.sourceNatAddress(), s.gateway()));
+        }
+        return builder;
     }
 
     /** The data-plane state: sessions and counters. */

@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
 @Command(name = "loadshare", mixinStandardHelpOptions = true, version = "loadshare 0.1.0",
         description = "A user-space cluster dispatcher: LSMAC (layer 2) and LSNAT (layer 3, RFC 2391).",
         subcommands = {Loadshare.Run.class, Loadshare.Check.class, Loadshare.Status.class, Loadshare.Backend.class,
-            Loadshare.Demo.class})
+            Loadshare.Replay.class, Loadshare.Demo.class})
 public final class Loadshare {
     /** Exit status of a configuration or host-setup error. */
     static final int CONFIG_ERROR = 1;
@@ -172,6 +172,57 @@ public final class Loadshare {
 
         private static String encode(String value) {
             return java.net.URLEncoder.encode(value, java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
+    @Command(name = "replay", mixinStandardHelpOptions = true,
+            description = "Run the configured pipeline over a capture file, without privileges; write what it sends.")
+    static final class Replay implements Callable<Integer> {
+        @Option(names = "--config", required = true, description = "The HOCON file.")
+        Path config;
+
+        @Option(names = "--in", required = true, description = "A pcap or pcapng capture to read.")
+        Path input;
+
+        @Option(names = "--out", required = true, description = "The pcap file to write what the dispatcher sends.")
+        Path output;
+
+        @Option(names = "--dispatcher-mac", required = true, description = "The MAC the dispatcher would have.")
+        String dispatcherMac;
+
+        @Option(names = "--backend-mac", required = true, description = "ADDRESS=MAC for every backend.")
+        java.util.List<String> backendMacs;
+
+        @Override
+        public Integer call() throws Exception {
+            DispatcherConfig loaded = load(config);
+            if (loaded == null) {
+                return CONFIG_ERROR;
+            }
+            java.util.Map<Integer, Long> macs = new java.util.HashMap<>();
+            io.loadshare.core.pipeline.DispatchContext context;
+            try {
+                for (String pair : backendMacs) {
+                    String[] parts = pair.split("=", 2);
+                    if (parts.length != 2) {
+                        throw new IllegalArgumentException("--backend-mac takes ADDRESS=MAC, got '" + pair + "'");
+                    }
+                    macs.put(io.loadshare.core.packet.Ipv4Address.parse(parts[0]),
+                            io.loadshare.core.packet.MacAddress.parse(parts[1]));
+                }
+                context = Dispatcher.replay(loaded, input, output,
+                        io.loadshare.core.packet.MacAddress.parse(dispatcherMac), macs);
+            } catch (IllegalArgumentException e) {
+                System.err.println("loadshare: " + e.getMessage());
+                return CONFIG_ERROR;
+            }
+            long sent = 0;
+            for (int id = 0; id <= context.counters().maxBackendId(); id++) {
+                sent += context.counters().packets(id);
+            }
+            System.out.printf("replayed %s into %s: %d frames to backends, %d dropped%n", input, output, sent,
+                    context.counters().totalDrops());
+            return 0;
         }
     }
 

@@ -68,6 +68,8 @@ public final class ArpBackendTracker {
     private final boolean discovery;
     private final int backendPort;
     private int gateway;
+    /** Addresses whose MACs were given, not resolved: always up, never asked for (replaying a capture). */
+    private final Set<Integer> pinned = new HashSet<>();
     private final int missLimit;
     private final IntSupplier ids;
     private final Publisher publisher;
@@ -99,7 +101,8 @@ public final class ArpBackendTracker {
     public BackendPool initialPool() {
         List<Backend> backends = new ArrayList<>();
         for (Known known : byAddress.values()) {
-            backends.add(new Backend(known.id, known.address, backendPort, MacAddress.UNKNOWN, 1, BackendState.DOWN));
+            backends.add(new Backend(known.id, known.address, backendPort, known.mac, 1,
+                    known.up ? BackendState.ACTIVE : BackendState.DOWN));
         }
         return BackendPool.of(backends);
     }
@@ -136,6 +139,20 @@ public final class ArpBackendTracker {
     }
 
     /**
+     * Gives a static backend's MAC instead of resolving it: the backend is up from the first pool on and never asked
+     * for by ARP. For replaying a capture, where nothing would answer. Call before {@link #initialPool()}.
+     */
+    public void pin(int address, long mac) {
+        Known known = byAddress.get(address);
+        if (known == null) {
+            throw new IllegalArgumentException(Ipv4Address.format(address) + " is not a backend of " + service.name());
+        }
+        known.mac = mac;
+        known.up = true;
+        pinned.add(address);
+    }
+
+    /**
      * Static backends that sit behind a router: frames for all of them go to the router's MAC, so the router is what
      * ARP resolves, and the backends are up while it answers. Call before the first round.
      */
@@ -151,6 +168,9 @@ public final class ArpBackendTracker {
         Set<Integer> removed = new HashSet<>();
         for (Iterator<Known> it = all.iterator(); it.hasNext(); ) {
             Known known = it.next();
+            if (pinned.contains(known.address)) {
+                continue;
+            }
             if (known.answered) {
                 known.misses = 0;
                 if (!known.up) {
@@ -183,7 +203,9 @@ public final class ArpBackendTracker {
             request(channel, sourceMac, sourceIp, gateway);
         } else {
             for (int address : byAddress.keySet()) {
-                request(channel, sourceMac, sourceIp, address);
+                if (!pinned.contains(address)) {
+                    request(channel, sourceMac, sourceIp, address);
+                }
             }
         }
         channel.flush();

@@ -68,6 +68,12 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
                     BackendPool.empty());
             ArpBackendTracker tracker = new ArpBackendTracker(service, config.staticBackends(), 0,
                     settings.arpMissLimit(), ids::getAndIncrement, this::publish);
+            for (int address : config.staticBackends()) {
+                Long mac = builder.pinnedMacs.get(address);
+                if (mac != null) {
+                    tracker.pin(address, mac);
+                }
+            }
             service.publish(tracker.initialPool());
             built.add(service);
             trackerList.add(tracker);
@@ -155,6 +161,7 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
         private L2Settings settings = L2Settings.defaults();
         private SchedulerRegistry registry;
         private long dispatcherMac = MacAddress.UNKNOWN;
+        private final java.util.Map<Integer, Long> pinnedMacs = new java.util.HashMap<>();
 
         public Builder service(L2Service service) {
             services.add(Objects.requireNonNull(service, "service"));
@@ -180,6 +187,12 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
         /** The dispatcher's MAC, for channels that cannot tell it (pcap); raw-socket channels know their own. */
         public Builder dispatcherMac(long mac) {
             this.dispatcherMac = mac;
+            return this;
+        }
+
+        /** A static backend's MAC, given rather than resolved by ARP (replaying a capture). */
+        public Builder pinBackendMac(int address, long mac) {
+            pinnedMacs.put(address, mac);
             return this;
         }
 

@@ -69,6 +69,12 @@ public final class L3Dispatcher {
             if (config.gateway() != 0) {
                 tracker.viaGateway(config.gateway());
             }
+            for (int address : config.backends()) {
+                Long mac = builder.pinnedMacs.get(address);
+                if (mac != null) {
+                    tracker.pin(address, mac);
+                }
+            }
             service.publish(tracker.initialPool());
             if (config.fullNat()) {
                 natPorts[built.size()] = new SourceNatPorts();
@@ -171,6 +177,7 @@ public final class L3Dispatcher {
         private CoreSettings coreSettings = CoreSettings.defaults();
         private L3Settings settings = L3Settings.defaults();
         private SchedulerRegistry registry;
+        private final java.util.Map<Integer, Long> pinnedMacs = new java.util.HashMap<>();
 
         public Builder service(L3Service service) {
             services.add(Objects.requireNonNull(service, "service"));
@@ -189,6 +196,12 @@ public final class L3Dispatcher {
 
         public Builder schedulers(SchedulerRegistry registry) {
             this.registry = Objects.requireNonNull(registry);
+            return this;
+        }
+
+        /** A backend's MAC, given rather than resolved by ARP (replaying a capture). */
+        public Builder pinBackendMac(int address, long mac) {
+            pinnedMacs.put(address, mac);
             return this;
         }
 

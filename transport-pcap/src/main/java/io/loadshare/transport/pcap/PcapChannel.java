@@ -2,6 +2,7 @@ package io.loadshare.transport.pcap;
 
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.packet.CaptureHeader;
+import io.loadshare.core.pipeline.HardwareAddressed;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.AbstractChannel;
@@ -33,7 +34,7 @@ import java.net.SocketAddress;
  * longer than the snaplen are counted and dropped. Written frames go out through {@code pcap_inject}, one call
  * each; a refused frame is counted and dropped, since libpcap offers no transmit back-pressure.
  */
-public final class PcapChannel extends AbstractChannel {
+public final class PcapChannel extends AbstractChannel implements HardwareAddressed {
     private static final ChannelMetadata METADATA = new ChannelMetadata(false, 64);
 
     private final PcapChannelConfig config = new PcapChannelConfig(this);
@@ -65,6 +66,12 @@ public final class PcapChannel extends AbstractChannel {
     /** Frames read, dropped and sent. */
     public PcapStats stats() {
         return stats;
+    }
+
+    /** The MAC set with {@link PcapChannelOption#HARDWARE_ADDRESS}, or {@code MacAddress.UNKNOWN}. */
+    @Override
+    public long hardwareAddress() {
+        return config.hardwareAddress();
     }
 
     @Override

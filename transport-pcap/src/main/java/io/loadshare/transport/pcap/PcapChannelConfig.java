@@ -1,5 +1,6 @@
 package io.loadshare.transport.pcap;
 
+import io.loadshare.core.packet.MacAddress;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.DefaultChannelConfig;
@@ -13,6 +14,7 @@ public final class PcapChannelConfig extends DefaultChannelConfig {
     private volatile int bufferSize;
     private volatile String filter;
     private volatile boolean pace;
+    private volatile long hardwareAddress = MacAddress.UNKNOWN;
 
     PcapChannelConfig(Channel channel) {
         super(channel);
@@ -33,7 +35,8 @@ public final class PcapChannelConfig extends DefaultChannelConfig {
     @Override
     public Map<ChannelOption<?>, Object> getOptions() {
         return getOptions(super.getOptions(), PcapChannelOption.SNAPLEN, PcapChannelOption.PROMISCUOUS,
-                PcapChannelOption.BUFFER_SIZE, PcapChannelOption.FILTER, PcapChannelOption.PACE);
+                PcapChannelOption.BUFFER_SIZE, PcapChannelOption.FILTER, PcapChannelOption.PACE,
+                PcapChannelOption.HARDWARE_ADDRESS);
     }
 
     @SuppressWarnings("unchecked")
@@ -54,6 +57,9 @@ public final class PcapChannelConfig extends DefaultChannelConfig {
         if (option == PcapChannelOption.PACE) {
             return (T) Boolean.valueOf(pace);
         }
+        if (option == PcapChannelOption.HARDWARE_ADDRESS) {
+            return (T) Long.valueOf(hardwareAddress);
+        }
         return super.getOption(option);
     }
 
@@ -70,6 +76,8 @@ public final class PcapChannelConfig extends DefaultChannelConfig {
             filter = (String) value;
         } else if (option == PcapChannelOption.PACE) {
             pace = (Boolean) value;
+        } else if (option == PcapChannelOption.HARDWARE_ADDRESS) {
+            hardwareAddress = (Long) value;
         } else {
             return super.setOption(option, value);
         }
@@ -90,6 +98,10 @@ public final class PcapChannelConfig extends DefaultChannelConfig {
 
     String filter() {
         return filter;
+    }
+
+    long hardwareAddress() {
+        return hardwareAddress;
     }
 
     boolean pace() {

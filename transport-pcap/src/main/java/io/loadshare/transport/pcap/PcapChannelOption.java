@@ -12,6 +12,8 @@ public final class PcapChannelOption<T> extends ChannelOption<T> {
     public static final ChannelOption<Integer> BUFFER_SIZE = valueOf(PcapChannelOption.class, "BUFFER_SIZE");
     /** A BPF filter expression in tcpdump syntax. */
     public static final ChannelOption<String> FILTER = valueOf(PcapChannelOption.class, "FILTER");
+    /** The MAC address the channel reports as its own (a pcap channel cannot learn it), for dispatchers. */
+    public static final ChannelOption<Long> HARDWARE_ADDRESS = valueOf(PcapChannelOption.class, "HARDWARE_ADDRESS");
     /** Replay a file at the pace it was captured. */
     public static final ChannelOption<Boolean> PACE = valueOf(PcapChannelOption.class, "PACE");
 

@@ -1,6 +1,7 @@
 package io.loadshare.transport.pcap;
 
 import io.loadshare.core.packet.CaptureHeader;
+import io.loadshare.core.pipeline.HardwareAddressed;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.AbstractChannel;
 import io.netty.channel.ChannelMetadata;
@@ -29,7 +30,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Runs on any event loop: there is no descriptor to wait on.
  */
-public final class PcapFileChannel extends AbstractChannel {
+public final class PcapFileChannel extends AbstractChannel implements HardwareAddressed {
     private static final ChannelMetadata METADATA = new ChannelMetadata(false, 64);
 
     private final PcapChannelConfig config = new PcapChannelConfig(this);
@@ -56,6 +57,12 @@ public final class PcapFileChannel extends AbstractChannel {
     /** Frames read and written. */
     public PcapStats stats() {
         return stats;
+    }
+
+    /** The MAC set with {@link PcapChannelOption#HARDWARE_ADDRESS}, or {@code MacAddress.UNKNOWN}. */
+    @Override
+    public long hardwareAddress() {
+        return config.hardwareAddress();
     }
 
     @Override
