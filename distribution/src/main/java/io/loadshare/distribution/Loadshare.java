@@ -1,10 +1,18 @@
 package io.loadshare.distribution;
 
 import com.typesafe.config.ConfigException;
+import io.loadshare.core.netns.NetworkNamespace;
+import io.loadshare.core.packet.Ipv4Address;
+import io.loadshare.core.packet.MacAddress;
+import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.loadshare.dispatch.l3.L3Dispatcher;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -83,7 +91,7 @@ public final class Loadshare {
             if (loaded.mode() != DispatcherConfig.Mode.L2) {
                 try {
                     L3Dispatcher.checkHost(loaded.networkNamespace().isEmpty() ? null
-                            : io.loadshare.core.netns.NetworkNamespace.named(loaded.networkNamespace()));
+                            : NetworkNamespace.named(loaded.networkNamespace()));
                 } catch (IllegalStateException e) {
                     System.err.println("loadshare: host setup: " + e.getMessage());
                     return CONFIG_ERROR;
@@ -94,7 +102,7 @@ public final class Loadshare {
                         + " with setcap or systemd AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN)");
             }
             System.out.printf("%s: valid; %s on %s, %d service(s)%n", config,
-                    loaded.mode().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'),
+                    loaded.mode().name().toLowerCase(Locale.ROOT).replace('_', '-'),
                     loaded.backendInterface().isEmpty() ? loaded.clientInterface()
                             : loaded.clientInterface() + " (clients) and " + loaded.backendInterface() + " (backends)",
                     loaded.services().size());
@@ -191,7 +199,7 @@ public final class Loadshare {
         String dispatcherMac;
 
         @Option(names = "--backend-mac", required = true, description = "ADDRESS=MAC for every backend.")
-        java.util.List<String> backendMacs;
+        List<String> backendMacs;
 
         @Override
         public Integer call() throws Exception {
@@ -199,19 +207,19 @@ public final class Loadshare {
             if (loaded == null) {
                 return CONFIG_ERROR;
             }
-            java.util.Map<Integer, Long> macs = new java.util.HashMap<>();
-            io.loadshare.core.pipeline.DispatchContext context;
+            Map<Integer, Long> macs = new HashMap<>();
+            DispatchContext context;
             try {
                 for (String pair : backendMacs) {
                     String[] parts = pair.split("=", 2);
                     if (parts.length != 2) {
                         throw new IllegalArgumentException("--backend-mac takes ADDRESS=MAC, got '" + pair + "'");
                     }
-                    macs.put(io.loadshare.core.packet.Ipv4Address.parse(parts[0]),
-                            io.loadshare.core.packet.MacAddress.parse(parts[1]));
+                    macs.put(Ipv4Address.parse(parts[0]),
+                            MacAddress.parse(parts[1]));
                 }
                 context = Dispatcher.replay(loaded, input, output,
-                        io.loadshare.core.packet.MacAddress.parse(dispatcherMac), macs);
+                        MacAddress.parse(dispatcherMac), macs);
             } catch (IllegalArgumentException e) {
                 System.err.println("loadshare: " + e.getMessage());
                 return CONFIG_ERROR;

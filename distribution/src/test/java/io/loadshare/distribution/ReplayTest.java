@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loadshare.core.packet.EtherType;
 import io.loadshare.core.packet.Frames;
+import io.loadshare.core.packet.InternetChecksum;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.packet.Ipv4Header;
 import io.loadshare.core.packet.MacAddress;
@@ -13,8 +14,10 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -103,15 +106,28 @@ class ReplayTest {
             assertEquals(Ipv4Address.parse("192.0.2.11"), ip.destination());
             assertEquals(63, ip.ttl());
             assertTrue(ip.isChecksumValid());
+            int tcpLength = ip.totalLength() - ip.headerLength();
+            assertEquals(0xFFFF, InternetChecksum.sum(frame, 14 + ip.headerLength(), tcpLength,
+                    ip.pseudoHeaderSum(tcpLength)), "TCP checksum after the translation");
         }
     }
 
     @Test
     void replayWithoutABackendsMacSaysWhichOne() throws Exception {
         Path in = capture("198.51.100.10", TcpHeader.SYN);
-        assertEquals(Loadshare.CONFIG_ERROR, Loadshare.execute("replay", "--config",
-                config("l2", "198.51.100.10").toString(), "--in", in.toString(), "--out",
-                dir.resolve("out.pcap").toString(), "--dispatcher-mac", "02:00:00:00:00:fe", "--backend-mac",
-                "192.0.2.11=02:00:00:00:00:0b"));
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream original = System.err;
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        int status;
+        try {
+            status = Loadshare.execute("replay", "--config",
+                    config("l2", "198.51.100.10").toString(), "--in", in.toString(), "--out",
+                    dir.resolve("out.pcap").toString(), "--dispatcher-mac", "02:00:00:00:00:fe", "--backend-mac",
+                    "192.0.2.11=02:00:00:00:00:0b");
+        } finally {
+            System.setErr(original);
+        }
+        assertEquals(Loadshare.CONFIG_ERROR, status);
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("192.0.2.12"), err.toString(StandardCharsets.UTF_8));
     }
 }
