@@ -184,8 +184,13 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
         if (rise < 1 || fall < 1) {
             throw new ConfigException.BadValue(h.origin(), path + ".health-check", "rise and fall must be at least 1");
         }
+        String sessions = h.getString("failed-backend-sessions");
+        if (!sessions.equals("end") && !sessions.equals("keep")) {
+            throw new ConfigException.BadValue(h.getValue("failed-backend-sessions").origin(),
+                    path + ".health-check.failed-backend-sessions", "expected end or keep, got '" + sessions + "'");
+        }
         return new HealthChecker.Settings(type, interval, timeout, rise, fall, h.getString("http-path"),
-                h.getInt("expected-status"));
+                h.getInt("expected-status"), sessions.equals("keep"));
     }
 
     /** A value whose parser throws IllegalArgumentException, as a config error naming the key. */

@@ -1,6 +1,7 @@
 package io.loadshare.distribution;
 
 import io.loadshare.core.backend.Backend;
+import io.loadshare.core.backend.BackendState;
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.pipeline.Service;
@@ -38,7 +39,11 @@ final class HealthChecker implements AutoCloseable {
 
     /** How a service's backends are checked. */
     record Settings(String type, long intervalMillis, long timeoutMillis, int rise, int fall, String httpPath,
-            int expectedStatus) {
+            int expectedStatus, boolean keepSessions) {
+        /** The state a failing backend is held in. */
+        BackendState failingState() {
+            return keepSessions ? BackendState.DRAINING : BackendState.DOWN;
+        }
     }
 
     /** What one backend's checks have shown so far. */
@@ -138,15 +143,16 @@ final class HealthChecker implements AutoCloseable {
                 record.healthy = true;
                 LOG.info("{}: backend {} passes its {} health check again: back in the pool", service.name(),
                         Ipv4Address.format(backend.address()), settings.type());
-                service.health(backend.id(), true);
+                service.health(backend.id(), null);
             }
         } else {
             record.passes = 0;
             if (record.healthy && ++record.failures >= settings.fall()) {
                 record.healthy = false;
-                LOG.warn("{}: backend {} failed its {} health check {} time(s) in a row: out of the pool",
-                        service.name(), Ipv4Address.format(backend.address()), settings.type(), record.failures);
-                service.health(backend.id(), false);
+                LOG.warn("{}: backend {} failed its {} health check {} time(s) in a row: out of the pool, its"
+                        + " sessions {}", service.name(), Ipv4Address.format(backend.address()), settings.type(),
+                        record.failures, settings.keepSessions() ? "kept" : "ended");
+                service.health(backend.id(), settings.failingState());
             }
         }
     }

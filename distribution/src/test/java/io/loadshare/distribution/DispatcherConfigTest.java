@@ -104,6 +104,9 @@ class DispatcherConfigTest {
                 + " backends = [\"192.0.2.11\"] } ] }", "l3-fullnat needs the address clients are translated to");
         assertError("loadshare.services = [ { name = a, address = \"198.51.100.1\", port = 80 } ]\n"
                 + "io.loadshare.core.session.max-sessions = lots", "io.loadshare.core.session.max-sessions");
+        assertError("loadshare.services = [ { name = a, address = \"198.51.100.1\", port = 80,"
+                + " health-check { type = tcp, failed-backend-sessions = drop } } ]",
+                "'loadshare.services[0].health-check.failed-backend-sessions': expected end or keep, got 'drop'");
     }
 
     @Test

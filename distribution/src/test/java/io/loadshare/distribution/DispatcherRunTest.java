@@ -44,6 +44,8 @@ class DispatcherRunTest {
             testbed.address(dispatcher, "d0", "192.0.2.1/24");
             testbed.address(dispatcher, "d0", "203.0.113.1/24");
             testbed.exec(client, "ip", "route", "add", "198.51.100.10/32", "via", "192.0.2.1", "src", "192.0.2.100");
+            // A small receive window keeps a download's ACKs flowing through the dispatcher to its last byte.
+            testbed.sysctl(client, "net.ipv4.tcp_rmem", "4096 16384 65536");
             testbed.exec(client, "ip", "route", "add", "198.51.100.20/32", "via", "203.0.113.1", "src", "203.0.113.100");
             List<String> backendNamespaces = new ArrayList<>();
             for (int n = 1; n <= 2; n++) {
@@ -60,6 +62,8 @@ class DispatcherRunTest {
 
             for (String mode : new String[] {"l2", "l3"}) {
                 String vip = mode.equals("l2") ? "198.51.100.10" : "198.51.100.20";
+                // l2 ends a failed backend's sessions, l3 keeps them: each is run once.
+                String failedSessions = mode.equals("l2") ? "end" : "keep";
                 Path file = Files.writeString(dir.resolve(mode + ".conf"), """
                         loadshare {
                           mode = %s
@@ -68,13 +72,14 @@ class DispatcherRunTest {
                           services = [
                             { name = web, address = "%s", port = 80, scheduler = rr,
                               backends = ["192.0.2.11", "192.0.2.12"],
-                              health-check { type = http, interval = 200ms, timeout = 150ms, rise = 2, fall = 2 } }
+                              health-check { type = http, interval = 200ms, timeout = 150ms, rise = 2, fall = 2,
+                                failed-backend-sessions = %s } }
                           ]
                         }
                         loadshare.admin.port = 0
                         io.loadshare.dispatch.l2.arp.interval = 200ms
                         io.loadshare.dispatch.l3.arp.interval = 200ms
-                        """.formatted(mode, dispatcher, vip));
+                        """.formatted(mode, dispatcher, vip, failedSessions));
                 try (Dispatcher running = Dispatcher.start(DispatcherConfig.load(file, SchedulerRegistry.load()))) {
                     Thread.sleep(800);
                     List<String> command = new ArrayList<>(List.of("curl", "-s", "--max-time", "5"));
@@ -109,10 +114,28 @@ class DispatcherRunTest {
                             "192.0.2.11", "--state", "source"));
                     assertEquals(Map.of("b1", 5L, "b2", 5L), spreadOf(testbed, client, vip, 10), mode + " restored");
 
-                    // Stop b1's server: the health check takes it out, and every new connection succeeds on b2.
+                    // Stop b1's server: the health check takes it out, and every new connection succeeds on b2. Its
+                    // established connections outlive the listener, so with keep two slow downloads in flight
+                    // (one per backend, round robin) still finish; with end b1's is cut.
+                    // Packets, not the session count: b1's server must have accepted before its listener closes.
+                    String b1Packets = "loadshare_backend_packets_total{backend=\"192.0.2.11\",service=\"web\"}";
+                    double b1PacketsBefore = metric(admin, b1Packets);
+                    List<Process> downloads = new ArrayList<>();
+                    for (int i = 0; i < 2; i++) {
+                        downloads.add(testbed.start(client, "curl", "-s", "-o", "/dev/null", "--max-time", "10",
+                                "--limit-rate", "100k", "-w", "%{size_download}", "http://" + vip + "/bytes?n=200000"));
+                    }
+                    awaitMetric(admin, b1Packets, b1PacketsBefore + 10);
                     httpServers.get(0).close();
-                    awaitState(admin, "192.0.2.11", "down");
+                    awaitState(admin, "192.0.2.11", failedSessions.equals("keep") ? "draining" : "down");
                     assertEquals(Map.of("b2", 10L), spreadOf(testbed, client, vip, 10), mode + " b1 failing");
+                    List<String> downloaded = new ArrayList<>();
+                    for (Process download : downloads) {
+                        download.waitFor(15, TimeUnit.SECONDS);
+                        downloaded.add(new String(download.getInputStream().readAllBytes()).trim());
+                    }
+                    assertEquals(failedSessions.equals("keep") ? List.of("200000", "200000") : List.of("200000"),
+                            downloaded.stream().filter("200000"::equals).toList(), mode + " downloads " + downloaded);
                     httpServers.set(0, TestHttpServer.start(servers, backendNamespaces.get(0), "0.0.0.0", 80, "b1"));
                     awaitState(admin, "192.0.2.11", "active");
                     assertEquals(Map.of("b1", 5L, "b2", 5L), spreadOf(testbed, client, vip, 10), mode + " b1 back");
@@ -137,6 +160,26 @@ class DispatcherRunTest {
             Thread.sleep(50);
         }
         throw new AssertionError(backend + " never became " + state + ":\n" + table);
+    }
+
+    /** The value of one series, or 0 when it is not there yet. */
+    private static double metric(String admin, String series) throws Exception {
+        for (String line : get(admin + "/metrics").split("\n")) {
+            if (line.startsWith(series + " ")) {
+                return Double.parseDouble(line.substring(series.length() + 1));
+            }
+        }
+        return 0;
+    }
+
+    private static void awaitMetric(String admin, String series, double value) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (metric(admin, series) < value) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(series + " never reached " + value + ": " + metric(admin, series));
+            }
+            Thread.sleep(50);
+        }
     }
 
     private static Map<String, Long> spreadOf(NetnsTestbed testbed, String client, String vip, int n) {

@@ -30,8 +30,8 @@ public final class Service {
     /** The pool as its source (ARP, configuration) gave it, before operator overrides. */
     private BackendPool base;
     private final Map<Integer, BackendState> overrides = new HashMap<>();
-    /** Backends an active health check currently fails. */
-    private final java.util.Set<Integer> unhealthy = new java.util.HashSet<>();
+    /** Backends an active health check currently fails, with the state each is held in. */
+    private final Map<Integer, BackendState> unhealthy = new HashMap<>();
 
     /**
      * @param index small number, unique within a dispatcher, stored in each session
@@ -129,27 +129,33 @@ public final class Service {
     }
 
     /**
-     * Records what an active health check says of a backend: a failing one is down whatever its source and any
-     * override say, a passing one is what they say. Republishes when it changes. Control plane only.
+     * Records what an active health check says of a backend. A failing one is held in {@code failing} whatever
+     * any override says: {@link BackendState#DOWN} ends its sessions at their next packet, as IPVS's
+     * {@code expire_nodest_conn} does; {@link BackendState#DRAINING} lets them run on, IPVS's default. A source
+     * that reports it down still wins. With null, a passing check, the backend is what its source and overrides
+     * say. Republishes when it changes. Control plane only.
      */
-    public synchronized void health(int backendId, boolean healthy) {
-        boolean changed = healthy ? unhealthy.remove(backendId) : unhealthy.add(backendId);
-        if (changed) {
+    public synchronized void health(int backendId, BackendState failing) {
+        if (failing == BackendState.ACTIVE) {
+            throw new IllegalArgumentException("a failing backend is held DOWN or DRAINING, not ACTIVE");
+        }
+        BackendState previous = failing == null ? unhealthy.remove(backendId) : unhealthy.put(backendId, failing);
+        if (previous != failing) {
             publish(base);
         }
     }
 
     private BackendPool withOverrides(BackendPool source) {
         BackendPool result = source;
-        for (int id : unhealthy) {
-            Backend backend = result.byId(id);
-            if (backend != null) {
-                result = result.with(backend.withState(BackendState.DOWN));
+        for (Map.Entry<Integer, BackendState> entry : unhealthy.entrySet()) {
+            Backend backend = result.byId(entry.getKey());
+            if (backend != null && backend.state() != BackendState.DOWN) {
+                result = result.with(backend.withState(entry.getValue()));
             }
         }
         for (Map.Entry<Integer, BackendState> entry : overrides.entrySet()) {
             Backend backend = result.byId(entry.getKey());
-            if (backend != null && backend.state() != BackendState.DOWN) {
+            if (backend != null && backend.state() != BackendState.DOWN && !unhealthy.containsKey(entry.getKey())) {
                 result = result.with(backend.withState(entry.getValue()));
             }
         }

@@ -2,6 +2,7 @@ package io.loadshare.core.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.loadshare.core.backend.BackendPool;
 import io.loadshare.core.backend.BackendState;
@@ -9,7 +10,7 @@ import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.testing.PipelineHarness;
 import org.junit.jupiter.api.Test;
 
-/** Operator overrides on top of the pool a service's source publishes. */
+/** Operator overrides and health verdicts on top of the pool a service's source publishes. */
 class ServiceOverrideTest {
     private final Service service = new Service(0, "web", 1, IpProtocol.TCP, 80, () -> (pool, flow) -> null,
             BackendPool.of(PipelineHarness.backends(3)));
@@ -32,5 +33,25 @@ class ServiceOverrideTest {
         service.publish(pool.with(pool.byId(1).withState(BackendState.DOWN)));
         assertEquals(BackendState.DOWN, service.pool().byId(1).state());
         assertFalse(service.override(9, BackendState.DRAINING), "no backend 9");
+    }
+
+    @Test
+    void aFailingHealthCheckOutranksAnOverrideAndKeepsSessionsWhenAskedTo() {
+        service.override(2, BackendState.ACTIVE);
+        service.health(2, BackendState.DRAINING);
+        assertEquals(BackendState.DRAINING, service.pool().byId(2).state(), "sessions kept, no new ones");
+        service.health(2, BackendState.DOWN);
+        assertEquals(BackendState.DOWN, service.pool().byId(2).state(), "sessions ended");
+        service.health(2, null);
+        assertEquals(BackendState.ACTIVE, service.pool().byId(2).state());
+    }
+
+    @Test
+    void keepingSessionsNeverRevivesABackendItsSourceReportsDown() {
+        BackendPool pool = BackendPool.of(PipelineHarness.backends(3));
+        service.publish(pool.with(pool.byId(1).withState(BackendState.DOWN)));
+        service.health(1, BackendState.DRAINING);
+        assertEquals(BackendState.DOWN, service.pool().byId(1).state());
+        assertThrows(IllegalArgumentException.class, () -> service.health(1, BackendState.ACTIVE));
     }
 }
