@@ -1,6 +1,7 @@
 package io.loadshare.distribution;
 
 import io.loadshare.core.netns.NetworkNamespace;
+import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Service;
 import io.loadshare.dispatch.l2.L2DispatchInitializer;
@@ -8,6 +9,9 @@ import io.loadshare.dispatch.l2.L2Service;
 import io.loadshare.dispatch.l3.Arm;
 import io.loadshare.dispatch.l3.L3Dispatcher;
 import io.loadshare.dispatch.l3.L3Service;
+import io.loadshare.transport.pcap.PcapChannelOption;
+import io.loadshare.transport.pcap.PcapFileAddress;
+import io.loadshare.transport.pcap.PcapFileChannel;
 import io.loadshare.transport.rawsocket.RawSocketAddress;
 import io.loadshare.transport.rawsocket.RawSocketChannel;
 import io.loadshare.transport.rawsocket.RawSocketChannelOption;
@@ -18,9 +22,14 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.nio.NioIoHandler;
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -88,7 +97,7 @@ public final class Dispatcher implements AutoCloseable {
                 LOG.info("admin and metrics on http://{}:{}/ (/metrics, /status)", config.admin().address(),
                         admin.address().getPort());
             }
-            LOG.info("dispatching {} for {} service(s) on {}", config.mode().name().toLowerCase(java.util.Locale.ROOT),
+            LOG.info("dispatching {} for {} service(s) on {}", config.mode().name().toLowerCase(Locale.ROOT),
                     config.services().size(), channels);
             HealthChecker health = null;
             for (Service service : services) {
@@ -129,13 +138,13 @@ public final class Dispatcher implements AutoCloseable {
      *
      * @return the data-plane state after the whole file went through
      */
-    public static DispatchContext replay(DispatcherConfig config, java.nio.file.Path input, java.nio.file.Path output,
-            long dispatcherMac, java.util.Map<Integer, Long> backendMacs) throws InterruptedException {
+    public static DispatchContext replay(DispatcherConfig config, Path input, Path output,
+            long dispatcherMac, Map<Integer, Long> backendMacs) throws InterruptedException {
         for (DispatcherConfig.ServiceConfig s : config.services()) {
             for (int backend : s.backends()) {
                 if (!backendMacs.containsKey(backend)) {
                     throw new IllegalArgumentException("replay needs the MAC of backend "
-                            + io.loadshare.core.packet.Ipv4Address.format(backend) + " (--backend-mac ADDRESS=MAC)");
+                            + Ipv4Address.format(backend) + " (--backend-mac ADDRESS=MAC)");
                 }
             }
             if (s.backends().isEmpty()) {
@@ -158,12 +167,12 @@ public final class Dispatcher implements AutoCloseable {
             initializer = lsnat.initializer(Arm.BOTH);
             context = lsnat.context();
         }
-        EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, io.netty.channel.nio.NioIoHandler.newFactory());
+        EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         try {
-            Channel channel = new Bootstrap().group(loop).channel(io.loadshare.transport.pcap.PcapFileChannel.class)
-                    .option(io.loadshare.transport.pcap.PcapChannelOption.HARDWARE_ADDRESS, dispatcherMac)
+            Channel channel = new Bootstrap().group(loop).channel(PcapFileChannel.class)
+                    .option(PcapChannelOption.HARDWARE_ADDRESS, dispatcherMac)
                     .handler(initializer)
-                    .bind(new io.loadshare.transport.pcap.PcapFileAddress(input, output).asSocketAddress()).sync()
+                    .bind(new PcapFileAddress(input, output).asSocketAddress()).sync()
                     .channel();
             channel.closeFuture().sync();
         } finally {
@@ -204,7 +213,7 @@ public final class Dispatcher implements AutoCloseable {
     }
 
     /** Where the admin interface listens, or null when it is off. */
-    public java.net.InetSocketAddress adminAddress() {
+    public InetSocketAddress adminAddress() {
         return admin == null ? null : admin.address();
     }
 
