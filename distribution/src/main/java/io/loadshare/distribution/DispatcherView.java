@@ -150,11 +150,7 @@ final class DispatcherView {
             }
         }
         ObjectNode drops = root.putObject("drops");
-        for (DropReason reason : DropReason.values()) {
-            if (counters.drops(reason) > 0) {
-                drops.put(reason.label(), counters.drops(reason));
-            }
-        }
+        counters.dropsByReason().forEach(drops::put);
         return root.toPrettyString();
     }
 }

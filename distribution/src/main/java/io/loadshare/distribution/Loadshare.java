@@ -228,8 +228,9 @@ public final class Loadshare {
             for (int id = 0; id <= context.counters().maxBackendId(); id++) {
                 sent += context.counters().packets(id);
             }
-            System.out.printf("replayed %s into %s: %d frames to backends, %d dropped%n", input, output, sent,
-                    context.counters().totalDrops());
+            Map<String, Long> drops = context.counters().dropsByReason();
+            System.out.printf("replayed %s into %s: %d frames to backends, %d dropped%s%n", input, output, sent,
+                    context.counters().totalDrops(), drops.isEmpty() ? "" : " " + drops);
             return 0;
         }
     }

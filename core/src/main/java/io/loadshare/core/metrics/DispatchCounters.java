@@ -1,6 +1,8 @@
 package io.loadshare.core.metrics;
 
 import io.loadshare.core.session.SessionEnd;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The counters of one event loop: drops by reason, and per backend id the packets and bytes sent to it and the
@@ -53,6 +55,17 @@ public final class DispatchCounters {
 
     public long drops(DropReason reason) {
         return drops.get(reason.ordinal());
+    }
+
+    /** The reasons frames were dropped for so far, by label, in declaration order. Control plane only. */
+    public Map<String, Long> dropsByReason() {
+        Map<String, Long> seen = new LinkedHashMap<>();
+        for (DropReason reason : REASONS) {
+            if (drops(reason) > 0) {
+                seen.put(reason.label(), drops(reason));
+            }
+        }
+        return seen;
     }
 
     /** Sum of all drop reasons. */
