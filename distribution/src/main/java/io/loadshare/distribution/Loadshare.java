@@ -7,12 +7,20 @@ import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.loadshare.dispatch.l3.L3Dispatcher;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -36,6 +44,23 @@ public final class Loadshare {
 
     static int execute(String... args) {
         return new CommandLine(new Loadshare()).execute(args);
+    }
+
+    /** Sends a request to a running dispatcher's admin interface and prints the status table it answers with. */
+    static int askAdmin(String admin, HttpRequest.Builder request) throws InterruptedException {
+        try (HttpClient client = HttpClient.newHttpClient()) {
+            HttpResponse<String> response = client.send(request.timeout(Duration.ofSeconds(5)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() != 200) {
+                System.err.print("loadshare: " + response.body());
+                return CONFIG_ERROR;
+            }
+            System.out.print(StatusTable.render(response.body()));
+            return 0;
+        } catch (IOException e) {
+            System.err.println("loadshare: no dispatcher answers at " + admin + " (" + e + ")");
+            return CONFIG_ERROR;
+        }
     }
 
     /** Loads and validates a file, printing the reason when it is not valid. */
@@ -110,7 +135,7 @@ public final class Loadshare {
         }
 
         /** CAP_NET_RAW (bit 13) in the effective set of /proc/self/status. */
-        private static boolean hasRawCapability() throws java.io.IOException {
+        private static boolean hasRawCapability() throws IOException {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith("CapEff:")) {
                     return (Long.parseUnsignedLong(line.substring(7).trim(), 16) & (1L << 13)) != 0;
@@ -129,17 +154,7 @@ public final class Loadshare {
 
         @Override
         public Integer call() throws Exception {
-            java.net.http.HttpResponse<String> response;
-            try (java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient()) {
-                response = client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(admin + "/status"))
-                        .timeout(java.time.Duration.ofSeconds(5)).build(),
-                        java.net.http.HttpResponse.BodyHandlers.ofString());
-            } catch (java.io.IOException e) {
-                System.err.println("loadshare: no dispatcher answers at " + admin + " (" + e + ")");
-                return CONFIG_ERROR;
-            }
-            System.out.print(StatusTable.render(response.body()));
-            return 0;
+            return askAdmin(admin, HttpRequest.newBuilder(URI.create(admin + "/status")).GET());
         }
     }
 
@@ -161,25 +176,12 @@ public final class Loadshare {
         @Override
         public Integer call() throws Exception {
             String query = "service=" + encode(service) + "&backend=" + encode(address) + "&state=" + encode(state);
-            try (java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient()) {
-                java.net.http.HttpResponse<String> response = client.send(java.net.http.HttpRequest
-                        .newBuilder(java.net.URI.create(admin + "/backends/state?" + query))
-                        .POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
-                        java.net.http.HttpResponse.BodyHandlers.ofString());
-                if (response.statusCode() != 200) {
-                    System.err.print("loadshare: " + response.body());
-                    return CONFIG_ERROR;
-                }
-                System.out.print(StatusTable.render(response.body()));
-                return 0;
-            } catch (java.io.IOException e) {
-                System.err.println("loadshare: no dispatcher answers at " + admin + " (" + e + ")");
-                return CONFIG_ERROR;
-            }
+            return askAdmin(admin, HttpRequest.newBuilder(URI.create(admin + "/backends/state?" + query))
+                    .POST(HttpRequest.BodyPublishers.noBody()));
         }
 
         private static String encode(String value) {
-            return java.net.URLEncoder.encode(value, java.nio.charset.StandardCharsets.UTF_8);
+            return URLEncoder.encode(value, StandardCharsets.UTF_8);
         }
     }
 
