@@ -139,17 +139,19 @@ public final class ArpBackendTracker {
     }
 
     /**
-     * Gives a static backend's MAC instead of resolving it: the backend is up from the first pool on and never asked
-     * for by ARP. For replaying a capture, where nothing would answer. Call before {@link #initialPool()}.
+     * Gives static backends' MACs instead of resolving them: each of this tracker's backends in {@code macs} is up
+     * from the first pool on and never asked for by ARP. For replaying a capture, where nothing would answer. Call
+     * before {@link #initialPool()}; addresses that are not this tracker's backends are ignored.
      */
-    public void pin(int address, long mac) {
-        Known known = byAddress.get(address);
-        if (known == null) {
-            throw new IllegalArgumentException(Ipv4Address.format(address) + " is not a backend of " + service.name());
+    public void pin(Map<Integer, Long> macs) {
+        for (Known known : byAddress.values()) {
+            Long mac = macs.get(known.address);
+            if (mac != null) {
+                known.mac = mac;
+                known.up = true;
+                pinned.add(known.address);
+            }
         }
-        known.mac = mac;
-        known.up = true;
-        pinned.add(address);
     }
 
     /**

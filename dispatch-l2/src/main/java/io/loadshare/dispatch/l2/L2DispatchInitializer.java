@@ -18,7 +18,9 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
@@ -68,12 +70,7 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
                     BackendPool.empty());
             ArpBackendTracker tracker = new ArpBackendTracker(service, config.staticBackends(), 0,
                     settings.arpMissLimit(), ids::getAndIncrement, this::publish);
-            for (int address : config.staticBackends()) {
-                Long mac = builder.pinnedMacs.get(address);
-                if (mac != null) {
-                    tracker.pin(address, mac);
-                }
-            }
+            tracker.pin(builder.pinnedMacs);
             service.publish(tracker.initialPool());
             built.add(service);
             trackerList.add(tracker);
@@ -161,7 +158,7 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
         private L2Settings settings = L2Settings.defaults();
         private SchedulerRegistry registry;
         private long dispatcherMac = MacAddress.UNKNOWN;
-        private final java.util.Map<Integer, Long> pinnedMacs = new java.util.HashMap<>();
+        private final Map<Integer, Long> pinnedMacs = new HashMap<>();
 
         public Builder service(L2Service service) {
             services.add(Objects.requireNonNull(service, "service"));

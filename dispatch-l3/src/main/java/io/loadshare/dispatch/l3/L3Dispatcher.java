@@ -14,7 +14,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
@@ -69,12 +71,7 @@ public final class L3Dispatcher {
             if (config.gateway() != 0) {
                 tracker.viaGateway(config.gateway());
             }
-            for (int address : config.backends()) {
-                Long mac = builder.pinnedMacs.get(address);
-                if (mac != null) {
-                    tracker.pin(address, mac);
-                }
-            }
+            tracker.pin(builder.pinnedMacs);
             service.publish(tracker.initialPool());
             if (config.fullNat()) {
                 natPorts[built.size()] = new SourceNatPorts();
@@ -177,7 +174,7 @@ public final class L3Dispatcher {
         private CoreSettings coreSettings = CoreSettings.defaults();
         private L3Settings settings = L3Settings.defaults();
         private SchedulerRegistry registry;
-        private final java.util.Map<Integer, Long> pinnedMacs = new java.util.HashMap<>();
+        private final Map<Integer, Long> pinnedMacs = new HashMap<>();
 
         public Builder service(L3Service service) {
             services.add(Objects.requireNonNull(service, "service"));
