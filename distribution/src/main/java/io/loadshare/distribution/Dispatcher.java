@@ -1,9 +1,12 @@
 package io.loadshare.distribution;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Service;
+import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.loadshare.dispatch.l2.L2DispatchInitializer;
 import io.loadshare.dispatch.l2.L2Service;
 import io.loadshare.dispatch.l3.Arm;
@@ -23,6 +26,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.util.concurrent.Future;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -30,6 +34,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,18 +46,28 @@ import org.slf4j.LoggerFactory;
 public final class Dispatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
 
+    /** How a dispatch mode applies a reloaded service: {@code L2DispatchInitializer} or {@code L3Dispatcher}. */
+    private interface Reconfigurer {
+        Future<?> reconfigure(int serviceIndex, List<Integer> backends, String scheduler, Config schedulerSettings);
+    }
+
     private final EventLoopGroup loop;
     private final List<Channel> channels;
     private final DispatchContext context;
-    private final AdminServer admin;
+    private final List<Service> services;
+    private final Reconfigurer reconfigurer;
     private final HealthChecker health;
+    private volatile DispatcherConfig config;
+    private AdminServer admin;
 
-    private Dispatcher(EventLoopGroup loop, List<Channel> channels, DispatchContext context, AdminServer admin,
-            HealthChecker health) {
+    private Dispatcher(DispatcherConfig config, EventLoopGroup loop, List<Channel> channels, DispatchContext context,
+            List<Service> services, Reconfigurer reconfigurer, HealthChecker health) {
+        this.config = config;
         this.loop = loop;
         this.channels = channels;
         this.context = context;
-        this.admin = admin;
+        this.services = services;
+        this.reconfigurer = reconfigurer;
         this.health = health;
     }
 
@@ -66,10 +81,12 @@ public final class Dispatcher implements AutoCloseable {
         try {
             DispatchContext context;
             List<Service> services;
+            Reconfigurer reconfigurer;
             if (config.mode() == DispatcherConfig.Mode.L2) {
                 L2DispatchInitializer lsmac = l2(config).build();
                 context = lsmac.context();
                 services = lsmac.services();
+                reconfigurer = lsmac::reconfigure;
                 channels.add(bind(loop, config, namespace, config.clientInterface(), lsmac,
                         SocketFilter.builder().acceptBroadcast(config.rawSocket().acceptBroadcast())
                                 .ipv4Destinations(vips).build()));
@@ -78,6 +95,7 @@ public final class Dispatcher implements AutoCloseable {
                 L3Dispatcher lsnat = l3(config).build();
                 context = lsnat.context();
                 services = lsnat.services();
+                reconfigurer = lsnat::reconfigure;
                 // The ARP responder needs broadcasts; replies and ICMP errors come from backend-side addresses.
                 SocketFilter anyIpv4 = SocketFilter.builder().acceptBroadcast(true).build();
                 if (config.backendInterface().isEmpty()) {
@@ -90,26 +108,24 @@ public final class Dispatcher implements AutoCloseable {
                             SocketFilter.builder().acceptBroadcast(true).ipv4Destinations(vips).build()));
                 }
             }
-            AdminServer admin = null;
+            HealthChecker health = new HealthChecker(namespace);
+            Dispatcher dispatcher = new Dispatcher(config, loop, List.copyOf(channels), context, services,
+                    reconfigurer, health);
             if (config.admin().enabled()) {
-                admin = new AdminServer(new DispatcherView(services, config.services(), context.counters()),
-                        config.admin().address(), config.admin().port());
-                LOG.info("admin and metrics on http://{}:{}/ (/metrics, /status)", config.admin().address(),
-                        admin.address().getPort());
+                dispatcher.admin = new AdminServer(new DispatcherView(services, () -> dispatcher.config.services(),
+                        context.counters()), dispatcher::reload, config.admin().address(), config.admin().port());
+                LOG.info("admin and metrics on http://{}:{}/ (/metrics, /status, POST /reload)",
+                        config.admin().address(), dispatcher.admin.address().getPort());
             }
             LOG.info("dispatching {} for {} service(s) on {}", config.mode().name().toLowerCase(Locale.ROOT),
                     config.services().size(), channels);
-            HealthChecker health = null;
             for (Service service : services) {
                 HealthChecker.Settings check = config.services().get(service.index()).healthCheck();
                 if (check != null) {
-                    if (health == null) {
-                        health = new HealthChecker(namespace);
-                    }
                     health.watch(service, check);
                 }
             }
-            return new Dispatcher(loop, List.copyOf(channels), context, admin, health);
+            return dispatcher;
         } catch (IOException | InterruptedException | RuntimeException e) {
             for (Channel channel : channels) {
                 channel.close();
@@ -200,6 +216,75 @@ public final class Dispatcher implements AutoCloseable {
         return builder;
     }
 
+    /**
+     * Re-reads the configuration file and swaps in, service by service, what can change while sessions run: the
+     * backends (new ones join once ARP resolves them; dropped ones drain and leave when their last session ends), the
+     * scheduler and its settings (each event loop's new scheduler starts from the sessions every backend holds), and
+     * the health check. Anything else needs a restart, and a file that changes it is refused as a whole, as is one
+     * that is not valid: the running configuration stays.
+     *
+     * @return what changed, one line each; empty when nothing did
+     * @throws ConfigException when the file is not valid, naming the file, line and key
+     * @throws IllegalStateException when the file changes what only a restart applies, naming each key
+     */
+    public synchronized List<String> reload() {
+        DispatcherConfig running = config;
+        SchedulerRegistry registry = SchedulerRegistry.load();
+        DispatcherConfig next = DispatcherConfig.load(running.file(), registry);
+        List<String> restart = running.restartNeeded(next);
+        if (!restart.isEmpty()) {
+            throw new IllegalStateException("reload refused, the running configuration stays: "
+                    + String.join("; ", restart) + " (these need a restart)");
+        }
+        List<String> changes = new ArrayList<>();
+        List<Runnable> steps = new ArrayList<>();
+        for (int i = 0; i < next.services().size(); i++) {
+            DispatcherConfig.ServiceConfig before = running.services().get(i);
+            DispatcherConfig.ServiceConfig after = next.services().get(i);
+            Service service = services.get(i);
+            boolean backends = !before.backends().equals(after.backends());
+            boolean scheduler = !before.scheduler().equals(after.scheduler())
+                    || !before.schedulerSettings().equals(after.schedulerSettings());
+            if (scheduler) {
+                try {
+                    registry.create(after.scheduler(), after.schedulerSettings());
+                } catch (RuntimeException e) {
+                    throw new IllegalStateException("reload refused, the running configuration stays: "
+                            + DispatcherConfig.ROOT + ".services[" + i + "] (" + after.name() + "): scheduler "
+                            + after.scheduler() + " does not accept its settings: " + e.getMessage(), e);
+                }
+                changes.add(after.name() + ": scheduler " + before.scheduler() + " -> " + after.scheduler());
+            }
+            if (backends) {
+                changes.add(after.name() + ": backends " + addresses(before.backends()) + " -> "
+                        + addresses(after.backends()));
+            }
+            if (backends || scheduler) {
+                int index = i;
+                steps.add(() -> reconfigurer.reconfigure(index, after.backends(), scheduler ? after.scheduler() : null,
+                        after.schedulerSettings()).syncUninterruptibly());
+            }
+            if (!Objects.equals(before.healthCheck(), after.healthCheck())) {
+                changes.add(after.name() + ": health check " + (after.healthCheck() == null ? "off"
+                        : after.healthCheck().type() + " every " + after.healthCheck().intervalMillis() + " ms"));
+                steps.add(() -> health.watch(service, after.healthCheck()));
+            }
+        }
+        steps.forEach(Runnable::run);
+        config = next;
+        LOG.info("reloaded {}: {}", next.file(), changes.isEmpty() ? "nothing changed" : String.join("; ", changes));
+        return changes;
+    }
+
+    private static String addresses(List<Integer> backends) {
+        return backends.stream().map(Ipv4Address::format).toList().toString();
+    }
+
+    /** The services, in configuration order, with their current pools. */
+    public List<Service> services() {
+        return services;
+    }
+
     /** The data-plane state: sessions and counters. */
     public DispatchContext context() {
         return context;
@@ -219,9 +304,7 @@ public final class Dispatcher implements AutoCloseable {
 
     @Override
     public void close() throws InterruptedException {
-        if (health != null) {
-            health.close();
-        }
+        health.close();
         if (admin != null) {
             admin.close();
         }

@@ -4,7 +4,9 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigSyntax;
+import com.typesafe.config.ConfigValue;
 import io.loadshare.core.config.CoreSettings;
 import io.loadshare.core.config.StrictConfig;
 import io.loadshare.core.packet.IpProtocol;
@@ -18,7 +20,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * One dispatcher process's configuration, read from an operator's HOCON file with every module's
@@ -30,10 +35,11 @@ import java.util.Set;
  * @param clientInterface the l2 interface, or the l3 client-facing one
  * @param backendInterface the l3 backend-facing interface, or empty for one-armed
  * @param networkNamespace the namespace to open interfaces in, or empty
+ * @param resolved the whole configuration with the references behind it, to tell what a reload changes
  */
 public record DispatcherConfig(Path file, Mode mode, String clientInterface, String backendInterface,
         String networkNamespace, List<ServiceConfig> services, CoreSettings core, RawSocketSettings rawSocket,
-        L2Settings l2, L3Settings l3, Admin admin) {
+        L2Settings l2, L3Settings l3, Admin admin, Config resolved) {
 
     /**
      * The admin and metrics listener.
@@ -112,7 +118,61 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
         return new DispatcherConfig(file, mode, root.getString("interfaces.client"), backendInterface,
                 root.getString("network-namespace"), List.copyOf(services), CoreSettings.from(config),
                 RawSocketSettings.from(config, RawSocketSettings.ROOT), L2Settings.from(config, L2Settings.ROOT),
-                L3Settings.from(config, L3Settings.ROOT), admin);
+                L3Settings.from(config, L3Settings.ROOT), admin, config);
+    }
+
+    /**
+     * What differs in {@code next} that only a restart can apply: everything but each service's backends, scheduler
+     * and health check. Services are matched by name.
+     *
+     * @return one line per key path that differs, empty when {@code next} can be swapped in
+     */
+    List<String> restartNeeded(DispatcherConfig next) {
+        List<String> problems = new ArrayList<>();
+        Set<String> keys = new TreeSet<>();
+        for (DispatcherConfig c : List.of(this, next)) {
+            for (Map.Entry<String, ConfigValue> entry : c.resolved.entrySet()) {
+                String key = entry.getKey();
+                if ((key.startsWith(ROOT + ".") || key.startsWith("io.loadshare."))
+                        && !key.startsWith(ROOT + ".services") && !key.startsWith(ROOT + ".service-defaults")) {
+                    keys.add(key);
+                }
+            }
+        }
+        for (String key : keys) {
+            ConfigValue before = resolved.hasPath(key) ? resolved.getValue(key) : null;
+            ConfigValue after = next.resolved.hasPath(key) ? next.resolved.getValue(key) : null;
+            if (!Objects.equals(before == null ? null : before.unwrapped(), after == null ? null : after.unwrapped())) {
+                problems.add(key + " changed (" + render(before) + " -> " + render(after) + ")");
+            }
+        }
+        List<String> names = services.stream().map(ServiceConfig::name).toList();
+        List<String> nextNames = next.services.stream().map(ServiceConfig::name).toList();
+        if (!names.equals(nextNames)) {
+            problems.add(ROOT + ".services changed from " + names + " to " + nextNames
+                    + " (services are added, removed or reordered at a restart)");
+            return problems;
+        }
+        for (int i = 0; i < services.size(); i++) {
+            ServiceConfig a = services.get(i);
+            ServiceConfig b = next.services.get(i);
+            String path = ROOT + ".services[" + i + "] (" + a.name() + ")";
+            if (a.address() != b.address() || a.protocol() != b.protocol() || a.port() != b.port()) {
+                problems.add(path + ": address, protocol or port changed");
+            }
+            if (a.backendPort() != b.backendPort() || a.sourceNatAddress() != b.sourceNatAddress()
+                    || a.gateway() != b.gateway()) {
+                problems.add(path + ": backend-port, source-nat-address or gateway changed");
+            }
+            if (a.backends().isEmpty() != b.backends().isEmpty()) {
+                problems.add(path + ".backends: switched between ARP discovery and a static list");
+            }
+        }
+        return problems;
+    }
+
+    private static String render(ConfigValue value) {
+        return value == null ? "unset" : value.render(ConfigRenderOptions.concise());
     }
 
     private static ServiceConfig service(Config entry, Config defaults, String path, Mode mode,

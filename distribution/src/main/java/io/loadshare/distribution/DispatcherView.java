@@ -16,6 +16,7 @@ import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * What the control plane shows of a running dispatcher: Prometheus metrics and the JSON status behind
@@ -26,11 +27,13 @@ final class DispatcherView {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final List<Service> services;
-    private final List<DispatcherConfig.ServiceConfig> configs;
+    /** The running configuration's services, which a reload replaces. */
+    private final Supplier<List<DispatcherConfig.ServiceConfig>> configs;
     private final DispatchCounters counters;
     private final PrometheusRegistry registry = new PrometheusRegistry();
 
-    DispatcherView(List<Service> services, List<DispatcherConfig.ServiceConfig> configs, DispatchCounters counters) {
+    DispatcherView(List<Service> services, Supplier<List<DispatcherConfig.ServiceConfig>> configs,
+            DispatchCounters counters) {
         this.services = services;
         this.configs = configs;
         this.counters = counters;
@@ -134,7 +137,7 @@ final class DispatcherView {
             node.put("protocol", IpProtocol.name(service.protocol()));
             node.put("address", Ipv4Address.format(service.address()));
             node.put("port", service.port());
-            node.put("scheduler", configs.get(service.index()).scheduler());
+            node.put("scheduler", configs.get().get(service.index()).scheduler());
             ArrayNode backends = node.putArray("backends");
             for (Backend backend : service.pool().all()) {
                 ObjectNode b = backends.addObject();

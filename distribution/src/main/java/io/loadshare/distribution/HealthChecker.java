@@ -18,12 +18,14 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,18 +58,35 @@ final class HealthChecker implements AutoCloseable {
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     private final NetworkNamespace namespace;
     private final Map<String, Record> records = new HashMap<>();
+    private final Map<Integer, ScheduledFuture<?>> checks = new ConcurrentHashMap<>();
 
     HealthChecker(NetworkNamespace namespace) {
         this.namespace = namespace;
     }
 
-    /** Starts checking a service's backends. */
+    /**
+     * Starts checking a service's backends, or goes on with other settings (a reload), keeping what earlier checks
+     * found so that a failed backend stays out. With null, stops, and hands every backend the checks held out back to
+     * its source.
+     */
     void watch(Service service, Settings settings) {
-        group.scheduleAtFixedRate(() -> {
-            for (Backend backend : service.pool().all()) {
-                check(service, backend, settings);
-            }
-        }, settings.intervalMillis(), settings.intervalMillis(), TimeUnit.MILLISECONDS);
+        ScheduledFuture<?> previous = settings == null ? checks.remove(service.index())
+                : checks.put(service.index(), group.scheduleAtFixedRate(() -> {
+                    for (Backend backend : service.pool().all()) {
+                        check(service, backend, settings);
+                    }
+                }, settings.intervalMillis(), settings.intervalMillis(), TimeUnit.MILLISECONDS));
+        if (previous != null) {
+            previous.cancel(false);
+        }
+        if (settings == null) {
+            group.execute(() -> {
+                records.keySet().removeIf(key -> key.startsWith(service.index() + "/"));
+                for (Backend backend : service.pool().all()) {
+                    service.health(backend.id(), null);
+                }
+            });
+        }
     }
 
     private void check(Service service, Backend backend, Settings settings) {
@@ -136,7 +155,7 @@ final class HealthChecker implements AutoCloseable {
     }
 
     private void record(Service service, Backend backend, Settings settings, boolean passed) {
-        Record record = records.computeIfAbsent(service.name() + "/" + backend.id(), key -> new Record());
+        Record record = records.computeIfAbsent(service.index() + "/" + backend.id(), key -> new Record());
         if (passed) {
             record.failures = 0;
             if (!record.healthy && ++record.passes >= settings.rise()) {

@@ -1,5 +1,7 @@
 package io.loadshare.distribution;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
 import com.typesafe.config.ConfigException;
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.packet.Ipv4Address;
@@ -7,6 +9,8 @@ import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.loadshare.dispatch.l3.L3Dispatcher;
+import io.loadshare.distribution.bench.ClusterDemo;
+import io.loadshare.distribution.bench.Workload;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -16,21 +20,24 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.time.Duration;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
+import java.util.function.UnaryOperator;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
+import sun.misc.Signal;
 
 /** The {@code loadshare} command line. */
 @Command(name = "loadshare", mixinStandardHelpOptions = true, version = "loadshare 0.1.0",
         description = "A user-space cluster dispatcher: LSMAC (layer 2) and LSNAT (layer 3, RFC 2391).",
         subcommands = {Loadshare.Run.class, Loadshare.Check.class, Loadshare.Status.class, Loadshare.Backend.class,
-            Loadshare.Replay.class, Loadshare.Demo.class})
+            Loadshare.Reload.class, Loadshare.Replay.class, Loadshare.Demo.class})
 public final class Loadshare {
     /** Exit status of a configuration or host-setup error. */
     static final int CONFIG_ERROR = 1;
@@ -46,8 +53,9 @@ public final class Loadshare {
         return new CommandLine(new Loadshare()).execute(args);
     }
 
-    /** Sends a request to a running dispatcher's admin interface and prints the status table it answers with. */
-    static int askAdmin(String admin, HttpRequest.Builder request) throws InterruptedException {
+    /** Sends a request to a running dispatcher's admin interface and prints its answer, rendered. */
+    static int askAdmin(String admin, HttpRequest.Builder request, UnaryOperator<String> render)
+            throws InterruptedException {
         try (HttpClient client = HttpClient.newHttpClient()) {
             HttpResponse<String> response = client.send(request.timeout(Duration.ofSeconds(5)).build(),
                     HttpResponse.BodyHandlers.ofString());
@@ -55,7 +63,7 @@ public final class Loadshare {
                 System.err.print("loadshare: " + response.body());
                 return CONFIG_ERROR;
             }
-            System.out.print(StatusTable.render(response.body()));
+            System.out.print(render.apply(response.body()));
             return 0;
         } catch (IOException e) {
             System.err.println("loadshare: no dispatcher answers at " + admin + " (" + e + ")");
@@ -85,6 +93,7 @@ public final class Loadshare {
                 return CONFIG_ERROR;
             }
             try (Dispatcher dispatcher = Dispatcher.start(loaded)) {
+                Signal.handle(new Signal("HUP"), signal -> reloadOnSignal(dispatcher));
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                     try {
                         dispatcher.close();
@@ -98,6 +107,15 @@ public final class Loadshare {
                 return CONFIG_ERROR;
             }
             return 0;
+        }
+    }
+
+    /** A reload asked for by SIGHUP: there is no one to answer, so the outcome is logged. */
+    private static void reloadOnSignal(Dispatcher dispatcher) {
+        try {
+            dispatcher.reload();
+        } catch (ConfigException | IllegalStateException e) {
+            LoggerFactory.getLogger(Loadshare.class).error("SIGHUP: {}", e.getMessage());
         }
     }
 
@@ -154,7 +172,8 @@ public final class Loadshare {
 
         @Override
         public Integer call() throws Exception {
-            return askAdmin(admin, HttpRequest.newBuilder(URI.create(admin + "/status")).GET());
+            return askAdmin(admin, HttpRequest.newBuilder(URI.create(admin + "/status")).GET(),
+                    StatusTable::render);
         }
     }
 
@@ -177,11 +196,25 @@ public final class Loadshare {
         public Integer call() throws Exception {
             String query = "service=" + encode(service) + "&backend=" + encode(address) + "&state=" + encode(state);
             return askAdmin(admin, HttpRequest.newBuilder(URI.create(admin + "/backends/state?" + query))
-                    .POST(HttpRequest.BodyPublishers.noBody()));
+                    .POST(HttpRequest.BodyPublishers.noBody()), StatusTable::render);
         }
 
         private static String encode(String value) {
             return URLEncoder.encode(value, StandardCharsets.UTF_8);
+        }
+    }
+
+    @Command(name = "reload", mixinStandardHelpOptions = true,
+            description = "Make a running dispatcher re-read its config file (as SIGHUP does): backends, schedulers and"
+                    + " health checks change without dropping a session; a bad file is refused and the old one stays.")
+    static final class Reload implements Callable<Integer> {
+        @Option(names = "--admin", defaultValue = "http://127.0.0.1:9900", description = "The admin interface.")
+        String admin;
+
+        @Override
+        public Integer call() throws Exception {
+            return askAdmin(admin, HttpRequest.newBuilder(URI.create(admin + "/reload"))
+                    .POST(HttpRequest.BodyPublishers.noBody()), UnaryOperator.identity());
         }
     }
 
@@ -238,14 +271,49 @@ public final class Loadshare {
     }
 
     @Command(name = "demo", mixinStandardHelpOptions = true,
-            description = "Run the pipeline demo: HTTP/1.0 connections through the LSMAC pipeline, no network needed.")
+            description = "Build the paper's cluster in network namespaces (a client, this dispatcher, three backends"
+                    + " running the project's web server) and measure a single server, LSMAC and LSNAT with 1, 2 and 3"
+                    + " servers under the project's load generator. Needs root; removes everything it made.")
     static final class Demo implements Callable<Integer> {
-        @Option(names = "--connections", defaultValue = "300", description = "Connections to simulate.")
-        int connections;
+        @Option(names = "--seconds", defaultValue = "3", description = "Load per configuration and workload.")
+        int seconds;
+
+        @Option(names = "--workloads", defaultValue = "2kb,mix", split = ",",
+                description = "Any of 0kb, 2kb, mix, cgi (the paper's section 4).")
+        List<String> workloads;
+
+        @Option(names = "--modes", defaultValue = "l2,l3", split = ",", description = "l2 (LSMAC), l3 (LSNAT).")
+        List<String> modes;
+
+        @Option(names = "--concurrency", defaultValue = "32", description = "Clients at a time.")
+        int concurrency;
+
+        @Option(names = "--embedded", description = "Instead, run 300 connections through the LSMAC pipeline on an"
+                + " embedded channel: no network, no privileges.")
+        boolean embedded;
 
         @Override
-        public Integer call() {
-            PipelineDemo.main(new String[] {Integer.toString(connections)});
+        public Integer call() throws Exception {
+            if (embedded) {
+                PipelineDemo.main(new String[] {"300"});
+                return 0;
+            }
+            List<Workload> chosen;
+            try {
+                chosen = workloads.stream().map(Workload::byId).toList();
+                for (String mode : modes) {
+                    if (!mode.equals("l2") && !mode.equals("l3")) {
+                        throw new IllegalArgumentException("unknown mode '" + mode + "'; expected l2 or l3");
+                    }
+                }
+                // The progress line and the table tell the story; the dispatchers' INFO lines would break it up.
+                ((Logger) LoggerFactory.getLogger("io.loadshare")).setLevel(Level.WARN);
+                new ClusterDemo(new ClusterDemo.Settings(chosen, Duration.ofSeconds(seconds), concurrency, modes),
+                        System.out, System.err).run();
+            } catch (IllegalArgumentException | IllegalStateException e) {
+                System.err.println("loadshare demo: " + e.getMessage());
+                return CONFIG_ERROR;
+            }
             return 0;
         }
     }

@@ -7,8 +7,11 @@ import io.loadshare.core.packet.ArpHeader;
 import io.loadshare.core.packet.Frames;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.packet.MacAddress;
+import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Service;
+import io.loadshare.core.scheduler.Scheduler;
 import io.netty.channel.Channel;
+import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,8 +24,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntPredicate;
 import java.util.function.IntSupplier;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,6 +41,10 @@ import org.slf4j.LoggerFactory;
  * <p>Static backends: each round asks for every backend's own address; the answer gives (or refreshes) its MAC. A
  * backend without an answer for {@code miss-limit} rounds goes down, with the reason logged, and comes back when it
  * answers again.
+ *
+ * <p>Reload: {@link #reconfigure} replaces the static list and the scheduler. A backend taken out drains: it gets no
+ * new sessions, keeps its MAC up to date for the sessions it holds, and leaves the pool at the first round after
+ * its last session ended, so a reload cuts no connection.
  *
  * <p>Not thread-safe: {@link #onReply} and {@link #tick} run on the event loop. A changed pool is handed to the
  * {@link Publisher}, which publishes it off the loop.
@@ -56,6 +65,8 @@ public final class ArpBackendTracker {
         int misses;
         boolean answered;
         boolean up;
+        /** Taken out of the configuration by a reload: no new sessions, gone once its last session ends. */
+        boolean leaving;
 
         Known(int id, int address, long mac) {
             this.id = id;
@@ -73,6 +84,8 @@ public final class ArpBackendTracker {
     private final int missLimit;
     private final IntSupplier ids;
     private final Publisher publisher;
+    /** Whether a backend id still holds sessions on this tracker's loop; set by the first reconfigure. */
+    private IntPredicate holdsSessions = id -> false;
     private final Map<Long, Known> byMac = new LinkedHashMap<>();
     /** A rediscovered host keeps its id, so its counters and its place in hash tables stay its own. */
     private final Map<Long, Integer> idByMac = new HashMap<>();
@@ -173,6 +186,14 @@ public final class ArpBackendTracker {
             if (pinned.contains(known.address)) {
                 continue;
             }
+            if (known.leaving && !(known.up && holdsSessions.test(known.id))) {
+                it.remove();
+                changed = true;
+                removed.add(known.id);
+                LOG.info("{}: backend {} left the pool: no longer configured, and it holds no session",
+                        service.name(), Ipv4Address.format(known.address));
+                continue;
+            }
             if (known.answered) {
                 known.misses = 0;
                 if (!known.up) {
@@ -217,10 +238,62 @@ public final class ArpBackendTracker {
         List<Backend> backends = new ArrayList<>();
         Collection<Known> all = discovery ? byMac.values() : byAddress.values();
         for (Known known : all) {
-            backends.add(new Backend(known.id, known.address, backendPort, known.mac, 1,
-                    known.up ? BackendState.ACTIVE : BackendState.DOWN));
+            backends.add(new Backend(known.id, known.address, backendPort, known.mac, 1, state(known)));
         }
         return BackendPool.of(backends);
+    }
+
+    private static BackendState state(Known known) {
+        if (!known.up) {
+            return BackendState.DOWN;
+        }
+        return known.leaving ? BackendState.DRAINING : BackendState.ACTIVE;
+    }
+
+    /**
+     * Applies a reload of this service on the loop that owns {@code context}: the scheduler first (when
+     * {@code schedulers} is not null), then the static backend list. New addresses join once ARP resolves them;
+     * addresses no longer listed drain and leave when their last session ends. A listed address that was draining
+     * comes back at once. A discovery service takes an empty list: only its scheduler can change.
+     *
+     * @return completes once applied
+     */
+    public Future<?> reconfigure(DispatchContext context, List<Integer> backends, Supplier<Scheduler> schedulers) {
+        if (discovery != backends.isEmpty()) {
+            throw new IllegalArgumentException(service.name() + ": switching between ARP discovery and a static"
+                    + " backend list needs a restart");
+        }
+        if (schedulers != null) {
+            service.replaceSchedulers(schedulers);
+        }
+        return context.eventLoop().submit(() -> {
+            holdsSessions = id -> context.counters().activeSessions(id) > 0;
+            if (schedulers != null) {
+                context.replaceScheduler(service);
+            }
+            Set<Integer> listed = new HashSet<>(backends);
+            boolean changed = false;
+            for (Known known : byAddress.values()) {
+                boolean leaving = !listed.contains(known.address);
+                if (known.leaving != leaving) {
+                    known.leaving = leaving;
+                    changed = true;
+                    LOG.info("{}: backend {} {}", service.name(), Ipv4Address.format(known.address),
+                            leaving ? "is no longer configured: draining" : "is configured again");
+                }
+            }
+            for (int address : backends) {
+                if (!byAddress.containsKey(address)) {
+                    byAddress.put(address, new Known(ids.getAsInt(), address, MacAddress.UNKNOWN));
+                    changed = true;
+                    LOG.info("{}: backend {} is configured: joins once ARP resolves it", service.name(),
+                            Ipv4Address.format(address));
+                }
+            }
+            if (changed) {
+                publisher.publish(service, pool(), Set.of());
+            }
+        });
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.loadshare.core.pipeline;
 
 import com.google.common.base.Ticker;
+import io.loadshare.core.backend.Backend;
 import io.loadshare.core.config.CoreSettings;
 import io.loadshare.core.metrics.DispatchCounters;
 import io.loadshare.core.metrics.DropReason;
@@ -28,6 +29,7 @@ public final class DispatchContext implements SessionListener {
     private final long originNanos;
     private final long sweepIntervalNanos;
     private ScheduledFuture<?> sweeper;
+    private volatile EventExecutor loop;
     private SessionListener natPortListener;
 
     public DispatchContext(CoreSettings settings, ServiceTable services, Ticker ticker) {
@@ -62,6 +64,30 @@ public final class DispatchContext implements SessionListener {
     /** This loop's scheduler for a service. */
     public Scheduler scheduler(Service service) {
         return schedulers[service.index()];
+    }
+
+    /**
+     * Swaps this loop's scheduler for a service for a new one from {@link Service#newScheduler} (after
+     * {@link Service#replaceSchedulers}), told first of the sessions every backend already holds, so that a
+     * least-connections algorithm starts from the real counts. Call on the owning loop.
+     */
+    public void replaceScheduler(Service service) {
+        Scheduler next = service.newScheduler();
+        for (Backend backend : service.pool().all()) {
+            for (long n = counters.activeSessions(backend.id()); n > 0; n--) {
+                next.sessionOpened(backend);
+            }
+        }
+        schedulers[service.index()] = next;
+    }
+
+    /** The loop this context was started on, where its state may be touched. */
+    public EventExecutor eventLoop() {
+        EventExecutor current = loop;
+        if (current == null) {
+            throw new IllegalStateException("the dispatch context has not been started on an event loop yet");
+        }
+        return current;
     }
 
     /** Milliseconds on this context's clock, the time base of session deadlines. */
@@ -110,6 +136,7 @@ public final class DispatchContext implements SessionListener {
 
     /** Starts the periodic expiry sweep on the loop that owns this context. Idempotent. */
     public void start(EventExecutor loop) {
+        this.loop = loop;
         if (sweeper == null) {
             sweeper = loop.scheduleAtFixedRate(this::sweep, sweepIntervalNanos, sweepIntervalNanos,
                     TimeUnit.NANOSECONDS);

@@ -24,7 +24,7 @@ public final class Service {
     private final int address;
     private final int protocol;
     private final int port;
-    private final Supplier<Scheduler> schedulers;
+    private volatile Supplier<Scheduler> schedulers;
     private final List<Scheduler> created = new CopyOnWriteArrayList<>();
     private volatile BackendPool pool;
     /** The pool as its source (ARP, configuration) gave it, before operator overrides. */
@@ -88,11 +88,20 @@ public final class Service {
     }
 
     /** Creates the scheduler one event loop uses for this service, prepared for the current pool. */
-    public Scheduler newScheduler() {
+    public synchronized Scheduler newScheduler() {
         Scheduler scheduler = schedulers.get();
         created.add(scheduler);
         scheduler.prepare(pool);
         return scheduler;
+    }
+
+    /**
+     * Makes later {@link #newScheduler} calls use another algorithm or settings (a reload); each event loop then
+     * swaps its own scheduler with {@link DispatchContext#replaceScheduler}. Control plane only.
+     */
+    public synchronized void replaceSchedulers(Supplier<Scheduler> next) {
+        schedulers = Objects.requireNonNull(next, "next");
+        created.clear();
     }
 
     /**

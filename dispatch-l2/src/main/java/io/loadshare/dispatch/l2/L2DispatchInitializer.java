@@ -1,6 +1,7 @@
 package io.loadshare.dispatch.l2;
 
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import com.typesafe.config.Config;
 import io.loadshare.core.arp.ArpBackendTracker;
 import io.loadshare.core.arp.ArpReplyHandler;
 import io.loadshare.core.backend.BackendPool;
@@ -11,11 +12,13 @@ import io.loadshare.core.pipeline.DispatchPipeline;
 import io.loadshare.core.pipeline.HardwareAddressed;
 import io.loadshare.core.pipeline.Service;
 import io.loadshare.core.pipeline.ServiceTable;
+import io.loadshare.core.scheduler.Scheduler;
 import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -27,6 +30,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * The LSMAC pipeline (paper section 3.1) for one raw-packet channel: decode → ARP → classify → schedule →
@@ -52,6 +56,7 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
     private final L2Settings settings;
     private final long dispatcherMac;
     private final ExecutorService controlPlane;
+    private final SchedulerRegistry registry;
     private volatile Channel channel;
 
     private L2DispatchInitializer(Builder builder) {
@@ -60,6 +65,7 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
         this.controlPlane = Executors.newSingleThreadExecutor(
                 new ThreadFactoryBuilder().setNameFormat("lsmac-control-%d").setDaemon(true).build());
         SchedulerRegistry registry = builder.registry;
+        this.registry = registry;
         AtomicInteger ids = new AtomicInteger(1);
         List<Service> built = new ArrayList<>();
         List<ArpBackendTracker> trackerList = new ArrayList<>();
@@ -91,6 +97,20 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
 
     public List<Service> services() {
         return services;
+    }
+
+    /**
+     * Applies a reload of one service on its event loop: the static backends (new ones join once resolved, dropped
+     * ones drain until their last session ends) and, unless {@code scheduler} is null, a new scheduler. See
+     * {@link ArpBackendTracker#reconfigure}.
+     *
+     * @return completes once the event loop has applied it
+     */
+    public Future<?> reconfigure(int serviceIndex, List<Integer> backends, String scheduler,
+            Config schedulerSettings) {
+        Supplier<Scheduler> schedulers = scheduler == null ? null
+                : () -> registry.create(scheduler, schedulerSettings);
+        return trackers.get(serviceIndex).reconfigure(context, backends, schedulers);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.loadshare.dispatch.l3;
 
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import com.typesafe.config.Config;
 import io.loadshare.core.arp.ArpBackendTracker;
 import io.loadshare.core.backend.BackendPool;
 import io.loadshare.core.config.CoreSettings;
@@ -8,8 +9,10 @@ import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Service;
 import io.loadshare.core.pipeline.ServiceTable;
+import io.loadshare.core.scheduler.Scheduler;
 import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.netty.channel.Channel;
+import io.netty.util.concurrent.Future;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,6 +25,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
 /**
  * The shared state of one LSNAT dispatcher (paper section 3.2, RFC 2391): its services, session table, client
@@ -48,6 +52,7 @@ public final class L3Dispatcher {
     final NeighborCache neighbors;
     final L3Settings settings;
     private final ExecutorService controlPlane;
+    private final SchedulerRegistry registry;
     volatile Channel clientChannel;
     volatile Channel backendChannel;
 
@@ -57,6 +62,7 @@ public final class L3Dispatcher {
         this.controlPlane = Executors.newSingleThreadExecutor(
                 new ThreadFactoryBuilder().setNameFormat("lsnat-control-%d").setDaemon(true).build());
         SchedulerRegistry registry = builder.registry;
+        this.registry = registry;
         AtomicInteger ids = new AtomicInteger(1);
         List<Service> built = new ArrayList<>();
         List<ArpBackendTracker> trackerList = new ArrayList<>();
@@ -106,6 +112,20 @@ public final class L3Dispatcher {
 
     public List<Service> services() {
         return services;
+    }
+
+    /**
+     * Applies a reload of one service on its event loop: the static backends (new ones join once resolved, dropped
+     * ones drain until their last session ends) and, unless {@code scheduler} is null, a new scheduler. See
+     * {@link ArpBackendTracker#reconfigure}.
+     *
+     * @return completes once the event loop has applied it
+     */
+    public Future<?> reconfigure(int serviceIndex, List<Integer> backends, String scheduler,
+            Config schedulerSettings) {
+        Supplier<Scheduler> schedulers = scheduler == null ? null
+                : () -> registry.create(scheduler, schedulerSettings);
+        return trackers.get(serviceIndex).reconfigure(context, backends, schedulers);
     }
 
     /** Full-NAT ports in use for a service (0 without full NAT); read it on the event loop. */
