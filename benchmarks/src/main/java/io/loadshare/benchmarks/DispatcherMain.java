@@ -25,7 +25,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The dispatcher {@code dev/bench-dispatch} measures: LSMAC or one-armed LSNAT on one interface, round robin over
+ * The dispatcher {@code dev/bench-paper} measures: LSMAC or one-armed LSNAT on one interface, round robin over
  * the given backends, until killed. The raw socket runs in plain mode unless {@code -Dloadshare.bench.ring=true}:
  * the ring hands over a block per millisecond at light load, which costs latency a connection-rate test feels.
  *

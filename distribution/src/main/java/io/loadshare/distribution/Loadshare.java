@@ -11,7 +11,12 @@ import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.loadshare.dispatch.l3.L3Dispatcher;
 import io.loadshare.distribution.bench.ClusterDemo;
 import io.loadshare.distribution.bench.Workload;
+import io.loadshare.distribution.bench.WorkloadServer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollIoHandler;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -26,6 +31,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -37,7 +43,8 @@ import sun.misc.Signal;
 @Command(name = "loadshare", mixinStandardHelpOptions = true, version = "loadshare 0.1.0",
         description = "A user-space cluster dispatcher: LSMAC (layer 2) and LSNAT (layer 3, RFC 2391).",
         subcommands = {Loadshare.Run.class, Loadshare.Check.class, Loadshare.Status.class, Loadshare.Backend.class,
-            Loadshare.Reload.class, Loadshare.Replay.class, Loadshare.Demo.class})
+            Loadshare.Reload.class, Loadshare.Replay.class, Loadshare.Demo.class, Loadshare.Serve.class,
+            Loadshare.WorkloadFiles.class})
 public final class Loadshare {
     /** Exit status of a configuration or host-setup error. */
     static final int CONFIG_ERROR = 1;
@@ -266,6 +273,51 @@ public final class Loadshare {
             Map<String, Long> drops = context.counters().dropsByReason();
             System.out.printf("replayed %s into %s: %d frames to backends, %d dropped%s%n", input, output, sent,
                     context.counters().totalDrops(), drops.isEmpty() ? "" : " " + drops);
+            return 0;
+        }
+    }
+
+    @Command(name = "serve", mixinStandardHelpOptions = true,
+            description = "Run the project's small web server (the demo's and the benchmark's backend): the files"
+                    + " under --root from memory, one request per connection, /cgi/PATH forking `cat ROOT/PATH`.")
+    static final class Serve implements Callable<Integer> {
+        @Option(names = "--root", required = true, description = "The directory to serve.")
+        Path root;
+
+        @Option(names = "--address", defaultValue = "0.0.0.0", description = "The address to listen on.")
+        String address;
+
+        @Option(names = "--port", defaultValue = "80", description = "The port to listen on.")
+        int port;
+
+        @Override
+        public Integer call() throws Exception {
+            EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+            try (WorkloadServer server = WorkloadServer.start(group, null, new InetSocketAddress(address, port),
+                    root)) {
+                System.out.println("serving " + root + " on " + server.address());
+                Thread.currentThread().join();
+            } finally {
+                group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "workload", mixinStandardHelpOptions = true,
+            description = "Write the paper's workload files (0 KB, 2 KB, the 108.5 KB mix and its request sequence)"
+                    + " under a directory, and print what they hold.")
+    static final class WorkloadFiles implements Callable<Integer> {
+        @Option(names = "--write", required = true, description = "The directory to write to.")
+        Path directory;
+
+        @Override
+        public Integer call() throws Exception {
+            Workload.writeFiles(directory);
+            for (Workload workload : Workload.values()) {
+                System.out.printf(Locale.ROOT, "%-40s %6d requests in its sequence, mean %,.0f bytes%n",
+                        workload.title(), workload.requests().size(), workload.meanBytes());
+            }
             return 0;
         }
     }

@@ -79,7 +79,10 @@ public enum Workload {
         };
     }
 
-    /** Writes every workload's files under {@code root}: 0k.html, 2k.html and mix/f000..f099. */
+    /**
+     * Writes every workload's files under {@code root}: 0k.html, 2k.html and mix/f000..f099, and the mix's request
+     * sequence, one path per line, as mix.sequence (for load generators other than the project's own).
+     */
     public static void writeFiles(Path root) throws IOException {
         Files.createDirectories(root.resolve("mix"));
         Files.write(root.resolve("0k.html"), new byte[0]);
@@ -87,6 +90,7 @@ public enum Workload {
         for (int i = 0; i < MIX_FILES; i++) {
             Files.write(root.resolve("mix").resolve(Mix.name(i)), content(Mix.INSTANCE.sizes[i]));
         }
+        Files.write(root.resolve("mix.sequence"), FILE_MIX.requests());
     }
 
     private static byte[] content(long size) {
