@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.loadshare.core.backend.Backend;
 import io.loadshare.core.backend.BackendPool;
 import io.loadshare.core.backend.BackendState;
+import io.loadshare.core.netns.Testbed;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.loadshare.core.testing.NetnsTestbed;
@@ -17,8 +18,13 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -114,6 +120,75 @@ class ReloadTest {
             }
             servers.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
+    }
+
+    /**
+     * SIGHUP to a real {@code loadshare run} process: the file's new backend list is applied, visible in
+     * {@code loadshare status}; a bad file then changes nothing and the process keeps running.
+     */
+    @Test
+    void sighupReloadsARunningProcess() throws Exception {
+        NetnsTestbed.requireRoot();
+        try (ClusterTestbed cluster = ClusterTestbed.create()) {
+            Path file = dir.resolve("hup.conf");
+            String template = """
+                    loadshare {
+                      mode = l2
+                      interfaces.client = d0
+                      network-namespace = "%s"
+                      admin.port = 19907
+                      services = [ { name = web, address = "%s", port = 80, backends = [%s] } ]
+                    }
+                    """;
+            Files.writeString(file, template.formatted(cluster.dispatcherNamespace(), ClusterTestbed.L2_VIP,
+                    "\"192.0.2.11\""));
+            Process run = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                    Loadshare.class.getName(), "run", "--config", file.toString())
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("run.log").toFile()).start();
+            try {
+                String admin = "http://127.0.0.1:19907";
+                awaitStatus(admin, status -> status.contains("192.0.2.11"), run);
+                Files.writeString(file, template.formatted(cluster.dispatcherNamespace(), ClusterTestbed.L2_VIP,
+                        "\"192.0.2.11\", \"192.0.2.12\""));
+                Testbed.run("kill", "-HUP", Long.toString(run.pid()));
+                awaitStatus(admin, status -> status.contains("192.0.2.12"), run);
+
+                Files.writeString(file, "loadshare { mode = ");
+                Testbed.run("kill", "-HUP", Long.toString(run.pid()));
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                while (!Files.readString(dir.resolve("run.log")).contains("SIGHUP")) {
+                    assertTrue(System.nanoTime() < deadline, "no SIGHUP outcome logged:\n"
+                            + Files.readString(dir.resolve("run.log")));
+                    Thread.sleep(50);
+                }
+                assertTrue(run.isAlive(), "a bad reload must not stop the dispatcher");
+                assertTrue(Files.readString(dir.resolve("run.log")).contains(file.toString()), "the log names the file");
+                awaitStatus(admin, status -> status.contains("192.0.2.12"), run);
+            } finally {
+                run.destroy();
+                run.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private static void awaitStatus(String admin, Predicate<String> condition, Process run) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        String last = "";
+        while (System.nanoTime() < deadline && run.isAlive()) {
+            try (HttpClient client = HttpClient.newHttpClient()) {
+                last = client.send(HttpRequest.newBuilder(URI.create(admin + "/status")).build(),
+                        HttpResponse.BodyHandlers.ofString()).body();
+                if (condition.test(last)) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                last = notYet.toString();
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("status never showed what was expected (process alive: " + run.isAlive() + "): "
+                + last);
     }
 
     /** Runs {@code loadshare reload}, expects its exit status, and returns what it printed. */
