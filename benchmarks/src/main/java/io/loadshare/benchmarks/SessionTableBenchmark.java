@@ -1,8 +1,10 @@
 package io.loadshare.benchmarks;
 
+import com.typesafe.config.ConfigFactory;
 import io.loadshare.core.config.CoreSettings;
 import io.loadshare.core.packet.TcpHeader;
 import io.loadshare.core.session.SessionEnd;
+import io.loadshare.core.session.SessionSettings;
 import io.loadshare.core.session.SessionTable;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -30,7 +32,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"-XX:+UseParallelGC", "-Xmx2g"})
 public class SessionTableBenchmark {
-    @Param({"1000", "500000"})
+    @Param({"1000", "500000", "1000000"})
     public int sessions;
 
     private SessionTable table;
@@ -39,7 +41,10 @@ public class SessionTableBenchmark {
 
     @Setup
     public void setUp() {
-        table = new SessionTable(CoreSettings.defaults().session(), (service, backend, natPort, end) -> { });
+        // Room for 2^20 sessions, so that the 1,000,000-session table still takes the short session's insert.
+        SessionSettings settings = CoreSettings.from(ConfigFactory.parseString(
+                "io.loadshare.core.session.max-sessions = 1048576")).session();
+        table = new SessionTable(settings, (service, backend, natPort, end) -> { });
         for (int i = 0; i < sessions; i++) {
             flow.port = i;
             table.insert(flow, 0, 1 + i % 16, 0);
