@@ -3,6 +3,7 @@ package io.loadshare.transport.rawsocket;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.DefaultChannelConfig;
 import io.netty.channel.MaxMessagesRecvByteBufAllocator;
+import io.netty.channel.WriteBufferWaterMark;
 import java.util.Map;
 
 /** The configuration of a {@link RawSocketChannel}; starts from {@link RawSocketSettings#defaults()}. */
@@ -34,6 +35,7 @@ public final class RawSocketChannelConfig extends DefaultChannelConfig {
         fanoutGroup = settings.fanoutGroup();
         qdiscBypass = settings.qdiscBypass();
         ((MaxMessagesRecvByteBufAllocator) getRecvByteBufAllocator()).maxMessagesPerRead(settings.readBatch());
+        setWriteBufferWaterMark(new WriteBufferWaterMark(settings.writeBufferLow(), settings.writeBufferHigh()));
         return this;
     }
 

@@ -16,6 +16,8 @@ public record RawSocketSettings(
         int receiveBufferSize,
         int readBatch,
         int sendBatch,
+        int writeBufferLow,
+        int writeBufferHigh,
         RingSettings ring,
         int fanoutGroup,
         boolean qdiscBypass) {
@@ -36,6 +38,10 @@ public record RawSocketSettings(
         }
         if (sendBatch < 1 || sendBatch > MAX_SEND_BATCH) {
             throw new IllegalArgumentException("send-batch must be 1.." + MAX_SEND_BATCH + ", was " + sendBatch);
+        }
+        if (writeBufferLow < 0 || writeBufferLow > writeBufferHigh || writeBufferHigh < maxFrameSize) {
+            throw new IllegalArgumentException("write-buffer must have 0 <= low <= high and high >= max-frame-size ("
+                    + maxFrameSize + "), was low " + writeBufferLow + ", high " + writeBufferHigh);
         }
         if (ring.enabled() && ring.blockSize() <= maxFrameSize) {
             throw new IllegalArgumentException("ring.block-size (" + ring.blockSize()
@@ -60,7 +66,8 @@ public record RawSocketSettings(
                     : RingSettings.DISABLED;
             return new RawSocketSettings(c.getBoolean("vnet-header"), c.getBoolean("ignore-outgoing"),
                     c.getBoolean("accept-broadcast"), c.getBytes("max-frame-size").intValue(),
-                    c.getBytes("receive-buffer-size").intValue(), c.getInt("read-batch"), c.getInt("send-batch"), ring,
+                    c.getBytes("receive-buffer-size").intValue(), c.getInt("read-batch"), c.getInt("send-batch"),
+                    c.getBytes("write-buffer.low").intValue(), c.getBytes("write-buffer.high").intValue(), ring,
                     c.getInt("fanout-group"), c.getBoolean("qdisc-bypass"));
         });
     }

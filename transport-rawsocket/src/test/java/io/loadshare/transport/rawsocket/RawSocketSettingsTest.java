@@ -38,5 +38,19 @@ class RawSocketSettingsTest {
                 ConfigFactory.parseString("io.loadshare.transport.rawsocket.vnet-headers = false"), RawSocketSettings.ROOT));
         assertTrue(typo.getMessage().contains("unknown key 'io.loadshare.transport.rawsocket.vnet-headers'"),
                 typo.getMessage());
+        ConfigException inverted = assertThrows(ConfigException.class, () -> RawSocketSettings.from(
+                ConfigFactory.parseString("io.loadshare.transport.rawsocket.write-buffer { low = 8 MiB, high = 4 MiB }"),
+                RawSocketSettings.ROOT));
+        assertTrue(inverted.getMessage().contains("write-buffer must have 0 <= low <= high"), inverted.getMessage());
+    }
+
+    @Test
+    void writeBufferMarksReachTheChannel() {
+        RawSocketSettings settings = RawSocketSettings.from(ConfigFactory.parseString(
+                "io.loadshare.transport.rawsocket.write-buffer { low = 1 MiB, high = 8 MiB }"), RawSocketSettings.ROOT);
+        RawSocketChannelConfig config = new RawSocketChannel().config().apply(settings);
+        assertEquals(1024 * 1024, config.getWriteBufferLowWaterMark());
+        assertEquals(8 * 1024 * 1024, config.getWriteBufferHighWaterMark());
+        assertEquals(4 * 1024 * 1024, new RawSocketChannel().config().getWriteBufferHighWaterMark());
     }
 }
