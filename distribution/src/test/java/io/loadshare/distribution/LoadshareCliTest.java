@@ -36,7 +36,8 @@ class LoadshareCliTest {
 
     @Test
     void everyCommandHasHelp() {
-        for (String command : new String[] {"run", "check", "status", "backend", "replay", "demo"}) {
+        for (String command : new String[] {"run", "check", "status", "backend", "reload", "replay",
+            "demo", "serve", "workload"}) {
             Result help = run(command, "--help");
             assertEquals(0, help.exit(), command);
             assertTrue(help.out().contains("Usage: loadshare " + command), help.out());

@@ -75,8 +75,8 @@ final class Linux {
     static final MethodHandle GETSOCKOPT = downcall("getsockopt",
             FunctionDescriptor.of(C_INT, C_INT, C_INT, C_INT, ADDRESS, ADDRESS), false);
     static final MethodHandle IOCTL = downcall("ioctl", FunctionDescriptor.of(C_INT, C_INT, C_LONG, ADDRESS), false);
-    private static final FunctionDescriptor RECVFROM_TYPE =
-            FunctionDescriptor.of(C_LONG, C_INT, ADDRESS, C_LONG, C_INT, ADDRESS, ADDRESS);
+    private static final FunctionDescriptor RECVMMSG_TYPE =
+            FunctionDescriptor.of(C_INT, C_INT, ADDRESS, C_INT, C_INT, ADDRESS);
     private static final FunctionDescriptor SENDMMSG_TYPE = FunctionDescriptor.of(C_INT, C_INT, ADDRESS, C_INT, C_INT);
 
     /**
@@ -84,7 +84,7 @@ final class Linux {
      * call, an allocation per frame. After a -1 the caller reads errno from {@link #ERRNO_LOCATION} at once; a
      * critical call makes no thread-state transition in which the JVM could overwrite it.
      */
-    static final MethodHandle RECVFROM_FAST = fastDowncall("recvfrom", RECVFROM_TYPE);
+    static final MethodHandle RECVMMSG_FAST = fastDowncall("recvmmsg", RECVMMSG_TYPE);
     static final MethodHandle SENDMMSG_FAST = fastDowncall("sendmmsg", SENDMMSG_TYPE);
     /** glibc's {@code int *__errno_location(void)}: the calling thread's errno. */
     static final MethodHandle ERRNO_LOCATION = fastDowncall("__errno_location", FunctionDescriptor.of(ADDRESS));

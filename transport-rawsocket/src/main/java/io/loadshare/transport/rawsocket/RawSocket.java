@@ -209,16 +209,17 @@ final class RawSocket implements AutoCloseable {
     }
 
     /**
-     * Receives one frame into {@code into} without blocking.
+     * Receives up to {@code count} frames into prepared {@code mmsghdr}s without blocking, in one system call.
+     * Each message's {@code msg_len} is its frame's full length (MSG_TRUNC), larger than its buffer when it was cut.
      *
-     * @return the frame's full length (larger than {@code capacity} when it was cut), or -1 when none is waiting
+     * @return frames received, or -1 when none is waiting
      * @throws RawSocketException for any error but EAGAIN/EINTR
      */
-    long receive(MemorySegment into, long capacity) throws RawSocketException {
-        long n;
+    int receiveBatch(MemorySegment messages, int count) throws RawSocketException {
+        int n;
         try {
-            n = (long) Linux.RECVFROM_FAST.invokeExact(fd, into, capacity, Linux.MSG_TRUNC | Linux.MSG_DONTWAIT,
-                    MemorySegment.NULL, MemorySegment.NULL);
+            n = (int) Linux.RECVMMSG_FAST.invokeExact(fd, messages, count, Linux.MSG_TRUNC | Linux.MSG_DONTWAIT,
+                    MemorySegment.NULL);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }
@@ -229,7 +230,7 @@ final class RawSocket implements AutoCloseable {
         if (e == Linux.EAGAIN || e == Linux.EINTR) {
             return -1;
         }
-        throw RawSocketException.of("recvfrom", e, "a raw socket");
+        throw RawSocketException.of("recvmmsg", e, "a raw socket");
     }
 
     /**

@@ -34,7 +34,7 @@ import java.net.SocketAddress;
  * every {@code ByteBuf} written is sent as a frame. The socket is opened through the FFM API and registered on
  * Netty's epoll {@link IoEventLoop} ({@code MultiThreadIoEventLoopGroup} with {@code EpollIoHandler}).
  *
- * <p>Receive: one {@code recvfrom} per frame, or, with {@link RawSocketChannelOption#RX_RING}, a TPACKET_V3 ring
+ * <p>Receive: a {@code recvmmsg} per batch of frames, or, with {@link RawSocketChannelOption#RX_RING}, a TPACKET_V3 ring
  * with no system call per frame. Either way each frame is copied once, into a buffer of its own size. With
  * virtio-net headers on (the default), the header travels in the buffer's headroom ({@link VirtioNetHeader}).
  *
@@ -50,6 +50,7 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
     private static final int MMSGHDR = 64;
     private static final int MSG_IOV = 16;
     private static final int MSG_IOVLEN = 24;
+    private static final int MSG_LEN = 56;
     private static final int IOVEC = 16;
     /** All of the address space, so that a copy into a buffer's memory needs no segment object per frame. */
     private static final MemorySegment ALL_MEMORY = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
@@ -74,7 +75,14 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
     private MemorySegment receiveMemory;
     /** The same memory as a buffer, for copying into buffers that expose no address. */
     private ByteBuf receiveSource;
+    /** Plain receive: one slot of the scratch area per message of a recvmmsg batch. */
     private MemorySegment receiveScratch;
+    private long receiveSlot;
+    private MemorySegment receiveMessages;
+    private int received;
+    private int nextReceived;
+    /** The last batch came back short: the socket had no more, so the read loop can stop without asking again. */
+    private boolean receiveDrained;
     private MemorySegment messages;
     private MemorySegment iovecs;
     private ByteBuf[] batch;
@@ -218,7 +226,18 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
                     ringSettings.blockTimeoutMillis());
             receiveMemory = ring.memory();
         } else {
-            receiveScratch = arena.allocate(config.maxFrameSize() + vnet + 1L, 64);
+            int slots = config.readBatch();
+            receiveSlot = (config.maxFrameSize() + vnet + 1L + 63) & ~63L;
+            receiveScratch = arena.allocate(receiveSlot * slots, 64);
+            receiveMessages = arena.allocate((long) MMSGHDR * slots, 8);
+            MemorySegment receiveIovecs = arena.allocate((long) IOVEC * slots, 8);
+            for (int i = 0; i < slots; i++) {
+                receiveIovecs.set(ValueLayout.JAVA_LONG, (long) IOVEC * i, receiveScratch.address() + receiveSlot * i);
+                receiveIovecs.set(ValueLayout.JAVA_LONG, (long) IOVEC * i + 8, receiveSlot);
+                receiveMessages.set(ValueLayout.JAVA_LONG, (long) MMSGHDR * i + MSG_IOV,
+                        receiveIovecs.address() + (long) IOVEC * i);
+                receiveMessages.set(ValueLayout.JAVA_LONG, (long) MMSGHDR * i + MSG_IOVLEN, 1);
+            }
             receiveMemory = receiveScratch;
         }
         receiveSource = Unpooled.wrappedBuffer(receiveMemory.asByteBuffer());
@@ -425,8 +444,12 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
                 + " (" + Linux.strerror(errno) + ")", errno);
     }
 
-    /** Reads one frame, or returns null when none is waiting; oversize frames are counted and skipped. */
-    private ByteBuf readFrame(ByteBufAllocator allocator) throws RawSocketException {
+    /**
+     * Reads one frame, or returns null when none is waiting; oversize frames are counted and skipped. A plain
+     * socket receives at most {@code wanted} frames per system call, so that no frame is left over when the read
+     * loop's budget runs out.
+     */
+    private ByteBuf readFrame(ByteBufAllocator allocator, int wanted) throws RawSocketException {
         int vnet = config.vnetHeader() ? VirtioNetHeader.LENGTH : 0;
         while (true) {
             if (ring != null) {
@@ -443,21 +466,33 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
                 ring.consumed();
                 return frame;
             }
-            long n = socket.receive(receiveScratch, receiveScratch.byteSize());
-            if (n < 0) {
-                return null;
+            if (nextReceived == received) {
+                if (receiveDrained) {
+                    return null;
+                }
+                int want = (int) Math.min(wanted, receiveMessages.byteSize() / MMSGHDR);
+                int n = socket.receiveBatch(receiveMessages, want);
+                if (n < 0) {
+                    receiveDrained = true;
+                    return null;
+                }
+                received = n;
+                nextReceived = 0;
+                receiveDrained = n < want;
             }
+            int i = nextReceived++;
+            long n = receiveMessages.get(ValueLayout.JAVA_INT, (long) MMSGHDR * i + MSG_LEN) & 0xFFFF_FFFFL;
             int length = (int) n - vnet;
-            if (n >= receiveScratch.byteSize() || length > config.maxFrameSize() || length < 0) {
+            if (n >= receiveSlot || length > config.maxFrameSize() || length < 0) {
                 stats.countReceivedOversize();
                 continue;
             }
-            return copy(allocator, 0, vnet, length);
+            return copy(allocator, receiveSlot * i, vnet, length);
         }
     }
 
     /** The one copy of a frame: from the ring or the scratch area into a pooled buffer of its size. */
-    private ByteBuf copy(ByteBufAllocator allocator, int at, int vnet, int length) {
+    private ByteBuf copy(ByteBufAllocator allocator, long at, int vnet, int length) {
         int headroom = vnet == 0 ? 0 : VirtioNetHeader.HEADROOM;
         ByteBuf frame = allocator.directBuffer(headroom + length);
         if (vnet != 0) {
@@ -468,7 +503,7 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
             MemorySegment.copy(receiveMemory, at, ALL_MEMORY, frame.memoryAddress() + frame.writerIndex(), vnet + length);
             frame.writerIndex(frame.writerIndex() + vnet + length);
         } else {
-            frame.writeBytes(receiveSource, at, vnet + length);
+            frame.writeBytes(receiveSource, (int) at, vnet + length);
         }
         frame.readerIndex(headroom);
         stats.countReceived(length);
@@ -525,11 +560,12 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
             ChannelPipeline pipeline = pipeline();
             ByteBufAllocator allocator = config.getAllocator();
             int budget = config.readBatch();
+            receiveDrained = false;
             RawSocketException failure = null;
             int read = 0;
             try {
                 for (; read < budget; read++) {
-                    ByteBuf frame = readFrame(allocator);
+                    ByteBuf frame = readFrame(allocator, budget - read);
                     if (frame == null) {
                         break;
                     }
