@@ -64,12 +64,12 @@ public final class PaperReport {
         Set<Integer> busyRounds = new LinkedHashSet<>();
         all.stream().filter(r -> r.round() > 0 && r.busy() > BUSY_LIMIT).forEach(r -> busyRounds.add(r.round()));
         if (!busyRounds.isEmpty()) {
-            md.append("**Warning:** rounds ").append(busyRounds).append(" started on a busy machine and are left out.\n\n");
+            md.append("**Warning:** rounds ").append(busyRounds).append(" found the machine busy before or after them and are left out.\n\n");
         }
         if (runs.isEmpty()) {
             md.append("**No round was measured on an idle machine: nothing is reported.**\n");
             Files.writeString(dir.resolve("report.md"), md);
-            System.err.println("WARNING: every round started on a busy machine; refusing to report (see "
+            System.err.println("WARNING: every round found the machine busy; refusing to report (see "
                     + dir.resolve("report.md") + ")");
             return;
         }
