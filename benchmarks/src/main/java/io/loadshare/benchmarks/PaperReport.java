@@ -20,9 +20,9 @@ import org.jfree.data.category.DefaultCategoryDataset;
 
 /**
  * Turns a {@code dev/bench-paper} run's raw.csv into report.md and PNG charts (JFreeChart): medians over the
- * measured rounds (round 0 warms up; a round that found the machine busy before or after it is left out; with none left,
- * nothing is reported), ratios computed within each round and then their median, CPU utilisation (the paper's
- * Table 2) and CPU-seconds per 1,000 connections, and the paper's own figures beside ours.
+ * measured rounds (round 0 warms up; a round that found the machine busy before or after it is left out; with
+ * none left, nothing is reported), ratios computed within each round and then their median, CPU utilisation (the
+ * paper's Table 2) and CPU-seconds per 1,000 connections, and the paper's own figures beside ours.
  *
  * <p>Usage: {@code PaperReport RESULTS_DIR}
  */
