@@ -2,6 +2,8 @@ package io.loadshare.distribution;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
+import io.loadshare.core.backend.Backend;
+import io.loadshare.core.metrics.DispatchCounters;
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.pipeline.DispatchContext;
@@ -36,6 +38,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,6 +61,7 @@ public final class Dispatcher implements AutoCloseable {
     private final Reconfigurer reconfigurer;
     private final HealthChecker health;
     private volatile DispatcherConfig config;
+    private final AtomicBoolean closed = new AtomicBoolean();
     private AdminServer admin;
 
     private Dispatcher(DispatcherConfig config, EventLoopGroup loop, List<Channel> channels, DispatchContext context,
@@ -303,7 +307,15 @@ public final class Dispatcher implements AutoCloseable {
     }
 
     @Override
+    /**
+     * Stops: health checks and the admin listener first, then the channels (their sessions end, counted as flushed),
+     * then logs every backend's final counters and the drops by reason. Idempotent: SIGTERM's hook and the command
+     * that waited for the channels may both call it.
+     */
     public void close() throws InterruptedException {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         health.close();
         if (admin != null) {
             admin.close();
@@ -312,5 +324,14 @@ public final class Dispatcher implements AutoCloseable {
             channel.close().sync();
         }
         loop.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
+        DispatchCounters counters = context.counters();
+        for (Service service : services) {
+            for (Backend backend : service.pool().all()) {
+                LOG.info("stopped {}: backend {}: {} sessions, {} packets, {} bytes", service.name(),
+                        Ipv4Address.format(backend.address()), counters.sessionsOpened(backend.id()),
+                        counters.packets(backend.id()), counters.bytes(backend.id()));
+            }
+        }
+        LOG.info("stopped: {} frames dropped {}", counters.totalDrops(), counters.dropsByReason());
     }
 }

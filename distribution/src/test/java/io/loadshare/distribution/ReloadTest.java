@@ -124,7 +124,8 @@ class ReloadTest {
 
     /**
      * SIGHUP to a real {@code loadshare run} process: the file's new backend list is applied, visible in
-     * {@code loadshare status}; a bad file then changes nothing and the process keeps running.
+     * {@code loadshare status}; a bad file then changes nothing and the process keeps running; SIGTERM stops it,
+     * logging the final counters.
      */
     @Test
     void sighupReloadsARunningProcess() throws Exception {
@@ -143,7 +144,8 @@ class ReloadTest {
             Files.writeString(file, template.formatted(cluster.dispatcherNamespace(), ClusterTestbed.L2_VIP,
                     "\"192.0.2.11\""));
             Process run = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                    "--enable-native-access=ALL-UNNAMED", "-Dlogback.configurationFile=src/main/resources/logback.xml",
+                    "-cp", System.getProperty("java.class.path"),
                     Loadshare.class.getName(), "run", "--config", file.toString())
                     .redirectErrorStream(true).redirectOutput(dir.resolve("run.log").toFile()).start();
             try {
@@ -165,6 +167,15 @@ class ReloadTest {
                 assertTrue(run.isAlive(), "a bad reload must not stop the dispatcher");
                 assertTrue(Files.readString(dir.resolve("run.log")).contains(file.toString()), "the log names the file");
                 awaitStatus(admin, status -> status.contains("192.0.2.12"), run);
+
+                // SIGTERM: the channels close and the final counters are logged.
+                run.destroy();
+                assertTrue(run.waitFor(10, TimeUnit.SECONDS), "SIGTERM did not stop the dispatcher");
+                String log = Files.readString(dir.resolve("run.log"));
+                assertTrue(log.contains("reloaded " + file + ": web: backends [192.0.2.11] -> [192.0.2.11, 192.0.2.12]"),
+                        log);
+                assertTrue(log.contains("stopped web: backend 192.0.2.12: 0 sessions"), log);
+                assertTrue(log.contains("stopped: "), log);
             } finally {
                 run.destroy();
                 run.waitFor(10, TimeUnit.SECONDS);
