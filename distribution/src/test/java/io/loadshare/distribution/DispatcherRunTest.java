@@ -116,14 +116,15 @@ class DispatcherRunTest {
 
                     // Stop b1's server: the health check takes it out, and every new connection succeeds on b2. Its
                     // established connections outlive the listener, so with keep two slow downloads in flight
-                    // (one per backend, round robin) still finish; with end b1's is cut.
+                    // (one per backend, round robin) still finish; with end b1's is cut. 400 KB at 100 KB/s take 4 s,
+                    // far longer than the 0.4 s the check needs to fail b1, even on a slow CI machine.
                     // Packets, not the session count: b1's server must have accepted before its listener closes.
                     String b1Packets = "loadshare_backend_packets_total{backend=\"192.0.2.11\",service=\"web\"}";
                     double b1PacketsBefore = metric(admin, b1Packets);
                     List<Process> downloads = new ArrayList<>();
                     for (int i = 0; i < 2; i++) {
                         downloads.add(testbed.start(client, "curl", "-s", "-o", "/dev/null", "--max-time", "10",
-                                "--limit-rate", "100k", "-w", "%{size_download}", "http://" + vip + "/bytes?n=200000"));
+                                "--limit-rate", "100k", "-w", "%{size_download}", "http://" + vip + "/bytes?n=400000"));
                     }
                     awaitMetric(admin, b1Packets, b1PacketsBefore + 10);
                     httpServers.get(0).close();
@@ -134,8 +135,8 @@ class DispatcherRunTest {
                         download.waitFor(15, TimeUnit.SECONDS);
                         downloaded.add(new String(download.getInputStream().readAllBytes()).trim());
                     }
-                    assertEquals(failedSessions.equals("keep") ? List.of("200000", "200000") : List.of("200000"),
-                            downloaded.stream().filter("200000"::equals).toList(), mode + " downloads " + downloaded);
+                    assertEquals(failedSessions.equals("keep") ? List.of("400000", "400000") : List.of("400000"),
+                            downloaded.stream().filter("400000"::equals).toList(), mode + " downloads " + downloaded);
                     httpServers.set(0, TestHttpServer.start(servers, backendNamespaces.get(0), "0.0.0.0", 80, "b1"));
                     awaitState(admin, "192.0.2.11", "active");
                     assertEquals(Map.of("b1", 5L, "b2", 5L), spreadOf(testbed, client, vip, 10), mode + " b1 back");
