@@ -360,6 +360,7 @@ public final class Loadshare {
                 }
                 // The progress line and the table tell the story; the dispatchers' INFO lines would break it up.
                 ((Logger) LoggerFactory.getLogger("io.loadshare")).setLevel(Level.WARN);
+                ((Logger) LoggerFactory.getLogger("io.netty")).setLevel(Level.ERROR);
                 new ClusterDemo(new ClusterDemo.Settings(chosen, Duration.ofSeconds(seconds), concurrency, modes),
                         System.out, System.err).run();
             } catch (IllegalArgumentException | IllegalStateException e) {
