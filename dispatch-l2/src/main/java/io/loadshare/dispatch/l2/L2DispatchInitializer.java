@@ -1,18 +1,15 @@
 package io.loadshare.dispatch.l2;
 
-import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import com.typesafe.config.Config;
 import io.loadshare.core.arp.ArpBackendTracker;
 import io.loadshare.core.arp.ArpReplyHandler;
-import io.loadshare.core.backend.BackendPool;
+import io.loadshare.core.arp.TrackedServices;
 import io.loadshare.core.config.CoreSettings;
 import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.DispatchPipeline;
 import io.loadshare.core.pipeline.HardwareAddressed;
 import io.loadshare.core.pipeline.Service;
-import io.loadshare.core.pipeline.ServiceTable;
-import io.loadshare.core.scheduler.Scheduler;
 import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -25,12 +22,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
-import java.util.function.Supplier;
 
 /**
  * The LSMAC pipeline (paper section 3.1) for one raw-packet channel: decode → ARP → classify → schedule →
@@ -50,40 +42,23 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
     private static final String ARP = "arp";
     private static final String LIFECYCLE = "lifecycle";
 
+    private final TrackedServices tracked;
     private final DispatchContext context;
-    private final List<Service> services;
-    private final List<ArpBackendTracker> trackers;
     private final L2Settings settings;
     private final long dispatcherMac;
-    private final ExecutorService controlPlane;
-    private final SchedulerRegistry registry;
     private volatile Channel channel;
 
     private L2DispatchInitializer(Builder builder) {
         this.settings = builder.settings;
         this.dispatcherMac = builder.dispatcherMac;
-        this.controlPlane = Executors.newSingleThreadExecutor(
-                new ThreadFactoryBuilder().setNameFormat("lsmac-control-%d").setDaemon(true).build());
-        SchedulerRegistry registry = builder.registry;
-        this.registry = registry;
-        AtomicInteger ids = new AtomicInteger(1);
-        List<Service> built = new ArrayList<>();
-        List<ArpBackendTracker> trackerList = new ArrayList<>();
-        for (L2Service config : builder.services) {
-            registry.factory(config.scheduler());
-            Service service = new Service(built.size(), config.name(), config.address(), config.protocol(),
-                    config.port(), () -> registry.create(config.scheduler(), config.schedulerSettings()),
-                    BackendPool.empty());
-            ArpBackendTracker tracker = new ArpBackendTracker(service, config.staticBackends(), 0,
-                    settings.arpMissLimit(), ids::getAndIncrement, this::publish);
-            tracker.pin(builder.pinnedMacs);
-            service.publish(tracker.initialPool());
-            built.add(service);
-            trackerList.add(tracker);
+        List<TrackedServices.Spec> specs = new ArrayList<>();
+        for (L2Service s : builder.services) {
+            specs.add(new TrackedServices.Spec(s.name(), s.address(), s.protocol(), s.port(), s.scheduler(),
+                    s.schedulerSettings(), s.staticBackends(), 0, 0));
         }
-        this.services = List.copyOf(built);
-        this.trackers = List.copyOf(trackerList);
-        this.context = new DispatchContext(builder.coreSettings, new ServiceTable(services));
+        this.tracked = new TrackedServices(specs, builder.coreSettings, builder.registry, settings.arpMissLimit(),
+                builder.pinnedMacs, "lsmac-control-%d");
+        this.context = tracked.context();
     }
 
     public static Builder builder() {
@@ -96,21 +71,19 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
     }
 
     public List<Service> services() {
-        return services;
+        return tracked.services();
     }
 
     /**
      * Applies a reload of one service on its event loop: the static backends (new ones join once resolved, dropped
      * ones drain until their last session ends) and, unless {@code scheduler} is null, a new scheduler. See
-     * {@link ArpBackendTracker#reconfigure}.
+     * {@link TrackedServices#reconfigure}.
      *
      * @return completes once the event loop has applied it
      */
     public Future<?> reconfigure(int serviceIndex, List<Integer> backends, String scheduler,
             Config schedulerSettings) {
-        Supplier<Scheduler> schedulers = scheduler == null ? null
-                : () -> registry.create(scheduler, schedulerSettings);
-        return trackers.get(serviceIndex).reconfigure(context, backends, schedulers);
+        return tracked.reconfigure(serviceIndex, backends, scheduler, schedulerSettings);
     }
 
     @Override
@@ -121,7 +94,7 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
         channel = ch;
         LongSupplier mac = dispatcherMac != MacAddress.UNKNOWN ? () -> dispatcherMac : () -> channelMac(ch);
         DispatchPipeline.install(ch.pipeline(), context, new MacRewriter(context, mac));
-        ch.pipeline().addAfter(DispatchPipeline.DECODER, ARP, new ArpReplyHandler(context, trackers));
+        ch.pipeline().addAfter(DispatchPipeline.DECODER, ARP, new ArpReplyHandler(context, tracked.trackers()));
         ch.pipeline().addFirst(LIFECYCLE, new Lifecycle(mac));
     }
 
@@ -130,17 +103,6 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
             return addressed.hardwareAddress();
         }
         throw new IllegalStateException(ch + " does not know its MAC address; give the builder dispatcherMac(...)");
-    }
-
-    /** Publishes off the event loop (a Maglev table takes a millisecond), then ends the departed backends' sessions. */
-    private void publish(Service service, BackendPool pool, Set<Integer> removed) {
-        controlPlane.execute(() -> {
-            service.publish(pool);
-            Channel ch = channel;
-            if (ch != null && !removed.isEmpty()) {
-                ch.eventLoop().execute(() -> context.endSessionsOf(service.index(), removed));
-            }
-        });
     }
 
     /** Starts the sweep and the ARP rounds when the channel is up; stops them when it goes. */
@@ -155,7 +117,7 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             context.start(ctx.channel().eventLoop());
-            rounds = ArpBackendTracker.startRounds(ctx.channel(), trackers, settings.arpInterval(), mac,
+            rounds = ArpBackendTracker.startRounds(ctx.channel(), tracked.trackers(), settings.arpInterval(), mac,
                     settings.arpSenderAddress());
             ctx.fireChannelActive();
         }
@@ -166,7 +128,7 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
                 rounds.cancel(false);
             }
             context.stop();
-            controlPlane.shutdown();
+            tracked.shutdown();
             ctx.fireChannelInactive();
         }
     }

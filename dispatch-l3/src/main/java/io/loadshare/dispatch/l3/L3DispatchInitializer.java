@@ -34,7 +34,7 @@ public final class L3DispatchInitializer extends ChannelInitializer<Channel> {
         dispatcher.attach(arm, ch);
         DispatchPipeline.install(ch.pipeline(), dispatcher.context, new NatRewriter(dispatcher));
         ch.pipeline().replace(DispatchPipeline.EMITTER, DispatchPipeline.EMITTER, new NatEmitHandler(dispatcher));
-        List<ArpBackendTracker> trackers = arm.facesBackends() ? dispatcher.trackers : List.of();
+        List<ArpBackendTracker> trackers = arm.facesBackends() ? dispatcher.tracked.trackers() : List.of();
         ch.pipeline().addAfter(DispatchPipeline.DECODER, ARP, new ArpResponder(dispatcher.context,
                 dispatcher.ownedAddresses(arm), dispatcher.neighbors, trackers, dispatcher.settings.gratuitousArpCount()));
         ch.pipeline().addAfter(ARP, REPLIES, new ReplyClassifyHandler(dispatcher));

@@ -1,15 +1,11 @@
 package io.loadshare.dispatch.l3;
 
-import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import com.typesafe.config.Config;
-import io.loadshare.core.arp.ArpBackendTracker;
-import io.loadshare.core.backend.BackendPool;
+import io.loadshare.core.arp.TrackedServices;
 import io.loadshare.core.config.CoreSettings;
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Service;
-import io.loadshare.core.pipeline.ServiceTable;
-import io.loadshare.core.scheduler.Scheduler;
 import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.netty.channel.Channel;
 import io.netty.util.concurrent.Future;
@@ -18,14 +14,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Supplier;
 
 /**
  * The shared state of one LSNAT dispatcher (paper section 3.2, RFC 2391): its services, session table, client
@@ -44,51 +37,31 @@ import java.util.function.Supplier;
  * }</pre>
  */
 public final class L3Dispatcher {
+    final TrackedServices tracked;
     final DispatchContext context;
-    final List<Service> services;
     final List<L3Service> configs;
-    final List<ArpBackendTracker> trackers;
     final SourceNatPorts[] natPorts;
     final NeighborCache neighbors;
     final L3Settings settings;
-    private final ExecutorService controlPlane;
-    private final SchedulerRegistry registry;
     volatile Channel clientChannel;
     volatile Channel backendChannel;
 
     private L3Dispatcher(Builder builder) {
         this.settings = builder.settings;
         this.configs = List.copyOf(builder.services);
-        this.controlPlane = Executors.newSingleThreadExecutor(
-                new ThreadFactoryBuilder().setNameFormat("lsnat-control-%d").setDaemon(true).build());
-        SchedulerRegistry registry = builder.registry;
-        this.registry = registry;
-        AtomicInteger ids = new AtomicInteger(1);
-        List<Service> built = new ArrayList<>();
-        List<ArpBackendTracker> trackerList = new ArrayList<>();
+        List<TrackedServices.Spec> specs = new ArrayList<>();
         natPorts = new SourceNatPorts[configs.size()];
-        for (L3Service config : configs) {
-            registry.factory(config.scheduler());
-            Service service = new Service(built.size(), config.name(), config.address(), config.protocol(),
-                    config.port(), () -> registry.create(config.scheduler(), config.schedulerSettings()),
-                    BackendPool.empty());
-            ArpBackendTracker tracker = new ArpBackendTracker(service, config.backends(), config.backendPort(),
-                    settings.arpMissLimit(), ids::getAndIncrement, this::publish);
-            if (config.gateway() != 0) {
-                tracker.viaGateway(config.gateway());
+        for (L3Service s : configs) {
+            specs.add(new TrackedServices.Spec(s.name(), s.address(), s.protocol(), s.port(), s.scheduler(),
+                    s.schedulerSettings(), s.backends(), s.backendPort(), s.gateway()));
+            if (s.fullNat()) {
+                natPorts[specs.size() - 1] = new SourceNatPorts();
             }
-            tracker.pin(builder.pinnedMacs);
-            service.publish(tracker.initialPool());
-            if (config.fullNat()) {
-                natPorts[built.size()] = new SourceNatPorts();
-            }
-            built.add(service);
-            trackerList.add(tracker);
         }
-        this.services = List.copyOf(built);
-        this.trackers = List.copyOf(trackerList);
+        this.tracked = new TrackedServices(specs, builder.coreSettings, builder.registry, settings.arpMissLimit(),
+                builder.pinnedMacs, "lsnat-control-%d");
         this.neighbors = new NeighborCache(settings.neighborCacheSize());
-        this.context = new DispatchContext(builder.coreSettings, new ServiceTable(services));
+        this.context = tracked.context();
         context.onNatPortReleased((serviceIndex, backendId, natPort, end) -> {
             SourceNatPorts ports = natPorts[serviceIndex];
             if (ports != null) {
@@ -111,21 +84,19 @@ public final class L3Dispatcher {
     }
 
     public List<Service> services() {
-        return services;
+        return tracked.services();
     }
 
     /**
      * Applies a reload of one service on its event loop: the static backends (new ones join once resolved, dropped
      * ones drain until their last session ends) and, unless {@code scheduler} is null, a new scheduler. See
-     * {@link ArpBackendTracker#reconfigure}.
+     * {@link TrackedServices#reconfigure}.
      *
      * @return completes once the event loop has applied it
      */
     public Future<?> reconfigure(int serviceIndex, List<Integer> backends, String scheduler,
             Config schedulerSettings) {
-        Supplier<Scheduler> schedulers = scheduler == null ? null
-                : () -> registry.create(scheduler, schedulerSettings);
-        return trackers.get(serviceIndex).reconfigure(context, backends, schedulers);
+        return tracked.reconfigure(serviceIndex, backends, scheduler, schedulerSettings);
     }
 
     /** Full-NAT ports in use for a service (0 without full NAT); read it on the event loop. */
@@ -153,7 +124,7 @@ public final class L3Dispatcher {
 
     /** Addresses this dispatcher answers ARP for on an arm: cluster addresses to clients, NAT addresses to backends. */
     Set<Integer> ownedAddresses(Arm arm) {
-        Set<Integer> owned = new java.util.LinkedHashSet<>();
+        Set<Integer> owned = new LinkedHashSet<>();
         for (L3Service config : configs) {
             if (arm.facesClients()) {
                 owned.add(config.address());
@@ -174,18 +145,8 @@ public final class L3Dispatcher {
         }
     }
 
-    private void publish(Service service, BackendPool pool, Set<Integer> removed) {
-        controlPlane.execute(() -> {
-            service.publish(pool);
-            Channel channel = backendChannel;
-            if (channel != null && !removed.isEmpty()) {
-                channel.eventLoop().execute(() -> context.endSessionsOf(service.index(), removed));
-            }
-        });
-    }
-
     void shutdown() {
-        controlPlane.shutdown();
+        tracked.shutdown();
     }
 
     /** Collects services and settings; every setting but the services has a default from reference.conf. */

@@ -30,7 +30,7 @@ final class ReplyClassifyHandler extends ChannelInboundHandlerAdapter {
     ReplyClassifyHandler(L3Dispatcher dispatcher) {
         this.dispatcher = dispatcher;
         this.context = dispatcher.context;
-        this.services = dispatcher.services.toArray(Service[]::new);
+        this.services = dispatcher.services().toArray(Service[]::new);
     }
 
     @Override

@@ -1,0 +1,118 @@
+package io.loadshare.core.arp;
+
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import com.typesafe.config.Config;
+import io.loadshare.core.backend.BackendPool;
+import io.loadshare.core.config.CoreSettings;
+import io.loadshare.core.pipeline.DispatchContext;
+import io.loadshare.core.pipeline.Service;
+import io.loadshare.core.pipeline.ServiceTable;
+import io.loadshare.core.scheduler.Scheduler;
+import io.loadshare.core.scheduler.SchedulerRegistry;
+import io.netty.util.concurrent.Future;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+
+/**
+ * A dispatcher's services, each with the {@link ArpBackendTracker} that keeps its pool, the data-plane context
+ * they share, and the control-plane thread that publishes the pools the trackers change. The LSMAC and LSNAT
+ * dispatchers both build one.
+ */
+public final class TrackedServices {
+    /**
+     * What a dispatch mode says of one service.
+     *
+     * @param backends static backend addresses; empty means discovery by ARP for the service's address
+     * @param backendPort the backends' server port, or 0 to keep the service port
+     * @param gateway the router the backends sit behind, or 0 when they are on-link
+     */
+    public record Spec(String name, int address, int protocol, int port, String scheduler, Config schedulerSettings,
+            List<Integer> backends, int backendPort, int gateway) {
+    }
+
+    private final List<Service> services;
+    private final List<ArpBackendTracker> trackers;
+    private final DispatchContext context;
+    private final SchedulerRegistry registry;
+    private final ExecutorService controlPlane;
+
+    /**
+     * @param missLimit ARP rounds a backend may miss before it goes down
+     * @param pinnedMacs backend MACs given rather than resolved (replaying a capture)
+     * @param controlThread the control-plane thread's name
+     */
+    public TrackedServices(List<Spec> specs, CoreSettings coreSettings, SchedulerRegistry registry, int missLimit,
+            Map<Integer, Long> pinnedMacs, String controlThread) {
+        this.registry = registry;
+        this.controlPlane = Executors.newSingleThreadExecutor(
+                new ThreadFactoryBuilder().setNameFormat(controlThread).setDaemon(true).build());
+        AtomicInteger ids = new AtomicInteger(1);
+        List<Service> built = new ArrayList<>();
+        List<ArpBackendTracker> trackerList = new ArrayList<>();
+        for (Spec spec : specs) {
+            registry.factory(spec.scheduler());
+            Service service = new Service(built.size(), spec.name(), spec.address(), spec.protocol(), spec.port(),
+                    () -> registry.create(spec.scheduler(), spec.schedulerSettings()), BackendPool.empty());
+            ArpBackendTracker tracker = new ArpBackendTracker(service, spec.backends(), spec.backendPort(), missLimit,
+                    ids::getAndIncrement, this::publish);
+            if (spec.gateway() != 0) {
+                tracker.viaGateway(spec.gateway());
+            }
+            tracker.pin(pinnedMacs);
+            service.publish(tracker.initialPool());
+            built.add(service);
+            trackerList.add(tracker);
+        }
+        this.services = List.copyOf(built);
+        this.trackers = List.copyOf(trackerList);
+        this.context = new DispatchContext(coreSettings, new ServiceTable(services));
+    }
+
+    public List<Service> services() {
+        return services;
+    }
+
+    public List<ArpBackendTracker> trackers() {
+        return trackers;
+    }
+
+    /** The data-plane state the services share: sessions, counters, schedulers. */
+    public DispatchContext context() {
+        return context;
+    }
+
+    /**
+     * Applies a reload of one service on the context's event loop: the static backends (new ones join once
+     * resolved, dropped ones drain until their last session ends) and, unless {@code scheduler} is null, a new
+     * scheduler. See {@link ArpBackendTracker#reconfigure}.
+     *
+     * @return completes once the event loop has applied it
+     */
+    public Future<?> reconfigure(int serviceIndex, List<Integer> backends, String scheduler,
+            Config schedulerSettings) {
+        Supplier<Scheduler> schedulers = scheduler == null ? null
+                : () -> registry.create(scheduler, schedulerSettings);
+        return trackers.get(serviceIndex).reconfigure(context, backends, schedulers);
+    }
+
+    /** Publishes off the event loop (a Maglev table takes a millisecond), then ends the departed backends' sessions. */
+    private void publish(Service service, BackendPool pool, Set<Integer> removed) {
+        controlPlane.execute(() -> {
+            service.publish(pool);
+            if (!removed.isEmpty()) {
+                context.eventLoop().execute(() -> context.endSessionsOf(service.index(), removed));
+            }
+        });
+    }
+
+    /** Stops the control-plane thread; call when the channels are gone. */
+    public void shutdown() {
+        controlPlane.shutdown();
+    }
+}
