@@ -1,8 +1,10 @@
 package io.loadshare.core.arp;
 
 import io.loadshare.core.backend.Backend;
+import io.loadshare.core.backend.BackendIds;
 import io.loadshare.core.backend.BackendPool;
 import io.loadshare.core.backend.BackendState;
+import io.loadshare.core.metrics.ControlEvent;
 import io.loadshare.core.packet.ArpHeader;
 import io.loadshare.core.packet.Frames;
 import io.loadshare.core.packet.Ipv4Address;
@@ -16,7 +18,6 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -24,8 +25,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.IntPredicate;
-import java.util.function.IntSupplier;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -36,7 +37,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Discovery: each round the dispatcher broadcasts "who has the cluster address?"; every host that answers
  * holds the address as an alias and is a backend, known by its MAC. A host that misses {@code miss-limit} rounds
- * leaves the pool; a new one joins at the round after it first answers, without a restart.
+ * leaves the pool; a new one joins at the round after it first answers, without a restart. Only answers to the
+ * dispatcher's own requests count (the pipeline drops unsolicited replies), and {@link DiscoveryLimits} bound who
+ * may join and how many.
+ *
+ * <p>Ids: each backend takes the lowest free id from {@link BackendIds} and returns it once it has left the pool
+ * and its sessions have ended, so churn never exhausts the ids.
  *
  * <p>Static backends: each round asks for every backend's own address; the answer gives (or refreshes) its MAC. A
  * backend without an answer for {@code miss-limit} rounds goes down, with the reason logged, and comes back when it
@@ -52,9 +58,12 @@ import org.slf4j.LoggerFactory;
 public final class ArpBackendTracker {
     private static final Logger LOG = LoggerFactory.getLogger(ArpBackendTracker.class);
 
-    /** Publishes a new pool for a service and ends the sessions of the backends that left it. */
+    /**
+     * Publishes a new pool for a service, ends the sessions of the backends that left it, then frees the ids of
+     * those that are gone for good.
+     */
     public interface Publisher {
-        void publish(Service service, BackendPool pool, Set<Integer> removed);
+        void publish(Service service, BackendPool pool, Set<Integer> removed, Set<Integer> released);
     }
 
     /** What the tracker knows of one backend. */
@@ -82,31 +91,50 @@ public final class ArpBackendTracker {
     /** Addresses whose MACs were given, not resolved: always up, never asked for (replaying a capture). */
     private final Set<Integer> pinned = new HashSet<>();
     private final int missLimit;
-    private final IntSupplier ids;
+    private final DiscoveryLimits limits;
+    private final BackendIds ids;
     private final Publisher publisher;
+    private final Consumer<ControlEvent> events;
     /** Whether a backend id still holds sessions on this tracker's loop; set by the first reconfigure. */
     private IntPredicate holdsSessions = id -> false;
     private final Map<Long, Known> byMac = new LinkedHashMap<>();
-    /** A rediscovered host keeps its id, so its counters and its place in hash tables stay its own. */
-    private final Map<Long, Integer> idByMac = new HashMap<>();
     private boolean macChanged;
+    /** What a round could not publish (its publisher threw), carried over to the next round. */
+    private boolean unpublished;
+    private final Set<Integer> pendingRemoved = new HashSet<>();
+    private final Set<Integer> pendingReleased = new HashSet<>();
+    /** Requests have gone out: before the first round, any reply is unsolicited. */
+    private boolean asking;
+    /** One warning per refusal kind and round at most, however many hosts a flood brings. */
+    private final Set<ControlEvent> warnedThisRound = new HashSet<>();
     private final Map<Integer, Known> byAddress = new LinkedHashMap<>();
 
     /**
      * @param staticBackends backend addresses to resolve; empty means discovery by ARP for the service's address
      * @param backendPort the server port of every static backend, or 0 to keep the service port
+     * @param limits who may join by discovery, and how many
      * @param ids hands out backend ids, unique across the dispatcher
+     * @param events counts what the tracker refuses or survives
+     * @throws IllegalStateException when the static backends need more ids than are free
      */
     public ArpBackendTracker(Service service, List<Integer> staticBackends, int backendPort, int missLimit,
-            IntSupplier ids, Publisher publisher) {
+            DiscoveryLimits limits, BackendIds ids, Publisher publisher, Consumer<ControlEvent> events) {
         this.service = service;
         this.discovery = staticBackends.isEmpty();
         this.backendPort = backendPort;
         this.missLimit = missLimit;
+        this.limits = limits;
         this.ids = ids;
         this.publisher = publisher;
+        this.events = events;
         for (int address : staticBackends) {
-            byAddress.put(address, new Known(ids.getAsInt(), address, MacAddress.UNKNOWN));
+            int id = ids.allocate();
+            if (id < 0) {
+                throw new IllegalStateException(service.name() + ": no backend id left for "
+                        + Ipv4Address.format(address) + "; raise io.loadshare.core.max-backend-id (now "
+                        + ids.maxId() + ")");
+            }
+            byAddress.put(address, new Known(id, address, MacAddress.UNKNOWN));
         }
     }
 
@@ -120,12 +148,18 @@ public final class ArpBackendTracker {
         return BackendPool.of(backends);
     }
 
-    /** An ARP reply (or gratuitous announcement) from {@code senderIp} at {@code senderMac}. */
+    /**
+     * An ARP reply to the dispatcher's own request (the pipeline has checked that it is addressed to the
+     * dispatcher) from {@code senderIp} at {@code senderMac}. Replies about addresses this tracker does not ask
+     * for are ignored.
+     */
     public void onReply(int senderIp, long senderMac) {
+        if (!asking) {
+            return;
+        }
         if (discovery) {
             if (senderIp == service.address()) {
-                byMac.computeIfAbsent(senderMac, mac -> new Known(
-                        idByMac.computeIfAbsent(mac, m -> ids.getAsInt()), service.address(), mac)).answered = true;
+                discovered(senderMac);
             }
             return;
         }
@@ -138,8 +172,41 @@ public final class ArpBackendTracker {
             return;
         }
         Known known = byAddress.get(senderIp);
-        if (known != null) {
+        if (known != null && !pinned.contains(senderIp)) {
             answered(known, senderMac);
+        }
+    }
+
+    private void discovered(long mac) {
+        Known known = byMac.get(mac);
+        if (known == null) {
+            if (!limits.admits(mac)) {
+                refuse(ControlEvent.DISCOVERY_NOT_ALLOWED, "{}: ignoring {}, which answered for {}: not in allowed-macs",
+                        MacAddress.format(mac));
+                return;
+            }
+            if (byMac.size() >= limits.maxBackends()) {
+                refuse(ControlEvent.DISCOVERY_LIMIT, "{}: ignoring {}, which answered for {}: the service has"
+                        + " max-backends = " + limits.maxBackends() + " discovered backends", MacAddress.format(mac));
+                return;
+            }
+            int id = ids.allocate();
+            if (id < 0) {
+                refuse(ControlEvent.BACKEND_IDS_EXHAUSTED, "{}: ignoring {}, which answered for {}: every backend id up"
+                        + " to max-backend-id = " + ids.maxId() + " is in use", MacAddress.format(mac));
+                return;
+            }
+            known = new Known(id, service.address(), mac);
+            byMac.put(mac, known);
+        }
+        known.answered = true;
+    }
+
+    private void refuse(ControlEvent event, String message, String who) {
+        events.accept(event);
+        if (warnedThisRound.add(event)) {
+            LOG.warn(message + " (counted as {}; further ones this round are only counted)", service.name(), who,
+                    Ipv4Address.format(service.address()), event.label());
         }
     }
 
@@ -178,9 +245,11 @@ public final class ArpBackendTracker {
     /** Ends a round: applies what answered, publishes a changed pool, then asks again. */
     public void tick(Channel channel, long sourceMac, int sourceIp) {
         Collection<Known> all = discovery ? byMac.values() : byAddress.values();
-        boolean changed = macChanged;
+        boolean changed = macChanged || unpublished;
         macChanged = false;
-        Set<Integer> removed = new HashSet<>();
+        warnedThisRound.clear();
+        Set<Integer> removed = pendingRemoved;
+        Set<Integer> released = pendingReleased;
         for (Iterator<Known> it = all.iterator(); it.hasNext(); ) {
             Known known = it.next();
             if (pinned.contains(known.address)) {
@@ -190,6 +259,7 @@ public final class ArpBackendTracker {
                 it.remove();
                 changed = true;
                 removed.add(known.id);
+                released.add(known.id);
                 LOG.info("{}: backend {} left the pool: no longer configured, and it holds no session",
                         service.name(), Ipv4Address.format(known.address));
                 continue;
@@ -215,11 +285,17 @@ public final class ArpBackendTracker {
             known.answered = false;
             if (discovery && !known.up) {
                 it.remove();
+                released.add(known.id);
             }
         }
         if (changed) {
-            publisher.publish(service, pool(), removed);
+            unpublished = true;
+            publisher.publish(service, pool(), Set.copyOf(removed), Set.copyOf(released));
+            unpublished = false;
+            removed.clear();
+            released.clear();
         }
+        asking = true;
         if (discovery) {
             request(channel, sourceMac, sourceIp, service.address());
         } else if (gateway != 0) {
@@ -284,20 +360,29 @@ public final class ArpBackendTracker {
             }
             for (int address : backends) {
                 if (!byAddress.containsKey(address)) {
-                    byAddress.put(address, new Known(ids.getAsInt(), address, MacAddress.UNKNOWN));
+                    int id = ids.allocate();
+                    if (id < 0) {
+                        events.accept(ControlEvent.BACKEND_IDS_EXHAUSTED);
+                        LOG.error("{}: backend {} cannot join: every backend id up to max-backend-id = {} is in use",
+                                service.name(), Ipv4Address.format(address), ids.maxId());
+                        continue;
+                    }
+                    byAddress.put(address, new Known(id, address, MacAddress.UNKNOWN));
                     changed = true;
                     LOG.info("{}: backend {} is configured: joins once ARP resolves it", service.name(),
                             Ipv4Address.format(address));
                 }
             }
             if (changed) {
-                publisher.publish(service, pool(), Set.of());
+                publisher.publish(service, pool(), Set.of(), Set.of());
             }
         });
     }
 
     /**
      * Runs ARP rounds for {@code trackers} on the channel's event loop: one now, then one every {@code interval}.
+     * A tracker whose round throws is logged and counted, and the rounds go on: an exception must never end
+     * discovery for good.
      *
      * @param sourceMac read at each round: the channel's MAC is known only once it is bound
      * @param sourceIp the sender address of the requests (0.0.0.0 sends probes)
@@ -308,7 +393,12 @@ public final class ArpBackendTracker {
         Runnable round = () -> {
             long mac = sourceMac.getAsLong();
             for (ArpBackendTracker tracker : trackers) {
-                tracker.tick(channel, mac, sourceIp);
+                try {
+                    tracker.tick(channel, mac, sourceIp);
+                } catch (RuntimeException e) {
+                    tracker.events.accept(ControlEvent.ARP_ROUND_FAILED);
+                    LOG.error("{}: ARP round failed; the next round runs as usual", tracker.service.name(), e);
+                }
             }
         };
         channel.eventLoop().execute(round);

@@ -7,22 +7,44 @@ import io.loadshare.core.pipeline.Packet;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.util.List;
+import java.util.function.LongSupplier;
 
 /**
- * Hands every ARP reply that reaches the dispatcher to the backend trackers, which learn backends and their MACs
+ * Hands every ARP reply addressed to the dispatcher to the backend trackers, which learn backends and their MACs
  * from them. Sits between the decoder and the classifier.
  *
- * <p>Ownership: ARP packets end here: replies are released after the trackers have read them, anything else
- * (requests from other hosts) is released and counted as {@link DropReason#UNHANDLED_ARP}. Other packets are
- * forwarded.
+ * <p>Ownership: ARP packets end here: replies to the dispatcher are released after the trackers have read them;
+ * replies to anyone else (gratuitous ones included) are released and counted as {@link DropReason#UNSOLICITED_ARP},
+ * so that no host joins or moves a backend by announcing itself; anything else (requests from other hosts) is
+ * released and counted as {@link DropReason#UNHANDLED_ARP}. Other packets are forwarded.
  */
 public final class ArpReplyHandler extends ChannelInboundHandlerAdapter {
     private final DispatchContext context;
     private final List<ArpBackendTracker> trackers;
+    private final LongSupplier ownMac;
 
-    public ArpReplyHandler(DispatchContext context, List<ArpBackendTracker> trackers) {
+    /** @param ownMac the dispatcher's MAC on this channel, which a solicited reply is addressed to */
+    public ArpReplyHandler(DispatchContext context, List<ArpBackendTracker> trackers, LongSupplier ownMac) {
         this.context = context;
         this.trackers = trackers;
+        this.ownMac = ownMac;
+    }
+
+    /**
+     * Hands a reply to the trackers if it answers the dispatcher, or drops it as unsolicited; either way the packet
+     * is consumed. Shared with the LSNAT ARP responder.
+     */
+    public static void onReply(DispatchContext context, List<ArpBackendTracker> trackers, long ownMac,
+            Packet packet) {
+        ArpHeader arp = packet.arp();
+        if (arp.targetHardwareAddress() != ownMac || packet.ethernet().destination() != ownMac) {
+            context.drop(packet, DropReason.UNSOLICITED_ARP);
+            return;
+        }
+        for (ArpBackendTracker tracker : trackers) {
+            tracker.onReply(arp.senderProtocolAddress(), arp.senderHardwareAddress());
+        }
+        packet.release();
     }
 
     @Override
@@ -31,14 +53,10 @@ public final class ArpReplyHandler extends ChannelInboundHandlerAdapter {
             ctx.fireChannelRead(msg);
             return;
         }
-        ArpHeader arp = packet.arp();
-        if (arp.operation() != ArpHeader.REPLY) {
+        if (packet.arp().operation() != ArpHeader.REPLY) {
             context.drop(packet, DropReason.UNHANDLED_ARP);
             return;
         }
-        for (ArpBackendTracker tracker : trackers) {
-            tracker.onReply(arp.senderProtocolAddress(), arp.senderHardwareAddress());
-        }
-        packet.release();
+        onReply(context, trackers, ownMac.getAsLong(), packet);
     }
 }

@@ -1,9 +1,12 @@
 package io.loadshare.core.arp;
 
+import com.google.common.base.Ticker;
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import com.typesafe.config.Config;
+import io.loadshare.core.backend.BackendIds;
 import io.loadshare.core.backend.BackendPool;
 import io.loadshare.core.config.CoreSettings;
+import io.loadshare.core.metrics.ControlEvent;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Service;
 import io.loadshare.core.pipeline.ServiceTable;
@@ -16,7 +19,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
@@ -41,26 +43,33 @@ public final class TrackedServices {
     private final DispatchContext context;
     private final SchedulerRegistry registry;
     private final ExecutorService controlPlane;
+    private final BackendIds ids;
 
     /**
      * @param missLimit ARP rounds a backend may miss before it goes down
+     * @param discovery who may join the services that discover their backends by ARP; null when none does
      * @param pinnedMacs backend MACs given rather than resolved (replaying a capture)
+     * @param lastHops whether the session table keeps each session's last-hop MAC
      * @param controlThread the control-plane thread's name
      */
     public TrackedServices(List<Spec> specs, CoreSettings coreSettings, SchedulerRegistry registry, int missLimit,
-            Map<Integer, Long> pinnedMacs, String controlThread) {
+            DiscoveryLimits discovery, Map<Integer, Long> pinnedMacs, boolean lastHops, String controlThread) {
         this.registry = registry;
         this.controlPlane = Executors.newSingleThreadExecutor(
                 new ThreadFactoryBuilder().setNameFormat(controlThread).setDaemon(true).build());
-        AtomicInteger ids = new AtomicInteger(1);
+        this.ids = new BackendIds(coreSettings.maxBackendId());
         List<Service> built = new ArrayList<>();
         List<ArpBackendTracker> trackerList = new ArrayList<>();
         for (Spec spec : specs) {
+            if (spec.backends().isEmpty() && discovery == null) {
+                throw new IllegalArgumentException(spec.name() + ": this dispatch mode does not discover backends;"
+                        + " list them");
+            }
             registry.factory(spec.scheduler());
             Service service = new Service(built.size(), spec.name(), spec.address(), spec.protocol(), spec.port(),
                     () -> registry.create(spec.scheduler(), spec.schedulerSettings()), BackendPool.empty());
             ArpBackendTracker tracker = new ArpBackendTracker(service, spec.backends(), spec.backendPort(), missLimit,
-                    ids::getAndIncrement, this::publish);
+                    discovery, ids, this::publish, this::count);
             if (spec.gateway() != 0) {
                 tracker.viaGateway(spec.gateway());
             }
@@ -71,7 +80,8 @@ public final class TrackedServices {
         }
         this.services = List.copyOf(built);
         this.trackers = List.copyOf(trackerList);
-        this.context = new DispatchContext(coreSettings, new ServiceTable(services));
+        this.context = new DispatchContext(coreSettings, new ServiceTable(services), Ticker.systemTicker(),
+                lastHops);
     }
 
     public List<Service> services() {
@@ -101,14 +111,32 @@ public final class TrackedServices {
         return trackers.get(serviceIndex).reconfigure(context, backends, schedulers);
     }
 
-    /** Publishes off the event loop (a Maglev table takes a millisecond), then ends the departed backends' sessions. */
-    private void publish(Service service, BackendPool pool, Set<Integer> removed) {
+    /**
+     * Publishes off the event loop (a Maglev table takes a millisecond), then ends the departed backends' sessions
+     * and, once nothing refers to them, frees the ids of those gone for good (their counters start again at 0).
+     */
+    private void publish(Service service, BackendPool pool, Set<Integer> removed, Set<Integer> released) {
         controlPlane.execute(() -> {
             service.publish(pool);
-            if (!removed.isEmpty()) {
-                context.eventLoop().execute(() -> context.endSessionsOf(service.index(), removed));
+            if (!removed.isEmpty() || !released.isEmpty()) {
+                context.eventLoop().execute(() -> {
+                    context.endSessionsOf(service.index(), removed);
+                    for (int id : released) {
+                        context.counters().resetBackend(id);
+                        ids.release(id);
+                    }
+                });
             }
         });
+    }
+
+    private void count(ControlEvent event) {
+        context.counters().event(event);
+    }
+
+    /** Backend ids in use across the services. */
+    public int backendIdsInUse() {
+        return ids.inUse();
     }
 
     /** Stops the control-plane thread; call when the channels are gone. */

@@ -5,8 +5,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The counters of one event loop: drops by reason, and per backend id the packets and bytes sent to it and the
- * sessions opened and closed. Written only by that loop; read by the control plane (metrics, status) at any time.
+ * The counters of one event loop: drops by reason, control events, and per backend id the packets and bytes sent
+ * to it and the sessions opened and closed. Written only by that loop; read by the control plane (metrics,
+ * status) at any time.
  */
 public final class DispatchCounters {
     private static final int PACKETS = 0;
@@ -16,9 +17,11 @@ public final class DispatchCounters {
     private static final int PER_BACKEND = 4;
     private static final DropReason[] REASONS = DropReason.values();
     private static final SessionEnd[] ENDS = SessionEnd.values();
+    private static final ControlEvent[] EVENTS = ControlEvent.values();
 
     private final LongCounters drops = new LongCounters(REASONS.length);
     private final LongCounters ends = new LongCounters(ENDS.length);
+    private final LongCounters events = new LongCounters(EVENTS.length);
     private final LongCounters backends;
     private final int maxBackendId;
 
@@ -50,6 +53,27 @@ public final class DispatchCounters {
         ends.increment(end.ordinal());
         if (backendId <= maxBackendId) {
             backends.increment(backendId * PER_BACKEND + CLOSED);
+        }
+    }
+
+    public void event(ControlEvent event) {
+        events.increment(event.ordinal());
+    }
+
+    public long events(ControlEvent event) {
+        return events.get(event.ordinal());
+    }
+
+    /**
+     * Zeroes a backend id's counters before the id is handed to another backend. Writer thread only, once the id
+     * holds no session.
+     */
+    public void resetBackend(int backendId) {
+        if (backendId >= 0 && backendId <= maxBackendId) {
+            for (int which = 0; which < PER_BACKEND; which++) {
+                int index = backendId * PER_BACKEND + which;
+                backends.add(index, -backends.get(index));
+            }
         }
     }
 

@@ -10,6 +10,8 @@ public enum DropReason {
     MALFORMED_ARP("malformed-arp"),
     /** Well-formed ARP that no handler in the pipeline wanted. */
     UNHANDLED_ARP("unhandled-arp"),
+    /** An ARP reply not addressed to the dispatcher (gratuitous, or to another host): never learned from. */
+    UNSOLICITED_ARP("unsolicited-arp"),
     /** Fewer bytes than the IPv4 header or its total length claims. */
     TRUNCATED_IPV4("truncated-ipv4"),
     /** Version field is not 4. */
@@ -46,8 +48,10 @@ public enum DropReason {
     TABLE_FULL("table-full"),
     /** The backend's MAC address is not resolved (yet), so a layer-2 rewrite has no destination. */
     NO_BACKEND_MAC("no-backend-mac"),
-    /** No MAC is known for the client-side next hop of a reply (LSNAT). */
+    /** The session of a reply has no last hop recorded, so the reply has no destination MAC (LSNAT). */
     NO_NEIGHBOR("no-neighbor"),
+    /** The arm a frame must leave by is not bound yet (LSNAT arms may be bound in any order). */
+    ARM_NOT_READY("arm-not-ready"),
     /** Every source port of a full-NAT address is taken, so a new session was refused. */
     NAT_PORTS_EXHAUSTED("nat-ports-exhausted"),
     /** The TTL ran out at the dispatcher, which forwards as a router does (LSNAT). */

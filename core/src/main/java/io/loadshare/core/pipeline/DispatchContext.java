@@ -33,12 +33,17 @@ public final class DispatchContext implements SessionListener {
     private SessionListener natPortListener;
 
     public DispatchContext(CoreSettings settings, ServiceTable services, Ticker ticker) {
+        this(settings, services, ticker, false);
+    }
+
+    /** @param lastHops whether the session table keeps each session's last-hop MAC (LSNAT addresses replies so) */
+    public DispatchContext(CoreSettings settings, ServiceTable services, Ticker ticker, boolean lastHops) {
         this.services = Objects.requireNonNull(services, "services");
         this.ticker = Objects.requireNonNull(ticker, "ticker");
         this.originNanos = ticker.read();
         this.sweepIntervalNanos = settings.session().sweepInterval().toNanos();
         this.counters = new DispatchCounters(settings.maxBackendId());
-        this.sessions = new SessionTable(settings.session(), this);
+        this.sessions = new SessionTable(settings.session(), this, lastHops);
         this.schedulers = new Scheduler[services.indexLimit()];
         for (Service service : services.services()) {
             schedulers[service.index()] = service.newScheduler();

@@ -23,6 +23,10 @@ import io.loadshare.core.packet.TcpHeader;
  * backend. UDP entries end by idle timeout alone. Expired entries are removed when a lookup finds them and by
  * {@link #sweep}, which visits a bounded number of slots per call.
  *
+ * <p>Optionally the table keeps each session's last hop: the source MAC of the frame that created it, in a
+ * parallel {@code long[]} (8 more bytes a slot). LSNAT addresses a session's replies to it, so that no later frame,
+ * spoofed or not, can move where another session's replies go.
+ *
  * <p>A slot index returned by {@link #lookup} or {@link #insert} stays valid until the next insert, removal or
  * sweep.
  */
@@ -37,6 +41,8 @@ public final class SessionTable {
     private static final long DEADLINE_MASK = 0xFFFF_FFFFL;
 
     private final long[] words;
+    /** Per slot, the session's last-hop MAC (0 until set); null unless the table keeps them. */
+    private final long[] lastHops;
     private final int capacity;
     private final int maxSessions;
     private final int synTimeoutMillis;
@@ -49,10 +55,16 @@ public final class SessionTable {
     private int sweepCursor;
 
     public SessionTable(SessionSettings settings, SessionListener listener) {
+        this(settings, listener, false);
+    }
+
+    /** @param lastHops whether to keep each session's last-hop MAC ({@link #lastHop}) */
+    public SessionTable(SessionSettings settings, SessionListener listener, boolean lastHops) {
         this.maxSessions = settings.maxSessions();
         this.capacity = (int) Math.min(Integer.MAX_VALUE / WORDS,
                 ((long) maxSessions * 100 + MAX_LOAD_PERCENT - 1) / MAX_LOAD_PERCENT + 1);
         this.words = new long[capacity * WORDS];
+        this.lastHops = lastHops ? new long[capacity] : null;
         this.synTimeoutMillis = millis(settings.tcpSynTimeout().toMillis());
         this.tcpIdleMillis = millis(settings.tcpIdleTimeout().toMillis());
         this.lingerMillis = millis(settings.tcpLinger().toMillis());
@@ -85,9 +97,9 @@ public final class SessionTable {
         return capacity;
     }
 
-    /** Bytes held by the slot array. */
+    /** Bytes held by the slot arrays. */
     public long memoryBytes() {
-        return (long) words.length * Long.BYTES;
+        return ((long) words.length + (lastHops == null ? 0 : lastHops.length)) * Long.BYTES;
     }
 
     /** Slots one {@link #sweep} call visits. */
@@ -206,6 +218,16 @@ public final class SessionTable {
         words[base] = (words[base] & ~(0xFFFFL << 48)) | ((long) (port & 0xFFFF) << 48);
     }
 
+    /** The MAC the session's first frame came from, or 0 when none was recorded. Needs a table that keeps them. */
+    public long lastHop(int slot) {
+        return lastHops[slot];
+    }
+
+    /** Records the session's last hop; a mode calls this once, for the frame that created the session. */
+    public void setLastHop(int slot, long mac) {
+        lastHops[slot] = mac;
+    }
+
     /** An 8-bit value a dispatch mode may keep per session. */
     public int aux(int slot) {
         return (int) (words[slot * WORDS + 2] >>> 56) & 0xFF;
@@ -297,6 +319,9 @@ public final class SessionTable {
         words[base] = 0;
         words[base + 1] = 0;
         words[base + 2] = 0;
+        if (lastHops != null) {
+            lastHops[slot] = 0;
+        }
         size--;
         shiftBack(slot);
         listener.sessionClosed(serviceIndex, backendId, natPort, end);
@@ -321,6 +346,10 @@ public final class SessionTable {
                 words[base] = 0;
                 words[base + 1] = 0;
                 words[base + 2] = 0;
+                if (lastHops != null) {
+                    lastHops[hole] = lastHops[j];
+                    lastHops[j] = 0;
+                }
                 hole = j;
             }
         }

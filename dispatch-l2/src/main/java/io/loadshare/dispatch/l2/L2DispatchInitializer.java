@@ -57,7 +57,7 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
                     s.schedulerSettings(), s.staticBackends(), 0, 0));
         }
         this.tracked = new TrackedServices(specs, builder.coreSettings, builder.registry, settings.arpMissLimit(),
-                builder.pinnedMacs, "lsmac-control-%d");
+                settings.discovery(), builder.pinnedMacs, false, "lsmac-control-%d");
         this.context = tracked.context();
     }
 
@@ -94,7 +94,7 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
         channel = ch;
         LongSupplier mac = dispatcherMac != MacAddress.UNKNOWN ? () -> dispatcherMac : () -> channelMac(ch);
         DispatchPipeline.install(ch.pipeline(), context, new MacRewriter(context, mac));
-        ch.pipeline().addAfter(DispatchPipeline.DECODER, ARP, new ArpReplyHandler(context, tracked.trackers()));
+        ch.pipeline().addAfter(DispatchPipeline.DECODER, ARP, new ArpReplyHandler(context, tracked.trackers(), mac));
         ch.pipeline().addFirst(LIFECYCLE, new Lifecycle(mac));
     }
 

@@ -43,7 +43,7 @@ class LsmacDiscoveryTest {
         bed.startDispatcher(L2DispatchInitializer.builder()
                 .service(L2Service.discovered("web", LsmacTestbed.VIP, 80, "round-robin"))
                 .coreSettings(LsmacTestbed.fastLinger())
-                .settings(new L2Settings(ARP_INTERVAL, 1, 0))
+                .settings(new L2Settings(ARP_INTERVAL, 1, 0, L2Settings.defaults().discovery()))
                 .build());
         web = bed.lsmac.services().get(0);
         awaitPool(pool -> pool.availableCount() == 3, "three discovered backends");

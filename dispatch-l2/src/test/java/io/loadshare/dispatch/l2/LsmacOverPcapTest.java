@@ -34,7 +34,7 @@ class LsmacOverPcapTest {
             L2DispatchInitializer lsmac = L2DispatchInitializer.builder()
                     .service(new L2Service("web", Ipv4Address.parse(LsmacTestbed.VIP), IpProtocol.TCP, 80, "round-robin",
                             ConfigFactory.empty(), List.of(Ipv4Address.parse("192.0.2.11"), Ipv4Address.parse("192.0.2.12"))))
-                    .settings(new L2Settings(Duration.ofMillis(200), 2, 0))
+                    .settings(new L2Settings(Duration.ofMillis(200), 2, 0, L2Settings.defaults().discovery()))
                     .dispatcherMac(MacAddress.parse(bed.testbed.mac(bed.dispatcher, "d0")))
                     .build();
             Channel channel = new Bootstrap().group(bed.loop)

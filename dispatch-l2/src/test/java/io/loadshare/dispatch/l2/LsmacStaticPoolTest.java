@@ -49,7 +49,7 @@ class LsmacStaticPoolTest {
                     List.of(Ipv4Address.parse("192.0.2.11")));
             bed.startDispatcher(L2DispatchInitializer.builder().service(web).service(alt)
                     .coreSettings(LsmacTestbed.fastLinger())
-                    .settings(new L2Settings(Duration.ofMillis(300), 1, Ipv4Address.parse(LsmacTestbed.DISPATCHER)))
+                    .settings(new L2Settings(Duration.ofMillis(300), 1, Ipv4Address.parse(LsmacTestbed.DISPATCHER), L2Settings.defaults().discovery()))
                     .build());
             Service webService = bed.lsmac.services().get(0);
             await(webService, pool -> pool.availableCount() == 3, "three resolved backends");

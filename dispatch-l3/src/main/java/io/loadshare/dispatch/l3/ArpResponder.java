@@ -1,6 +1,7 @@
 package io.loadshare.dispatch.l3;
 
 import io.loadshare.core.arp.ArpBackendTracker;
+import io.loadshare.core.arp.ArpReplyHandler;
 import io.loadshare.core.metrics.DropReason;
 import io.loadshare.core.packet.ArpHeader;
 import io.loadshare.core.packet.Frames;
@@ -17,24 +18,23 @@ import java.util.Set;
 /**
  * ARP in user space for an LSNAT arm: answers requests for the addresses the dispatcher owns on this arm (cluster
  * addresses towards clients, source-NAT addresses towards backends), which its kernel does not hold, so the kernel
- * never answers or resets traffic for them; announces them with gratuitous ARP when the channel comes up; learns
- * neighbours from every ARP packet; and hands replies to the backend trackers.
+ * never answers or resets traffic for them; announces them with gratuitous ARP when the channel comes up; and hands
+ * replies addressed to the dispatcher to the backend trackers. It learns nothing else from ARP: replies to clients
+ * go to each session's last hop.
  *
  * <p>Ownership: ARP packets end here (released, answered or not; a request for someone else counts as
- * {@link DropReason#UNHANDLED_ARP}); other packets are forwarded.
+ * {@link DropReason#UNHANDLED_ARP}, a reply to someone else as {@link DropReason#UNSOLICITED_ARP}); other packets
+ * are forwarded.
  */
 final class ArpResponder extends ChannelInboundHandlerAdapter {
     private final DispatchContext context;
     private final int[] owned;
-    private final NeighborCache neighbors;
     private final List<ArpBackendTracker> trackers;
     private final int gratuitousCount;
 
-    ArpResponder(DispatchContext context, Set<Integer> owned, NeighborCache neighbors, List<ArpBackendTracker> trackers,
-            int gratuitousCount) {
+    ArpResponder(DispatchContext context, Set<Integer> owned, List<ArpBackendTracker> trackers, int gratuitousCount) {
         this.context = context;
         this.owned = owned.stream().mapToInt(Integer::intValue).toArray();
-        this.neighbors = neighbors;
         this.trackers = trackers;
         this.gratuitousCount = gratuitousCount;
     }
@@ -63,23 +63,19 @@ final class ArpResponder extends ChannelInboundHandlerAdapter {
             return;
         }
         ArpHeader arp = packet.arp();
-        int sender = arp.senderProtocolAddress();
-        long senderMac = arp.senderHardwareAddress();
-        neighbors.learn(sender, senderMac);
+        long mac = ((HardwareAddressed) ctx.channel()).hardwareAddress();
         if (arp.operation() == ArpHeader.REPLY) {
-            for (ArpBackendTracker tracker : trackers) {
-                tracker.onReply(sender, senderMac);
-            }
-            packet.release();
+            ArpReplyHandler.onReply(context, trackers, mac, packet);
             return;
         }
+        int sender = arp.senderProtocolAddress();
+        long senderMac = arp.senderHardwareAddress();
         int target = arp.targetProtocolAddress();
         if (arp.operation() != ArpHeader.REQUEST || !owns(target) || sender == target) {
             context.drop(packet, DropReason.UNHANDLED_ARP);
             return;
         }
         packet.release();
-        long mac = ((HardwareAddressed) ctx.channel()).hardwareAddress();
         ctx.write(Frames.arp(ctx.alloc().directBuffer(64), senderMac, mac, ArpHeader.REPLY, mac, target, senderMac,
                 sender), ctx.voidPromise());
         ctx.flush();

@@ -36,7 +36,7 @@ public final class L3DispatchInitializer extends ChannelInitializer<Channel> {
         ch.pipeline().replace(DispatchPipeline.EMITTER, DispatchPipeline.EMITTER, new NatEmitHandler(dispatcher));
         List<ArpBackendTracker> trackers = arm.facesBackends() ? dispatcher.tracked.trackers() : List.of();
         ch.pipeline().addAfter(DispatchPipeline.DECODER, ARP, new ArpResponder(dispatcher.context,
-                dispatcher.ownedAddresses(arm), dispatcher.neighbors, trackers, dispatcher.settings.gratuitousArpCount()));
+                dispatcher.ownedAddresses(arm), trackers, dispatcher.settings.gratuitousArpCount()));
         ch.pipeline().addAfter(ARP, REPLIES, new ReplyClassifyHandler(dispatcher));
         ch.pipeline().addFirst(LIFECYCLE, new Lifecycle(trackers));
     }

@@ -16,13 +16,14 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
 /**
- * The shared state of one LSNAT dispatcher (paper section 3.2, RFC 2391): its services, session table, client
- * neighbours, full-NAT ports and backend trackers, and the channels of its arms. Every channel of one dispatcher
+ * The shared state of one LSNAT dispatcher (paper section 3.2, RFC 2391): its services, session table, full-NAT
+ * ports and backend trackers, and the channels of its arms. Every channel of one dispatcher
  * must be registered on the same event loop: both directions of a session meet in one session table, so it needs
  * no locks.
  *
@@ -41,7 +42,6 @@ public final class L3Dispatcher {
     final DispatchContext context;
     final List<L3Service> configs;
     final SourceNatPorts[] natPorts;
-    final NeighborCache neighbors;
     final L3Settings settings;
     volatile Channel clientChannel;
     volatile Channel backendChannel;
@@ -51,16 +51,19 @@ public final class L3Dispatcher {
         this.configs = List.copyOf(builder.services);
         List<TrackedServices.Spec> specs = new ArrayList<>();
         natPorts = new SourceNatPorts[configs.size()];
+        // One pool per source-NAT address: services sharing an address must never hand out the same port.
+        Map<Integer, SourceNatPorts> poolByAddress = new HashMap<>();
         for (L3Service s : configs) {
             specs.add(new TrackedServices.Spec(s.name(), s.address(), s.protocol(), s.port(), s.scheduler(),
                     s.schedulerSettings(), s.backends(), s.backendPort(), s.gateway()));
             if (s.fullNat()) {
-                natPorts[specs.size() - 1] = new SourceNatPorts();
+                natPorts[specs.size() - 1] = poolByAddress.computeIfAbsent(s.sourceNatAddress(),
+                        address -> new SourceNatPorts());
             }
         }
+        // LSNAT services name their backends: nothing is discovered.
         this.tracked = new TrackedServices(specs, builder.coreSettings, builder.registry, settings.arpMissLimit(),
-                builder.pinnedMacs, "lsnat-control-%d");
-        this.neighbors = new NeighborCache(settings.neighborCacheSize());
+                null, builder.pinnedMacs, true, "lsnat-control-%d");
         this.context = tracked.context();
         context.onNatPortReleased((serviceIndex, backendId, natPort, end) -> {
             SourceNatPorts ports = natPorts[serviceIndex];
@@ -99,7 +102,10 @@ public final class L3Dispatcher {
         return tracked.reconfigure(serviceIndex, backends, scheduler, schedulerSettings);
     }
 
-    /** Full-NAT ports in use for a service (0 without full NAT); read it on the event loop. */
+    /**
+     * Full-NAT ports in use on a service's source-NAT address (0 without full NAT), by every service that shares
+     * the address; read it on the event loop.
+     */
     public int natPortsInUse(int serviceIndex) {
         SourceNatPorts ports = natPorts[serviceIndex];
         return ports == null ? 0 : ports.used();
@@ -136,7 +142,19 @@ public final class L3Dispatcher {
         return owned;
     }
 
-    void attach(Arm arm, Channel channel) {
+    /**
+     * Records an arm's channel. Arms may be bound in any order, but on one event loop.
+     *
+     * @throws IllegalStateException when the other arm is on another event loop
+     */
+    synchronized void attach(Arm arm, Channel channel) {
+        Channel other = arm.facesClients() ? backendChannel : clientChannel;
+        if (other != null && other != channel && other.eventLoop() != channel.eventLoop()) {
+            throw new IllegalStateException("the arms of one LSNAT dispatcher must share one event loop (both"
+                    + " directions of a session meet in one session table): " + arm.name().toLowerCase(Locale.ROOT)
+                    + " arm " + channel + " is on " + channel.eventLoop() + ", the other arm " + other + " on "
+                    + other.eventLoop() + "; register both channels on the same loop");
+        }
         if (arm.facesClients()) {
             clientChannel = channel;
         }

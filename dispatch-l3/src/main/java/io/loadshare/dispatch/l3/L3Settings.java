@@ -11,9 +11,11 @@ import java.time.Duration;
  * @param arpInterval how often backends' MACs are refreshed by ARP
  * @param arpMissLimit rounds without a reply after which a backend goes down
  * @param gratuitousArpCount gratuitous ARPs sent for each owned address when a channel comes up
- * @param neighborCacheSize slots of the learned client-neighbour cache (a power of two)
+ * @param icmpRate ICMP errors the dispatcher originates per second at most ("fragmentation needed")
+ * @param icmpBurst ICMP errors it may send at once before {@code icmpRate} applies
  */
-public record L3Settings(Duration arpInterval, int arpMissLimit, int gratuitousArpCount, int neighborCacheSize) {
+public record L3Settings(Duration arpInterval, int arpMissLimit, int gratuitousArpCount, int icmpRate,
+        int icmpBurst) {
     public static final String ROOT = "io.loadshare.dispatch.l3";
 
     public L3Settings {
@@ -26,15 +28,18 @@ public record L3Settings(Duration arpInterval, int arpMissLimit, int gratuitousA
         if (gratuitousArpCount < 0) {
             throw new IllegalArgumentException("arp.gratuitous-count must not be negative, was " + gratuitousArpCount);
         }
-        if (neighborCacheSize < 16 || Integer.bitCount(neighborCacheSize) != 1) {
-            throw new IllegalArgumentException("neighbor-cache-size must be a power of two of at least 16, was "
-                    + neighborCacheSize);
+        if (icmpRate < 1) {
+            throw new IllegalArgumentException("icmp.rate must be at least 1, was " + icmpRate);
+        }
+        if (icmpBurst < 1) {
+            throw new IllegalArgumentException("icmp.burst must be at least 1, was " + icmpBurst);
         }
     }
 
     public static L3Settings from(Config config, String path) {
         return SettingsReader.read(config, ROOT, path, c -> new L3Settings(c.getDuration("arp.interval"),
-                c.getInt("arp.miss-limit"), c.getInt("arp.gratuitous-count"), c.getInt("neighbor-cache-size")));
+                c.getInt("arp.miss-limit"), c.getInt("arp.gratuitous-count"), c.getInt("icmp.rate"),
+                c.getInt("icmp.burst")));
     }
 
     public static L3Settings defaults() {

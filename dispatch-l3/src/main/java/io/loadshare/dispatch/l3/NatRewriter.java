@@ -24,7 +24,9 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  * backend's address as destination (and the backend port, where the service translates ports); in full-NAT mode
  * its source becomes the source-NAT address and a port allocated for the session. A reply gets the cluster address
  * and virtual port back as its source (and, in full NAT, the client back as its destination). The TTL drops by one,
- * as through any router. The MACs are set for the next hop: the backend's, or the client-side neighbour's.
+ * as through any router. The MACs are set for the next hop: the backend's, or, for a reply, the session's last hop:
+ * the MAC its first request came from (as F5's "auto last hop" does), so that no later frame can move where a
+ * session's replies go.
  *
  * <p>Checksums are updated incrementally, never recomputed: RFC 1624 (equation 3) for the IP header and for complete
  * TCP/UDP checksums; for a partial checksum (the sender left it to offload, see {@link Packet#isChecksumPartial()})
@@ -35,8 +37,8 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  * and the quoted header with its checksum, the quoted ports, and the ICMP checksum over all of it. So path MTU
  * discovery keeps working through the dispatcher.
  *
- * <p>Ownership: a rewritten packet is forwarded; one with no next-hop MAC, an expired TTL, or no free full-NAT port
- * is released here and counted.
+ * <p>Ownership: a rewritten packet is forwarded; one with no next-hop MAC, an expired TTL, no free full-NAT port, or
+ * no bound arm to leave by is released here and counted.
  */
 final class NatRewriter extends ChannelInboundHandlerAdapter {
     private static final int PORT_OFFSET_SOURCE = 0;
@@ -68,6 +70,10 @@ final class NatRewriter extends ChannelInboundHandlerAdapter {
         Service service = packet.service();
         Backend backend = packet.backend();
         L3Service config = dispatcher.configs.get(service.index());
+        Channel out = dispatcher.backendChannel;
+        if (out == null) {
+            return DropReason.ARM_NOT_READY;
+        }
         if (backend.mac() == MacAddress.UNKNOWN) {
             return DropReason.NO_BACKEND_MAC;
         }
@@ -82,6 +88,9 @@ final class NatRewriter extends ChannelInboundHandlerAdapter {
                 }
                 context.sessions().setNatPort(packet.sessionSlot(), natPort);
             }
+        }
+        if (context.sessions().lastHop(packet.sessionSlot()) == 0) {
+            context.sessions().setLastHop(packet.sessionSlot(), packet.ethernet().source());
         }
         int backendPort = backend.port() == 0 ? service.port() : backend.port();
         if (!decrementTtl(packet.ip())) {
@@ -100,7 +109,6 @@ final class NatRewriter extends ChannelInboundHandlerAdapter {
                 translate(packet, Ipv4Header.SOURCE, config.sourceNatAddress(), PORT_OFFSET_SOURCE, natPort);
             }
         }
-        Channel out = dispatcher.backendChannel;
         packet.ethernet().setDestination(backend.mac());
         packet.ethernet().setSource(((HardwareAddressed) out).hardwareAddress());
         return null;
@@ -109,6 +117,10 @@ final class NatRewriter extends ChannelInboundHandlerAdapter {
     private DropReason rewriteReply(Packet packet) {
         Service service = packet.service();
         L3Service config = dispatcher.configs.get(service.index());
+        Channel out = dispatcher.clientChannel;
+        if (out == null) {
+            return DropReason.ARM_NOT_READY;
+        }
         int clientAddress = packet.destinationAddress();
         int clientPort = packet.destinationPort();
         if (config.fullNat()) {
@@ -136,12 +148,11 @@ final class NatRewriter extends ChannelInboundHandlerAdapter {
                 translate(packet, Ipv4Header.DESTINATION, clientAddress, PORT_OFFSET_DESTINATION, clientPort);
             }
         }
-        long neighbor = dispatcher.neighbors.lookup(clientAddress);
-        if (neighbor == MacAddress.UNKNOWN) {
+        long lastHop = context.sessions().lastHop(packet.sessionSlot());
+        if (lastHop == 0) {
             return DropReason.NO_NEIGHBOR;
         }
-        Channel out = dispatcher.clientChannel;
-        packet.ethernet().setDestination(neighbor);
+        packet.ethernet().setDestination(lastHop);
         packet.ethernet().setSource(((HardwareAddressed) out).hardwareAddress());
         return null;
     }

@@ -17,7 +17,7 @@ import java.util.List;
  * that the reply comes from that session's backend. A full-NAT reply is addressed to the source-NAT address; its
  * port names the client. ICMP errors about packets the dispatcher sent to a backend arrive here too: the
  * decoder gives them the flow of the datagram they quote, reversed. Requests to a cluster address pass on to the
- * core classifier. Also learns client-side neighbours from the frames' source addresses.
+ * core classifier. It learns nothing from a frame's addresses: a spoofed frame cannot redirect anyone's replies.
  *
  * <p>Ownership: a matched reply is forwarded, marked as a reply; a reply that matches no session is released and
  * counted as {@link DropReason#NO_SESSION}: never forwarded.
@@ -39,7 +39,6 @@ final class ReplyClassifyHandler extends ChannelInboundHandlerAdapter {
             ctx.fireChannelRead(msg);
             return;
         }
-        dispatcher.neighbors.learn(packet.ip().source(), packet.ethernet().source());
         if (packet.protocol() == IpProtocol.ICMP
                 || context.services().find(packet.destinationAddress(), packet.protocol(), packet.destinationPort())
                         != null) {
@@ -60,7 +59,8 @@ final class ReplyClassifyHandler extends ChannelInboundHandlerAdapter {
                 clientPort = ports.clientPort(clientPort);
             }
             int slot = sessions.lookup(packet.protocol(), client, clientPort, service.address(), service.port(), now);
-            if (slot < 0) {
+            // A client may hold sessions to several services that share a source-NAT address: the port names one.
+            if (slot < 0 || ports != null && sessions.natPort(slot) != packet.destinationPort()) {
                 continue;
             }
             Backend backend = service.pool().byId(sessions.backendId(slot));

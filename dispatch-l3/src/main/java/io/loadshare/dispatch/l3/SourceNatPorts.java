@@ -1,7 +1,7 @@
 package io.loadshare.dispatch.l3;
 
 /**
- * The source ports of one full-NAT address on one event loop: each new session takes a free port, which maps back
+ * The source ports of one full-NAT address on one event loop, shared by every service that uses the address: each new session takes a free port, which maps back
  * to the client's address and port for the replies, and returns to the pool when the session ends. Allocation
  * walks round from the last port given, so a port is reused as late as possible (TIME_WAIT on the backends).
  * Bounded: when all {@value #COUNT} ports are taken a new session is refused, and counted, never collides.

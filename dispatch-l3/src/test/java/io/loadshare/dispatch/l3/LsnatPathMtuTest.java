@@ -59,7 +59,7 @@ class LsnatPathMtuTest {
             L3Dispatcher lsnat = L3Dispatcher.builder()
                     .service(L3Service.of("web", "203.0.113.10", 80, "round-robin", "198.51.100.11")
                             .withGateway("192.0.2.2"))
-                    .settings(new L3Settings(Duration.ofMillis(200), 2, 1, 1024))
+                    .settings(new L3Settings(Duration.ofMillis(200), 2, 1, 1000, 50))
                     .build();
             L3Dispatcher.checkHost(NetworkNamespace.named(dispatcher));
             Bootstrap bootstrap = new Bootstrap().group(loop)

@@ -98,8 +98,9 @@ final class LsnatTestbed implements AutoCloseable {
         if (oneArmed) {
             bind("d0", Arm.BOTH);
         } else {
-            bind("ds", Arm.BACKEND);
+            // Client arm first, as the L3Dispatcher example does: arms may be bound in any order.
             bind("dc", Arm.CLIENT);
+            bind("ds", Arm.BACKEND);
         }
     }
 

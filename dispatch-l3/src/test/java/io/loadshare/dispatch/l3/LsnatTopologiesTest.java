@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 /** LSNAT one-armed, full NAT, and the host check. */
 class LsnatTopologiesTest {
-    private static final L3Settings FAST = new L3Settings(Duration.ofMillis(300), 2, 2, 1024);
+    private static final L3Settings FAST = new L3Settings(Duration.ofMillis(300), 2, 2, 1000, 50);
 
     @Test
     void oneArmedCarriesTheSameTraffic() throws Exception {

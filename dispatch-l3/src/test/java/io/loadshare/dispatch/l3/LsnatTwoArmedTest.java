@@ -43,7 +43,7 @@ class LsnatTwoArmedTest {
                 .service(L3Service.of("alt", VIP, 8000, "round-robin", "192.0.2.11", "192.0.2.12", "192.0.2.13")
                         .withBackendPort(8080))
                 .coreSettings(LsnatTestbed.fastLinger())
-                .settings(new L3Settings(Duration.ofMillis(300), 2, 2, 1024))
+                .settings(new L3Settings(Duration.ofMillis(300), 2, 2, 1000, 50))
                 .build());
         for (Service service : bed.lsnat.services()) {
             awaitPool(service, pool -> pool.availableCount() == 3);

@@ -2,20 +2,16 @@ package io.loadshare.dispatch.l3;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loadshare.core.metrics.DropReason;
 import io.loadshare.core.packet.ArpHeader;
 import io.loadshare.core.packet.Frames;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.packet.MacAddress;
-import io.loadshare.core.pipeline.HardwareAddressed;
 import io.loadshare.core.testing.TestFrames;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.embedded.EmbeddedChannel;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -31,52 +27,24 @@ class NatRewriterTest {
     private static final String SYNACK_OUT = "0200000000010200000000fe080045000028000200003f0603c1cb00710acb00710200509c4000001388000003e95012fe88853a0000";
     private static final String FRAG_NEEDED_IN = "0200000000fe02000000000b0800450000440003000040017bb5c00002fecb0071020304c13c00000578450005dc000440003f06380acb007102c000020b9c400050000003e9000013895010200012340000";
     private static final String FRAG_NEEDED_OUT = "0200000000010200000000fe080045000044000300003f017cb5c00002fecb0071020304c13c00000578450005dc000440003f06be0acb007102cb00710a9c400050000003e9000013895010200012340000";
-    private static final long DISPATCHER_MAC = MacAddress.parse("02:00:00:00:00:fe");
-
-    /** An embedded channel that knows its MAC, as a raw-socket channel does. */
-    static final class MacChannel extends EmbeddedChannel implements HardwareAddressed {
-        MacChannel(io.netty.channel.ChannelHandler handler) {
-            super(handler);
-        }
-
-        @Override
-        public long hardwareAddress() {
-            return DISPATCHER_MAC;
-        }
-    }
+    private static final long DISPATCHER_MAC = TestFrames.DISPATCHER_MAC;
 
     private L3Dispatcher lsnat;
-    private MacChannel channel;
+    private LsnatHarness.MacChannel channel;
 
     @BeforeEach
     void setUp() throws Exception {
         lsnat = L3Dispatcher.builder()
                 .service(L3Service.of("web", "203.0.113.10", 80, "round-robin", "192.0.2.11"))
-                .settings(new L3Settings(Duration.ofMillis(100), 2, 0, 64))
+                .settings(new L3Settings(Duration.ofMillis(100), 2, 0, 1000, 50))
                 .build();
-        channel = new MacChannel(lsnat.initializer(Arm.BOTH));
-        // The backend answers the dispatcher's ARP; the next round brings it up.
-        channel.writeInbound(Frames.arp(Unpooled.buffer(), DISPATCHER_MAC, TestFrames.BACKEND_MAC, ArpHeader.REPLY,
-                TestFrames.BACKEND_MAC, Ipv4Address.parse("192.0.2.11"), DISPATCHER_MAC, 0));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (lsnat.services().get(0).pool().availableCount() == 0) {
-            channel.advanceTimeBy(100, TimeUnit.MILLISECONDS);
-            channel.runScheduledPendingTasks();
-            assertTrue(System.nanoTime() < deadline, "backend never came up");
-            Thread.sleep(10);
-        }
-        releaseOutbound();
+        channel = new LsnatHarness.MacChannel(lsnat.initializer(Arm.BOTH));
+        LsnatHarness.bringUp(channel, lsnat, "192.0.2.11");
     }
 
     @AfterEach
     void tearDown() {
         channel.finishAndReleaseAll();
-    }
-
-    private void releaseOutbound() {
-        for (Object sent; (sent = channel.readOutbound()) != null; ) {
-            ((ByteBuf) sent).release();
-        }
     }
 
     private String through(String frame) {

@@ -1,0 +1,24 @@
+package io.loadshare.core.metrics;
+
+/** Something the control side of a dispatcher refused or survived, counted so that an operator can see it. */
+public enum ControlEvent {
+    /** An ARP round threw; it was logged and the next round runs as usual. */
+    ARP_ROUND_FAILED("arp-round-failed"),
+    /** A host answered ARP discovery from a MAC outside {@code allowed-macs}. */
+    DISCOVERY_NOT_ALLOWED("discovery-not-allowed"),
+    /** A host answered ARP discovery while the service already had {@code max-backends} discovered backends. */
+    DISCOVERY_LIMIT("discovery-limit"),
+    /** A backend could not join because every backend id up to {@code max-backend-id} was in use. */
+    BACKEND_IDS_EXHAUSTED("backend-ids-exhausted");
+
+    private final String label;
+
+    ControlEvent(String label) {
+        this.label = label;
+    }
+
+    /** The kebab-case name used in metrics and logs. */
+    public String label() {
+        return label;
+    }
+}
