@@ -1,6 +1,6 @@
 package io.loadshare.core.metrics;
 
-/** Something the control side of a dispatcher refused or survived, counted so that an operator can see it. */
+/** Something a dispatcher refused, held back or survived outside forwarding, counted so that an operator sees it. */
 public enum ControlEvent {
     /** An ARP round threw; it was logged and the next round runs as usual. */
     ARP_ROUND_FAILED("arp-round-failed"),
@@ -8,6 +8,8 @@ public enum ControlEvent {
     DISCOVERY_NOT_ALLOWED("discovery-not-allowed"),
     /** A host answered ARP discovery while the service already had {@code max-backends} discovered backends. */
     DISCOVERY_LIMIT("discovery-limit"),
+    /** An ICMP error the dispatcher would have originated was held back by its rate limit. */
+    ICMP_RATE_LIMITED("icmp-rate-limited"),
     /** A backend could not join because every backend id up to {@code max-backend-id} was in use. */
     BACKEND_IDS_EXHAUSTED("backend-ids-exhausted");
 

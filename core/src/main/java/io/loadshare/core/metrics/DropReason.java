@@ -56,6 +56,10 @@ public enum DropReason {
     NAT_PORTS_EXHAUSTED("nat-ports-exhausted"),
     /** The TTL ran out at the dispatcher, which forwards as a router does (LSNAT). */
     TTL_EXPIRED("ttl-expired"),
+    /** Too large for the link it must leave by, with DF set: answered with ICMP "fragmentation needed" (LSNAT). */
+    FRAGMENTATION_NEEDED("fragmentation-needed"),
+    /** Too large for the link it must leave by, without DF (or an ICMP error): the dispatcher does not fragment. */
+    CANNOT_FRAGMENT("cannot-fragment"),
     /** The session's backend left the pool or went down. */
     BACKEND_GONE("backend-gone"),
     /** The outbound channel was not writable (its queue is full). */

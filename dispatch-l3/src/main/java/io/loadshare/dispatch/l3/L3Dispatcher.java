@@ -42,6 +42,7 @@ public final class L3Dispatcher {
     final DispatchContext context;
     final List<L3Service> configs;
     final SourceNatPorts[] natPorts;
+    final FragmentationNeeded fragmentationNeeded;
     final L3Settings settings;
     volatile Channel clientChannel;
     volatile Channel backendChannel;
@@ -65,6 +66,7 @@ public final class L3Dispatcher {
         this.tracked = new TrackedServices(specs, builder.coreSettings, builder.registry, settings.arpMissLimit(),
                 null, builder.pinnedMacs, true, "lsnat-control-%d");
         this.context = tracked.context();
+        this.fragmentationNeeded = new FragmentationNeeded(context, settings.icmpRate(), settings.icmpBurst());
         context.onNatPortReleased((serviceIndex, backendId, natPort, end) -> {
             SourceNatPorts ports = natPorts[serviceIndex];
             if (ports != null) {

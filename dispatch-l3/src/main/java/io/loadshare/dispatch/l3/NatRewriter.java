@@ -37,8 +37,11 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  * and the quoted header with its checksum, the quoted ports, and the ICMP checksum over all of it. So path MTU
  * discovery keeps working through the dispatcher.
  *
- * <p>Ownership: a rewritten packet is forwarded; one with no next-hop MAC, an expired TTL, no free full-NAT port, or
- * no bound arm to leave by is released here and counted.
+ * <p>A datagram too large for the arm it must leave by is not translated: with DF set the dispatcher answers it
+ * with its own "fragmentation needed" ({@link FragmentationNeeded}); it never fragments.
+ *
+ * <p>Ownership: a rewritten packet is forwarded; one with no next-hop MAC, an expired TTL, no free full-NAT port, no
+ * bound arm to leave by, or too large for that arm is released here and counted.
  */
 final class NatRewriter extends ChannelInboundHandlerAdapter {
     private static final int PORT_OFFSET_SOURCE = 0;
@@ -58,7 +61,11 @@ final class NatRewriter extends ChannelInboundHandlerAdapter {
             ctx.fireChannelRead(msg);
             return;
         }
-        DropReason reason = packet.isReply() ? rewriteReply(packet) : rewriteRequest(packet);
+        Channel out = packet.isReply() ? dispatcher.clientChannel : dispatcher.backendChannel;
+        DropReason reason = out == null ? DropReason.ARM_NOT_READY : tooBig(ctx.channel(), out, packet);
+        if (reason == null) {
+            reason = packet.isReply() ? rewriteReply(packet, out) : rewriteRequest(packet, out);
+        }
         if (reason != null) {
             context.drop(packet, reason);
             return;
@@ -66,14 +73,28 @@ final class NatRewriter extends ChannelInboundHandlerAdapter {
         ctx.fireChannelRead(packet);
     }
 
-    private DropReason rewriteRequest(Packet packet) {
+    /**
+     * Null if the packet fits the arm it leaves by. Otherwise the reason it is dropped; with DF set, "fragmentation
+     * needed" goes back to its sender first, from the dispatcher's address on the sender's side.
+     */
+    private DropReason tooBig(Channel in, Channel out, Packet packet) {
+        int mtu = ((HardwareAddressed) out).mtu();
+        if (mtu == 0 || FragmentationNeeded.exceeds(packet, mtu) == 0) {
+            return null;
+        }
+        if (!packet.ip().dontFragment() || packet.isIcmpError()) {
+            return DropReason.CANNOT_FRAGMENT;
+        }
+        L3Service config = dispatcher.configs.get(packet.service().index());
+        int source = packet.isReply() && config.fullNat() ? config.sourceNatAddress() : config.address();
+        dispatcher.fragmentationNeeded.send(in, packet, source, mtu);
+        return DropReason.FRAGMENTATION_NEEDED;
+    }
+
+    private DropReason rewriteRequest(Packet packet, Channel out) {
         Service service = packet.service();
         Backend backend = packet.backend();
         L3Service config = dispatcher.configs.get(service.index());
-        Channel out = dispatcher.backendChannel;
-        if (out == null) {
-            return DropReason.ARM_NOT_READY;
-        }
         if (backend.mac() == MacAddress.UNKNOWN) {
             return DropReason.NO_BACKEND_MAC;
         }
@@ -114,13 +135,9 @@ final class NatRewriter extends ChannelInboundHandlerAdapter {
         return null;
     }
 
-    private DropReason rewriteReply(Packet packet) {
+    private DropReason rewriteReply(Packet packet, Channel out) {
         Service service = packet.service();
         L3Service config = dispatcher.configs.get(service.index());
-        Channel out = dispatcher.clientChannel;
-        if (out == null) {
-            return DropReason.ARM_NOT_READY;
-        }
         int clientAddress = packet.destinationAddress();
         int clientPort = packet.destinationPort();
         if (config.fullNat()) {

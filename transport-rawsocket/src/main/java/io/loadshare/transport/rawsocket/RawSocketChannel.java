@@ -128,7 +128,8 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
         return hardwareAddress;
     }
 
-    /** The bound interface's MTU; valid once active. */
+    /** The bound interface's MTU, read when the channel is bound. */
+    @Override
     public int mtu() {
         return mtu;
     }
