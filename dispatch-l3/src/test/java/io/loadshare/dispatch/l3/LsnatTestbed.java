@@ -18,6 +18,7 @@ import io.netty.channel.epoll.EpollIoHandler;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * LSNAT testbeds in namespaces, veth offloads at their defaults.
@@ -91,25 +92,31 @@ final class LsnatTestbed implements AutoCloseable {
                 "io.loadshare.core.session { tcp-linger = 300ms, sweep-interval = 50ms, sweep-cycle = 200ms }"));
     }
 
-    /** Starts the dispatcher's channels, with the checksum verifier before each emitter. */
+    /** Starts the dispatcher's raw-socket channels, with the checksum verifier before each emitter. */
     void start(L3Dispatcher dispatcherState) throws Exception {
+        start(dispatcherState, interfaceName -> new Bootstrap().group(loop)
+                .channelFactory(() -> new RawSocketChannel(NetworkNamespace.named(dispatcher)))
+                // The ARP responder must see broadcast ARP requests for the addresses it answers for.
+                .option(RawSocketChannelOption.SOCKET_FILTER, SocketFilter.builder().acceptBroadcast(true).build())
+                .localAddress(new RawSocketAddress(interfaceName)));
+    }
+
+    /** Starts the dispatcher's channels from the bootstraps {@code transport} makes per interface. */
+    void start(L3Dispatcher dispatcherState, Function<String, Bootstrap> transport) throws Exception {
         lsnat = dispatcherState;
         L3Dispatcher.checkHost(NetworkNamespace.named(dispatcher));
         if (oneArmed) {
-            bind("d0", Arm.BOTH);
+            bind(transport.apply("d0"), Arm.BOTH);
         } else {
             // Client arm first, as the L3Dispatcher example does: arms may be bound in any order.
-            bind("dc", Arm.CLIENT);
-            bind("ds", Arm.BACKEND);
+            bind(transport.apply("dc"), Arm.CLIENT);
+            bind(transport.apply("ds"), Arm.BACKEND);
         }
     }
 
-    private void bind(String interfaceName, Arm arm) throws InterruptedException {
+    private void bind(Bootstrap bootstrap, Arm arm) throws InterruptedException {
         L3DispatchInitializer initializer = lsnat.initializer(arm);
-        // The ARP responder must see broadcast ARP requests for the addresses it answers for.
-        Channel channel = new Bootstrap().group(loop)
-                .channelFactory(() -> new RawSocketChannel(NetworkNamespace.named(dispatcher)))
-                .option(RawSocketChannelOption.SOCKET_FILTER, SocketFilter.builder().acceptBroadcast(true).build())
+        Channel channel = bootstrap
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -122,7 +129,7 @@ final class LsnatTestbed implements AutoCloseable {
                         });
                     }
                 })
-                .bind(new RawSocketAddress(interfaceName)).sync().channel();
+                .bind().sync().channel();
         channels.add(channel);
     }
 
