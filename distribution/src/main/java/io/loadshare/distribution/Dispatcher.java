@@ -91,7 +91,7 @@ public final class Dispatcher implements AutoCloseable {
                 context = lsmac.context();
                 services = lsmac.services();
                 reconfigurer = lsmac::reconfigure;
-                channels.add(bind(loop, config, namespace, config.clientInterface(), lsmac,
+                channels.add(bind(loop, config, namespace, config.clientInterface(), config.clientVlan(), lsmac,
                         SocketFilter.builder().acceptBroadcast(config.rawSocket().acceptBroadcast())
                                 .ipv4Destinations(vips).build()));
             } else {
@@ -103,12 +103,13 @@ public final class Dispatcher implements AutoCloseable {
                 // The ARP responder needs broadcasts; replies and ICMP errors come from backend-side addresses.
                 SocketFilter anyIpv4 = SocketFilter.builder().acceptBroadcast(true).build();
                 if (config.backendInterface().isEmpty()) {
-                    channels.add(bind(loop, config, namespace, config.clientInterface(), lsnat.initializer(Arm.BOTH),
-                            anyIpv4));
+                    channels.add(bind(loop, config, namespace, config.clientInterface(), config.clientVlan(),
+                            lsnat.initializer(Arm.BOTH), anyIpv4));
                 } else {
-                    channels.add(bind(loop, config, namespace, config.backendInterface(),
+                    channels.add(bind(loop, config, namespace, config.backendInterface(), config.backendVlan(),
                             lsnat.initializer(Arm.BACKEND), anyIpv4));
-                    channels.add(bind(loop, config, namespace, config.clientInterface(), lsnat.initializer(Arm.CLIENT),
+                    channels.add(bind(loop, config, namespace, config.clientInterface(), config.clientVlan(),
+                            lsnat.initializer(Arm.CLIENT),
                             SocketFilter.builder().acceptBroadcast(true).ipv4Destinations(vips).build()));
                 }
             }
@@ -140,13 +141,15 @@ public final class Dispatcher implements AutoCloseable {
     }
 
     private static Channel bind(EventLoopGroup loop, DispatcherConfig config, NetworkNamespace namespace,
-            String interfaceName, ChannelHandler initializer, SocketFilter filter) throws InterruptedException {
+            String interfaceName, int vlan, ChannelHandler initializer, SocketFilter filter)
+            throws InterruptedException {
         Bootstrap bootstrap = new Bootstrap().group(loop)
                 .channelFactory(() -> namespace == null ? new RawSocketChannel() : new RawSocketChannel(namespace))
                 .handler(initializer);
         RawSocketChannel channel = (RawSocketChannel) bootstrap.register().sync().channel();
         channel.config().apply(config.rawSocket());
         channel.config().setOption(RawSocketChannelOption.SOCKET_FILTER, filter);
+        channel.config().setOption(RawSocketChannelOption.VLAN, vlan);
         channel.bind(new RawSocketAddress(interfaceName)).sync();
         return channel;
     }

@@ -34,11 +34,13 @@ import java.util.TreeSet;
  * @param mode l2, l3 or l3-fullnat
  * @param clientInterface the l2 interface, or the l3 client-facing one
  * @param backendInterface the l3 backend-facing interface, or empty for one-armed
+ * @param clientVlan the 802.1Q VLAN served on the client interface when it is a trunk, or 0
+ * @param backendVlan the same for the backend interface
  * @param networkNamespace the namespace to open interfaces in, or empty
  * @param resolved the whole configuration with the references behind it, to tell what a reload changes
  */
-public record DispatcherConfig(Path file, Mode mode, String clientInterface, String backendInterface,
-        String networkNamespace, List<ServiceConfig> services, CoreSettings core, RawSocketSettings rawSocket,
+public record DispatcherConfig(Path file, Mode mode, String clientInterface, String backendInterface, int clientVlan,
+        int backendVlan, String networkNamespace, List<ServiceConfig> services, CoreSettings core, RawSocketSettings rawSocket,
         L2Settings l2, L3Settings l3, Admin admin, Config resolved) {
 
     /**
@@ -110,14 +112,26 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
         if (mode == Mode.L2 && !backendInterface.isEmpty()) {
             throw bad(root, "interfaces.backend", "l2 uses one interface: leave interfaces.backend empty");
         }
+        int clientVlan = vlan(root, "interfaces.client-vlan");
+        int backendVlan = vlan(root, "interfaces.backend-vlan");
+        if (backendInterface.isEmpty() && backendVlan != 0) {
+            throw bad(root, "interfaces.backend-vlan", "there is no backend interface (l2, or l3 one-armed): leave it 0"
+                    + " and set interfaces.client-vlan");
+        }
+        RawSocketSettings rawSocket = RawSocketSettings.from(config, RawSocketSettings.ROOT);
+        if (rawSocket.vlan() != 0) {
+            throw new ConfigException.BadValue(config.getValue(RawSocketSettings.ROOT + ".vlan").origin(),
+                    RawSocketSettings.ROOT + ".vlan", "the dispatcher sets a VLAN per interface: use"
+                    + " loadshare.interfaces.client-vlan and backend-vlan instead");
+        }
         int adminPort = root.getInt("admin.port");
         if (adminPort < 0 || adminPort > 65535) {
             throw bad(root, "admin.port", "expected a port 0..65535, got " + adminPort);
         }
         Admin admin = new Admin(root.getBoolean("admin.enabled"), root.getString("admin.address"), adminPort);
-        return new DispatcherConfig(file, mode, root.getString("interfaces.client"), backendInterface,
-                root.getString("network-namespace"), List.copyOf(services), CoreSettings.from(config),
-                RawSocketSettings.from(config, RawSocketSettings.ROOT), L2Settings.from(config, L2Settings.ROOT),
+        return new DispatcherConfig(file, mode, root.getString("interfaces.client"), backendInterface, clientVlan,
+                backendVlan, root.getString("network-namespace"), List.copyOf(services), CoreSettings.from(config),
+                rawSocket, L2Settings.from(config, L2Settings.ROOT),
                 L3Settings.from(config, L3Settings.ROOT), admin, config);
     }
 
@@ -264,6 +278,14 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
         } catch (IllegalArgumentException e) {
             throw new ConfigException.BadValue(config.getValue(key).origin(), path + "." + key, e.getMessage());
         }
+    }
+
+    private static int vlan(Config root, String key) {
+        int vlan = root.getInt(key);
+        if (vlan < 0 || vlan > 4094) {
+            throw bad(root, key, "expected 0 (none) or an 802.1Q VLAN id 1..4094, got " + vlan);
+        }
+        return vlan;
     }
 
     private static ConfigException bad(Config config, String key, String problem) {

@@ -26,10 +26,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
@@ -156,7 +158,23 @@ public final class Loadshare {
                     loaded.backendInterface().isEmpty() ? loaded.clientInterface()
                             : loaded.clientInterface() + " (clients) and " + loaded.backendInterface() + " (backends)",
                     loaded.services().size());
+            sharedSourceNat(loaded).forEach((address, names) -> System.out.printf(
+                    "source-NAT address %s is shared by services %s: they draw on one pool of its %,d ports"
+                            + " (1024-65535), so a port is never given to two sessions at once%n",
+                    Ipv4Address.format(address), String.join(", ", names), 65536 - 1024));
             return 0;
+        }
+
+        /** Source-NAT addresses that more than one service uses, with those services' names. */
+        private static Map<Integer, List<String>> sharedSourceNat(DispatcherConfig config) {
+            Map<Integer, List<String>> byAddress = new TreeMap<>();
+            for (DispatcherConfig.ServiceConfig service : config.services()) {
+                if (service.sourceNatAddress() != 0) {
+                    byAddress.computeIfAbsent(service.sourceNatAddress(), a -> new ArrayList<>()).add(service.name());
+                }
+            }
+            byAddress.values().removeIf(names -> names.size() < 2);
+            return byAddress;
         }
 
         /** CAP_NET_RAW (bit 13) in the effective set of /proc/self/status. */

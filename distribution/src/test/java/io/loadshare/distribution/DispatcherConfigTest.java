@@ -110,6 +110,21 @@ class DispatcherConfigTest {
     }
 
     @Test
+    void vlansAndDiscoveryLimitsAreValidated() throws IOException {
+        String service = "loadshare.services = [ { name = a, address = \"198.51.100.1\", port = 80 } ]\n";
+        assertError(service + "loadshare.interfaces.client-vlan = 5000",
+                "'loadshare.interfaces.client-vlan': expected 0 (none) or an 802.1Q VLAN id 1..4094, got 5000");
+        assertError(service + "loadshare.interfaces.backend-vlan = 10",
+                "'loadshare.interfaces.backend-vlan': there is no backend interface");
+        assertError(service + "io.loadshare.transport.rawsocket.vlan = 10",
+                "use loadshare.interfaces.client-vlan and backend-vlan instead");
+        assertError(service + "io.loadshare.dispatch.l2.arp.discovery.allowed-macs = [\"02:00:00:00:00\"]",
+                "io.loadshare.dispatch.l2");
+        assertError(service + "io.loadshare.dispatch.l2.arp.discovery.max-backends = 0",
+                "discovery max-backends must be at least 1, was 0");
+    }
+
+    @Test
     void aMissingFileIsNamed() {
         ConfigException e = assertThrows(ConfigException.class,
                 () -> DispatcherConfig.load(dir.resolve("nope.conf"), SchedulerRegistry.load()));

@@ -1,8 +1,10 @@
 package io.loadshare.distribution;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.loadshare.core.testing.NetnsTestbed;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -58,5 +60,32 @@ class LoadshareCliTest {
         Result refused = run("check", "--config", bad.toString());
         assertEquals(Loadshare.CONFIG_ERROR, refused.exit());
         assertTrue(refused.err().contains("bad configuration") && refused.err().contains("bad.conf: 1"), refused.err());
+    }
+
+    @Test
+    void checkExplainsServicesThatShareASourceNatAddress() throws Exception {
+        try (NetnsTestbed testbed = NetnsTestbed.create()) {
+            String namespace = testbed.namespace("disp");
+            testbed.sysctl(namespace, "net.ipv4.ip_forward", "0");
+            Path shared = Files.writeString(dir.resolve("shared.conf"), """
+                    loadshare {
+                      mode = l3-fullnat
+                      network-namespace = "%s"
+                      services = [
+                        { name = web, address = "203.0.113.10", port = 80, backends = ["192.0.2.11"],
+                          source-nat-address = "192.0.2.250" }
+                        { name = api, address = "203.0.113.20", port = 443, backends = ["192.0.2.12"],
+                          source-nat-address = "192.0.2.250" }
+                        { name = mail, address = "203.0.113.30", port = 25, backends = ["192.0.2.13"],
+                          source-nat-address = "192.0.2.251" }
+                      ]
+                    }
+                    """.formatted(namespace));
+            Result checked = run("check", "--config", shared.toString());
+            assertEquals(0, checked.exit(), checked.err());
+            assertTrue(checked.out().contains("source-NAT address 192.0.2.250 is shared by services web, api: they"
+                    + " draw on one pool of its 64,512 ports"), checked.out());
+            assertFalse(checked.out().contains("192.0.2.251"), checked.out());
+        }
     }
 }

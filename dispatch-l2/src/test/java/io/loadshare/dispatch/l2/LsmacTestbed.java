@@ -6,8 +6,12 @@ import io.loadshare.core.testing.NetnsTestbed;
 import io.loadshare.core.testing.TestHttpServer;
 import io.loadshare.transport.rawsocket.RawSocketAddress;
 import io.loadshare.transport.rawsocket.RawSocketChannel;
+import io.loadshare.transport.rawsocket.RawSocketChannelOption;
+import io.loadshare.transport.rawsocket.SocketFilter;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
@@ -27,6 +31,15 @@ import java.util.concurrent.TimeUnit;
  * </pre>
  * With {@code vipOnLo} the backends hold the VIP on lo with arp_ignore=1/arp_announce=2 (a static pool);
  * otherwise as a secondary address on their LAN interface, so that they answer the dispatcher's ARP (discovery).
+ *
+ * <p>With a {@code vlan}, the dispatcher sits on an 802.1Q trunk instead of the bridge. This kernel has neither VLAN
+ * devices nor a VLAN-filtering bridge, so a switch namespace plays the switch: its access port {@code sa} (on the
+ * bridge, untagged) and trunk port {@code st} (to the dispatcher's {@code d0}, VLAN {@code vlan} tagged) are
+ * joined by two raw-socket channels. The client reaches the dispatcher by a static ARP entry: the dispatcher's
+ * kernel, which has no interface on the VLAN, answers nothing that arrives tagged.
+ * <pre>
+ *   cli, bN ── br0 ── sa [sw] st ══ trunk, VLAN tagged ══ d0 [disp]
+ * </pre>
  */
 final class LsmacTestbed implements AutoCloseable {
     static final String VIP = "198.51.100.10";
@@ -42,19 +55,67 @@ final class LsmacTestbed implements AutoCloseable {
     final Map<Integer, String> backends = new HashMap<>();
     private final List<TestHttpServer> httpServers = new ArrayList<>();
     private final boolean vipOnLo;
+    private final int vlan;
+    private final List<Channel> switchPorts = new ArrayList<>();
     Channel channel;
     L2DispatchInitializer lsmac;
 
     LsmacTestbed(int backendCount, boolean vipOnLo) throws Exception {
+        this(backendCount, vipOnLo, 0);
+    }
+
+    LsmacTestbed(int backendCount, boolean vipOnLo, int vlan) throws Exception {
         this.vipOnLo = vipOnLo;
+        this.vlan = vlan;
         lan = testbed.namespace("lan");
         testbed.bridge(lan, "br0");
         client = host("cli", "c0", "pc", CLIENT);
         testbed.exec(client, "ip", "route", "add", VIP + "/32", "via", DISPATCHER);
         testbed.sysctl(client, "net.ipv4.ip_local_port_range", "1024 65535");
-        dispatcher = host("disp", "d0", "pd", DISPATCHER);
+        if (vlan == 0) {
+            dispatcher = host("disp", "d0", "pd", DISPATCHER);
+        } else {
+            dispatcher = testbed.namespace("disp");
+            String sw = testbed.namespace("sw");
+            testbed.veth(dispatcher, "d0", sw, "st");
+            testbed.address(dispatcher, "d0", DISPATCHER + "/24");
+            testbed.veth(sw, "sa", lan, "psw");
+            testbed.exec(lan, "ip", "link", "set", "psw", "master", "br0");
+            testbed.exec(client, "ip", "neigh", "replace", DISPATCHER, "lladdr", testbed.mac(dispatcher, "d0"), "dev",
+                    "c0");
+            startSwitch(sw);
+        }
         for (int n = 1; n <= backendCount; n++) {
             addBackend(n);
+        }
+    }
+
+    /** Joins the switch's access port (untagged) and trunk port (tagged with {@link #vlan}) in both directions. */
+    private void startSwitch(String sw) throws InterruptedException {
+        testbed.exec(sw, "ip", "link", "set", "sa", "promisc", "on");
+        testbed.exec(sw, "ip", "link", "set", "st", "promisc", "on");
+        Channel[] ports = new Channel[2];
+        for (int i = 0; i < 2; i++) {
+            int other = 1 - i;
+            Bootstrap bootstrap = new Bootstrap().group(loop)
+                    .channelFactory(() -> new RawSocketChannel(NetworkNamespace.named(sw)))
+                    .option(RawSocketChannelOption.SOCKET_FILTER, SocketFilter.acceptAll())
+                    .handler(new ChannelInboundHandlerAdapter() {
+                        @Override
+                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                            ports[other].write(msg, ports[other].voidPromise());
+                        }
+
+                        @Override
+                        public void channelReadComplete(ChannelHandlerContext ctx) {
+                            ports[other].flush();
+                        }
+                    });
+            if (i == 1) {
+                bootstrap.option(RawSocketChannelOption.VLAN, vlan);
+            }
+            ports[i] = bootstrap.bind(new RawSocketAddress(i == 0 ? "sa" : "st")).sync().channel();
+            switchPorts.add(ports[i]);
         }
     }
 
@@ -81,11 +142,12 @@ final class LsmacTestbed implements AutoCloseable {
         testbed.exec(backends.get(n), "ip", "addr", "del", VIP + "/32", "dev", vipOnLo ? "lo" : "e0");
     }
 
-    /** Starts the dispatcher on d0 with the given LSMAC pipeline. */
+    /** Starts the dispatcher on d0 with the given LSMAC pipeline (serving the trunk's VLAN, when there is one). */
     void startDispatcher(L2DispatchInitializer initializer) throws Exception {
         lsmac = initializer;
         channel = new Bootstrap().group(loop)
                 .channelFactory(() -> new RawSocketChannel(NetworkNamespace.named(dispatcher)))
+                .option(RawSocketChannelOption.VLAN, vlan)
                 .handler(initializer).bind(new RawSocketAddress("d0")).sync().channel();
     }
 
@@ -113,6 +175,9 @@ final class LsmacTestbed implements AutoCloseable {
     public void close() throws Exception {
         if (channel != null) {
             channel.close().sync();
+        }
+        for (Channel port : switchPorts) {
+            port.close().sync();
         }
         for (TestHttpServer server : httpServers) {
             server.close();

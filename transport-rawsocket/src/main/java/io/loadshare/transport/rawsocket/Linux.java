@@ -31,6 +31,11 @@ final class Linux {
     static final int PACKET_RX_RING = 5;
     static final int PACKET_VERSION = 10;
     static final int PACKET_VNET_HDR = 15;
+    static final int PACKET_AUXDATA = 8;
+    /** tp_status bits of tpacket_auxdata and tpacket3_hdr (linux/if_packet.h). */
+    static final int TP_STATUS_VLAN_VALID = 1 << 4;
+    static final int TP_STATUS_VLAN_TPID_VALID = 1 << 6;
+    static final int ETH_P_8021Q = 0x8100;
     static final int PACKET_FANOUT = 18;
     static final int PACKET_QDISC_BYPASS = 20;
     static final int PACKET_IGNORE_OUTGOING = 23;

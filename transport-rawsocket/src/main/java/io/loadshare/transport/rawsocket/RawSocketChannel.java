@@ -1,6 +1,7 @@
 package io.loadshare.transport.rawsocket;
 
 import io.loadshare.core.netns.NetworkNamespace;
+import io.loadshare.core.packet.EthernetHeader;
 import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.packet.VirtioNetHeader;
 import io.loadshare.core.pipeline.HardwareAddressed;
@@ -48,10 +49,25 @@ import java.net.SocketAddress;
 public final class RawSocketChannel extends AbstractChannel implements HardwareAddressed {
     private static final ChannelMetadata METADATA = new ChannelMetadata(false, 64);
     private static final int MMSGHDR = 64;
+    private static final int MAC_LENGTH = 6;
+    private static final int VLAN_ID_MASK = 0xFFF;
+    private static final ValueLayout.OfShort LE_SHORT =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final int MSG_IOV = 16;
     private static final int MSG_IOVLEN = 24;
+    private static final int MSG_CONTROL = 32;
+    private static final int MSG_CONTROLLEN = 40;
     private static final int MSG_LEN = 56;
+    /** CMSG_SPACE(sizeof(struct tpacket_auxdata)): a 16-byte cmsghdr and 20 bytes of data, aligned to 8. */
+    private static final int AUXDATA_SPACE = 40;
+    private static final int CMSG_LEVEL = 8;
+    private static final int CMSG_TYPE = 12;
+    private static final int AUXDATA_STATUS = 16;
+    private static final int AUXDATA_VLAN_TCI = 32;
+    private static final int AUXDATA_VLAN_TPID = 34;
     private static final int IOVEC = 16;
+    /** A zero virtio-net header, the MAC addresses, a VLAN tag, the rest of the frame. */
+    private static final int IOVECS_PER_MESSAGE = 4;
     /** All of the address space, so that a copy into a buffer's memory needs no segment object per frame. */
     private static final MemorySegment ALL_MEMORY = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
 
@@ -66,6 +82,10 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
     private volatile long hardwareAddress = MacAddress.UNKNOWN;
     private volatile int mtu;
     private volatile Throwable closeCause;
+    /** The VLAN this channel serves on a trunk, or 0; fixed at bind. */
+    private int vlan;
+    /** The 802.1Q tag every frame sent gets when {@link #vlan} is set. */
+    private final MemorySegment vlanTag = arena.allocate(EthernetHeader.VLAN_TAG_LENGTH);
 
     private IoRegistration registration;
     private EpollIoOps ops = EpollIoOps.NONE;
@@ -79,12 +99,16 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
     private MemorySegment receiveScratch;
     private long receiveSlot;
     private MemorySegment receiveMessages;
+    /** Plain receive: one PACKET_AUXDATA control message per message of a batch, for the VLAN tag. */
+    private MemorySegment receiveControl;
     private int received;
     private int nextReceived;
     /** The last batch came back short: the socket had no more, so the read loop can stop without asking again. */
     private boolean receiveDrained;
     private MemorySegment messages;
     private MemorySegment iovecs;
+    /** Per message of a send batch, a virtio-net header adjusted for an inserted VLAN tag. */
+    private MemorySegment vnetScratch;
     private ByteBuf[] batch;
     private final BatchCollector collector = new BatchCollector();
 
@@ -220,6 +244,9 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
             socket.setInt(Linux.SOL_SOCKET, Linux.SO_RCVBUFFORCE, config.receiveBufferSize(), "SO_RCVBUFFORCE");
         }
         attachFilter(config.socketFilter());
+        vlan = config.vlan();
+        vlanTag.set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN), 0,
+                Linux.ETH_P_8021Q << 16 | vlan);
         int vnet = config.vnetHeader() ? VirtioNetHeader.LENGTH : 0;
         RingSettings ringSettings = config.ring();
         if (ringSettings.enabled()) {
@@ -231,8 +258,14 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
             receiveSlot = (config.maxFrameSize() + vnet + 1L + 63) & ~63L;
             receiveScratch = arena.allocate(receiveSlot * slots, 64);
             receiveMessages = arena.allocate((long) MMSGHDR * slots, 8);
+            receiveControl = arena.allocate((long) AUXDATA_SPACE * slots, 8);
             MemorySegment receiveIovecs = arena.allocate((long) IOVEC * slots, 8);
+            // The kernel strips an 802.1Q tag into metadata before packet sockets see the frame; the tag comes back
+            // in the auxiliary data (the ring's frame header carries it without asking).
+            socket.setInt(Linux.SOL_PACKET, Linux.PACKET_AUXDATA, 1, "PACKET_AUXDATA");
             for (int i = 0; i < slots; i++) {
+                receiveMessages.set(ValueLayout.JAVA_LONG, (long) MMSGHDR * i + MSG_CONTROL,
+                        receiveControl.address() + (long) AUXDATA_SPACE * i);
                 receiveIovecs.set(ValueLayout.JAVA_LONG, (long) IOVEC * i, receiveScratch.address() + receiveSlot * i);
                 receiveIovecs.set(ValueLayout.JAVA_LONG, (long) IOVEC * i + 8, receiveSlot);
                 receiveMessages.set(ValueLayout.JAVA_LONG, (long) MMSGHDR * i + MSG_IOV,
@@ -244,7 +277,8 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
         receiveSource = Unpooled.wrappedBuffer(receiveMemory.asByteBuffer());
         int sendBatch = config.sendBatch();
         messages = arena.allocate((long) MMSGHDR * sendBatch, 8);
-        iovecs = arena.allocate((long) IOVEC * 2 * sendBatch, 8);
+        iovecs = arena.allocate((long) IOVEC * IOVECS_PER_MESSAGE * sendBatch, 8);
+        vnetScratch = arena.allocate((long) VirtioNetHeader.LENGTH * sendBatch, 8);
         batch = new ByteBuf[sendBatch];
         socket.bind(ifindex, name);
         if (config.fanoutGroup() >= 0) {
@@ -391,31 +425,46 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
         }
     }
 
-    /** Fills mmsghdr {@code i}: the frame with its own virtio-net header, or a zero one, or none. */
+    /**
+     * Fills mmsghdr {@code i}: the frame with its own virtio-net header, or a zero one, or none; on a VLAN, with the
+     * tag gathered in after the MAC addresses, so that no frame is copied to be tagged.
+     */
     private void prepareMessage(int i, ByteBuf frame) {
         long message = (long) MMSGHDR * i;
-        long iov = (long) IOVEC * 2 * i;
-        int iovCount;
-        if (!config.vnetHeader()) {
-            setIovec(iov, frame, frame.readerIndex(), frame.readableBytes());
-            iovCount = 1;
-        } else if (VirtioNetHeader.isPresent(frame)) {
-            setIovec(iov, frame, frame.readerIndex() - VirtioNetHeader.LENGTH,
-                    frame.readableBytes() + VirtioNetHeader.LENGTH);
-            iovCount = 1;
+        long iov = (long) IOVEC * IOVECS_PER_MESSAGE * i;
+        boolean tag = vlan != 0 && frame.readableBytes() >= 2 * MAC_LENGTH;
+        int iovCount = 0;
+        int start = frame.readerIndex();
+        int length = frame.readableBytes();
+        if (config.vnetHeader()) {
+            if (!VirtioNetHeader.isPresent(frame)) {
+                setIovec(iov + (long) IOVEC * iovCount++, zeroVnetHeader.address(), VirtioNetHeader.LENGTH);
+            } else if (!tag) {
+                start -= VirtioNetHeader.LENGTH;
+                length += VirtioNetHeader.LENGTH;
+            } else {
+                // A copy whose offsets count the tag; the frame itself stays as it is, should this send be retried.
+                MemorySegment header = vnetScratch.asSlice((long) VirtioNetHeader.LENGTH * i, VirtioNetHeader.LENGTH);
+                MemorySegment.copy(ALL_MEMORY, addressOf(frame, start - VirtioNetHeader.LENGTH), header, 0,
+                        VirtioNetHeader.LENGTH);
+                shiftVnetOffsets(header);
+                setIovec(iov + (long) IOVEC * iovCount++, header.address(), VirtioNetHeader.LENGTH);
+            }
+        }
+        if (tag) {
+            setIovec(iov + (long) IOVEC * iovCount++, addressOf(frame, start), 2 * MAC_LENGTH);
+            setIovec(iov + (long) IOVEC * iovCount++, vlanTag.address(), EthernetHeader.VLAN_TAG_LENGTH);
+            setIovec(iov + (long) IOVEC * iovCount++, addressOf(frame, start + 2 * MAC_LENGTH), length - 2 * MAC_LENGTH);
         } else {
-            iovecs.set(ValueLayout.JAVA_LONG, iov, zeroVnetHeader.address());
-            iovecs.set(ValueLayout.JAVA_LONG, iov + 8, VirtioNetHeader.LENGTH);
-            setIovec(iov + IOVEC, frame, frame.readerIndex(), frame.readableBytes());
-            iovCount = 2;
+            setIovec(iov + (long) IOVEC * iovCount++, addressOf(frame, start), length);
         }
         // The other mmsghdr fields (name, control, flags) stay zero from allocation; the kernel writes msg_len.
         messages.set(ValueLayout.JAVA_LONG, message + MSG_IOV, iovecs.address() + iov);
         messages.set(ValueLayout.JAVA_LONG, message + MSG_IOVLEN, iovCount);
     }
 
-    private void setIovec(long at, ByteBuf buf, int index, int length) {
-        iovecs.set(ValueLayout.JAVA_LONG, at, addressOf(buf, index));
+    private void setIovec(long at, long address, int length) {
+        iovecs.set(ValueLayout.JAVA_LONG, at, address);
         iovecs.set(ValueLayout.JAVA_LONG, at + 8, length);
     }
 
@@ -463,7 +512,12 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
                     ring.consumed();
                     continue;
                 }
-                ByteBuf frame = copy(allocator, (int) ring.macOffset() - vnet, vnet, length);
+                int vlanTag = ring.vlanTag();
+                if (!ofThisVlan(vlanTag)) {
+                    ring.consumed();
+                    continue;
+                }
+                ByteBuf frame = copy(allocator, (int) ring.macOffset() - vnet, vnet, length, restored(vlanTag));
                 ring.consumed();
                 return frame;
             }
@@ -472,6 +526,10 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
                     return null;
                 }
                 int want = (int) Math.min(wanted, receiveMessages.byteSize() / MMSGHDR);
+                for (int i = 0; i < want; i++) {
+                    // The kernel writes back the length it used; give each message its whole space again.
+                    receiveMessages.set(ValueLayout.JAVA_LONG, (long) MMSGHDR * i + MSG_CONTROLLEN, AUXDATA_SPACE);
+                }
                 int n = socket.receiveBatch(receiveMessages, want);
                 if (n < 0) {
                     receiveDrained = true;
@@ -488,27 +546,97 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
                 stats.countReceivedOversize();
                 continue;
             }
-            return copy(allocator, receiveSlot * i, vnet, length);
+            int vlanTag = auxdataVlanTag(i);
+            if (!ofThisVlan(vlanTag)) {
+                continue;
+            }
+            return copy(allocator, receiveSlot * i, vnet, length, restored(vlanTag));
         }
     }
 
-    /** The one copy of a frame: from the ring or the scratch area into a pooled buffer of its size. */
-    private ByteBuf copy(ByteBufAllocator allocator, long at, int vnet, int length) {
+    /** With a VLAN configured, whether a frame belongs to it (counted when not); without one, every frame does. */
+    private boolean ofThisVlan(int vlanTag) {
+        if (vlan == 0 || vlanTag != -1 && (vlanTag & VLAN_ID_MASK) == vlan) {
+            return true;
+        }
+        stats.countReceivedOtherVlan();
+        return false;
+    }
+
+    /** The tag to put back into a frame: none when the channel is a VLAN's interface, which reads untagged. */
+    private int restored(int vlanTag) {
+        return vlan == 0 ? vlanTag : -1;
+    }
+
+    /** The 802.1Q tag PACKET_AUXDATA reports for message {@code i} of the last batch, or -1. */
+    private int auxdataVlanTag(int i) {
+        long control = (long) AUXDATA_SPACE * i;
+        if (receiveMessages.get(ValueLayout.JAVA_LONG, (long) MMSGHDR * i + MSG_CONTROLLEN) < AUXDATA_SPACE - 4
+                || receiveControl.get(ValueLayout.JAVA_INT, control + CMSG_LEVEL) != Linux.SOL_PACKET
+                || receiveControl.get(ValueLayout.JAVA_INT, control + CMSG_TYPE) != Linux.PACKET_AUXDATA) {
+            return -1;
+        }
+        return vlanTag(receiveControl.get(ValueLayout.JAVA_INT, control + AUXDATA_STATUS),
+                receiveControl.get(ValueLayout.JAVA_SHORT, control + AUXDATA_VLAN_TCI) & 0xFFFF,
+                receiveControl.get(ValueLayout.JAVA_SHORT, control + AUXDATA_VLAN_TPID) & 0xFFFF);
+    }
+
+    /** {@code tpid << 16 | tci} when the status says the kernel took a tag off, else -1. */
+    static int vlanTag(int status, int tci, int tpid) {
+        if ((status & Linux.TP_STATUS_VLAN_VALID) == 0) {
+            return -1;
+        }
+        return ((status & Linux.TP_STATUS_VLAN_TPID_VALID) != 0 ? tpid : Linux.ETH_P_8021Q) << 16 | tci;
+    }
+
+    /**
+     * The one copy of a frame: from the ring or the scratch area into a pooled buffer of its size. A VLAN tag the
+     * kernel took off goes back in after the MAC addresses, so the pipeline sees, and forwards, the frame as it was
+     * on the wire; a virtio-net header's offsets move with it.
+     */
+    private ByteBuf copy(ByteBufAllocator allocator, long at, int vnet, int length, int vlanTag) {
         int headroom = vnet == 0 ? 0 : VirtioNetHeader.HEADROOM;
-        ByteBuf frame = allocator.directBuffer(headroom + length);
+        boolean tagged = vlanTag != -1 && length >= 2 * MAC_LENGTH;
+        int tagLength = tagged ? EthernetHeader.VLAN_TAG_LENGTH : 0;
+        ByteBuf frame = allocator.directBuffer(headroom + length + tagLength);
         if (vnet != 0) {
             frame.writeInt(VirtioNetHeader.TAG);
         }
-        if (frame.hasMemoryAddress()) {
-            // Netty's own copy paths build a temporary NIO buffer per new ByteBuf; a raw copy allocates nothing.
-            MemorySegment.copy(receiveMemory, at, ALL_MEMORY, frame.memoryAddress() + frame.writerIndex(), vnet + length);
-            frame.writerIndex(frame.writerIndex() + vnet + length);
+        if (!tagged) {
+            copyInto(frame, at, vnet + length);
         } else {
-            frame.writeBytes(receiveSource, (int) at, vnet + length);
+            copyInto(frame, at, vnet + 2 * MAC_LENGTH);
+            frame.writeInt(vlanTag);
+            copyInto(frame, at + vnet + 2 * MAC_LENGTH, length - 2 * MAC_LENGTH);
+            if (vnet != 0) {
+                shiftVnetOffsets(MemorySegment.ofAddress(addressOf(frame, headroom - VirtioNetHeader.LENGTH))
+                        .reinterpret(VirtioNetHeader.LENGTH));
+            }
         }
         frame.readerIndex(headroom);
         stats.countReceived(length);
         return frame;
+    }
+
+    private void copyInto(ByteBuf frame, long at, int length) {
+        if (frame.hasMemoryAddress()) {
+            // Netty's own copy paths build a temporary NIO buffer per new ByteBuf; a raw copy allocates nothing.
+            MemorySegment.copy(receiveMemory, at, ALL_MEMORY, frame.memoryAddress() + frame.writerIndex(), length);
+            frame.writerIndex(frame.writerIndex() + length);
+        } else {
+            frame.writeBytes(receiveSource, (int) at, length);
+        }
+    }
+
+    /** A virtio-net header's hdr_len and csum_start count from the Ethernet header, which grew by a tag. */
+    private static void shiftVnetOffsets(MemorySegment header) {
+        int headerLength = header.get(LE_SHORT, 2) & 0xFFFF;
+        if (headerLength != 0) {
+            header.set(LE_SHORT, 2, (short) (headerLength + EthernetHeader.VLAN_TAG_LENGTH));
+        }
+        if ((header.get(ValueLayout.JAVA_BYTE, 0) & VirtioNetHeader.FLAG_NEEDS_CSUM) != 0) {
+            header.set(LE_SHORT, 6, (short) ((header.get(LE_SHORT, 6) & 0xFFFF) + EthernetHeader.VLAN_TAG_LENGTH));
+        }
     }
 
     private final class RawSocketUnsafe extends AbstractUnsafe implements EpollIoHandle {

@@ -17,6 +17,7 @@ public final class RawSocketChannelConfig extends DefaultChannelConfig {
     private volatile RingSettings ring;
     private volatile int fanoutGroup;
     private volatile boolean qdiscBypass;
+    private volatile int vlan;
 
     RawSocketChannelConfig(RawSocketChannel channel) {
         super(channel);
@@ -34,6 +35,7 @@ public final class RawSocketChannelConfig extends DefaultChannelConfig {
         ring = settings.ring();
         fanoutGroup = settings.fanoutGroup();
         qdiscBypass = settings.qdiscBypass();
+        vlan = settings.vlan();
         ((MaxMessagesRecvByteBufAllocator) getRecvByteBufAllocator()).maxMessagesPerRead(settings.readBatch());
         setWriteBufferWaterMark(new WriteBufferWaterMark(settings.writeBufferLow(), settings.writeBufferHigh()));
         return this;
@@ -44,7 +46,8 @@ public final class RawSocketChannelConfig extends DefaultChannelConfig {
         return getOptions(super.getOptions(), RawSocketChannelOption.VNET_HEADER, RawSocketChannelOption.IGNORE_OUTGOING,
                 RawSocketChannelOption.SOCKET_FILTER, RawSocketChannelOption.MAX_FRAME_SIZE,
                 RawSocketChannelOption.RECEIVE_BUFFER_SIZE, RawSocketChannelOption.SEND_BATCH,
-                RawSocketChannelOption.RX_RING, RawSocketChannelOption.FANOUT_GROUP, RawSocketChannelOption.QDISC_BYPASS);
+                RawSocketChannelOption.RX_RING, RawSocketChannelOption.FANOUT_GROUP, RawSocketChannelOption.QDISC_BYPASS,
+                RawSocketChannelOption.VLAN);
     }
 
     @SuppressWarnings("unchecked")
@@ -77,6 +80,9 @@ public final class RawSocketChannelConfig extends DefaultChannelConfig {
         if (option == RawSocketChannelOption.QDISC_BYPASS) {
             return (T) Boolean.valueOf(qdiscBypass);
         }
+        if (option == RawSocketChannelOption.VLAN) {
+            return (T) Integer.valueOf(vlan);
+        }
         return super.getOption(option);
     }
 
@@ -108,6 +114,12 @@ public final class RawSocketChannelConfig extends DefaultChannelConfig {
             fanoutGroup = (Integer) value;
         } else if (option == RawSocketChannelOption.QDISC_BYPASS) {
             qdiscBypass = (Boolean) value;
+        } else if (option == RawSocketChannelOption.VLAN) {
+            int id = (Integer) value;
+            if (id < 0 || id > RawSocketSettings.MAX_VLAN) {
+                throw new IllegalArgumentException("VLAN must be 0 (none) or 1.." + RawSocketSettings.MAX_VLAN);
+            }
+            vlan = id;
         } else {
             return super.setOption(option, value);
         }
@@ -148,6 +160,10 @@ public final class RawSocketChannelConfig extends DefaultChannelConfig {
 
     boolean qdiscBypass() {
         return qdiscBypass;
+    }
+
+    int vlan() {
+        return vlan;
     }
 
     int readBatch() {

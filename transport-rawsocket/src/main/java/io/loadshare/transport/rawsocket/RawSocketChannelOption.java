@@ -29,6 +29,12 @@ public final class RawSocketChannelOption<T> extends ChannelOption<T> {
     /** PACKET_QDISC_BYPASS: transmit straight to the driver, skipping the queueing discipline. */
     public static final ChannelOption<Boolean> QDISC_BYPASS = valueOf(RawSocketChannelOption.class, "QDISC_BYPASS");
 
+    /**
+     * 802.1Q VLAN id, 1..4094, to serve one VLAN of a trunk as a user-space VLAN interface (only its frames are read,
+     * untagged; every frame sent is tagged); 0 for none.
+     */
+    public static final ChannelOption<Integer> VLAN = valueOf(RawSocketChannelOption.class, "VLAN");
+
     @SuppressWarnings("deprecation")
     private RawSocketChannelOption() {
         super(null);

@@ -20,11 +20,14 @@ public record RawSocketSettings(
         int writeBufferHigh,
         RingSettings ring,
         int fanoutGroup,
-        boolean qdiscBypass) {
+        boolean qdiscBypass,
+        int vlan) {
 
     public static final String ROOT = "io.loadshare.transport.rawsocket";
     /** The most frames one sendmmsg call takes (UIO_MAXIOV). */
     static final int MAX_SEND_BATCH = 1024;
+    /** The largest 802.1Q VLAN id (4095 is reserved). */
+    static final int MAX_VLAN = 4094;
 
     public RawSocketSettings {
         if (maxFrameSize < 64 || maxFrameSize > 262_144) {
@@ -50,6 +53,9 @@ public record RawSocketSettings(
         if (fanoutGroup < -1 || fanoutGroup > 0xFFFF) {
             throw new IllegalArgumentException("fanout-group must be -1 (off) or 0..65535, was " + fanoutGroup);
         }
+        if (vlan < 0 || vlan > MAX_VLAN) {
+            throw new IllegalArgumentException("vlan must be 0 (none) or 1.." + MAX_VLAN + ", was " + vlan);
+        }
     }
 
     /**
@@ -68,7 +74,7 @@ public record RawSocketSettings(
                     c.getBoolean("accept-broadcast"), c.getBytes("max-frame-size").intValue(),
                     c.getBytes("receive-buffer-size").intValue(), c.getInt("read-batch"), c.getInt("send-batch"),
                     c.getBytes("write-buffer.low").intValue(), c.getBytes("write-buffer.high").intValue(), ring,
-                    c.getInt("fanout-group"), c.getBoolean("qdisc-bypass"));
+                    c.getInt("fanout-group"), c.getBoolean("qdisc-bypass"), c.getInt("vlan"));
         });
     }
 

@@ -13,8 +13,9 @@ public final class RawSocketStats {
     private static final int TX_NO_BUFFERS = 6;
     private static final int TX_ERRORS = 7;
     private static final int TX_BLOCKED = 8;
+    private static final int RX_OTHER_VLAN = 9;
 
-    private final LongCounters counters = new LongCounters(9);
+    private final LongCounters counters = new LongCounters(10);
 
     void countReceived(int bytes) {
         counters.increment(RX_FRAMES);
@@ -23,6 +24,10 @@ public final class RawSocketStats {
 
     void countReceivedOversize() {
         counters.increment(RX_OVERSIZE);
+    }
+
+    void countReceivedOtherVlan() {
+        counters.increment(RX_OTHER_VLAN);
     }
 
     void countSent(int bytes) {
@@ -57,6 +62,11 @@ public final class RawSocketStats {
     /** Frames longer than max-frame-size: dropped, never truncated. */
     public long receivedOversize() {
         return counters.get(RX_OVERSIZE);
+    }
+
+    /** Frames skipped because they were not of the channel's VLAN (untagged ones included). */
+    public long receivedOtherVlan() {
+        return counters.get(RX_OTHER_VLAN);
     }
 
     public long sentFrames() {

@@ -25,7 +25,10 @@ final class RxRing implements AutoCloseable {
     private static final int FRAME_NEXT = 0;
     private static final int FRAME_SNAPLEN = 12;
     private static final int FRAME_LEN = 16;
+    private static final int FRAME_STATUS = 20;
     private static final int FRAME_MAC = 24;
+    private static final int FRAME_VLAN_TCI = 32;
+    private static final int FRAME_VLAN_TPID = 36;
     private static final VarHandle STATUS = ValueLayout.JAVA_INT.varHandle();
 
     private final RawSocket socket;
@@ -103,6 +106,13 @@ final class RxRing implements AutoCloseable {
     }
 
     /** Bytes of the frame present in the ring. */
+    /** The 802.1Q tag the kernel took off the current frame, as {@code tpid << 16 | tci}, or -1. */
+    int vlanTag() {
+        return RawSocketChannel.vlanTag(ring.get(ValueLayout.JAVA_INT, frame + FRAME_STATUS),
+                ring.get(ValueLayout.JAVA_INT, frame + FRAME_VLAN_TCI) & 0xFFFF,
+                ring.get(ValueLayout.JAVA_SHORT, frame + FRAME_VLAN_TPID) & 0xFFFF);
+    }
+
     int capturedLength() {
         return ring.get(ValueLayout.JAVA_INT, frame + FRAME_SNAPLEN);
     }

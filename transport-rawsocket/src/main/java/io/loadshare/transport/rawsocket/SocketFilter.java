@@ -42,6 +42,11 @@ public record SocketFilter(List<Long> instructions) {
         return new Builder().build();
     }
 
+    /** Every frame the interface sees, other hosts' included (a bridge or a tap; the interface must be promiscuous). */
+    public static SocketFilter acceptAll() {
+        return new SocketFilter(List.of((long) RET_K << 48 | ACCEPT));
+    }
+
     public static Builder builder() {
         return new Builder();
     }

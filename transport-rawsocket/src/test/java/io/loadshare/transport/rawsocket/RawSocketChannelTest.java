@@ -22,6 +22,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -94,6 +96,102 @@ class RawSocketChannelTest {
         assertTrue(channelB.stats().receivedFrames() >= 100);
         channelA.close().sync();
         channelB.close().sync();
+    }
+
+    /**
+     * The receiving kernel moves an 802.1Q tag into packet metadata (rx-vlan-offload, and the software untag every
+     * receive does) before packet sockets see the frame; the channel must put it back, in every receive mode.
+     */
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void vlanTagsTheKernelTookOffComeBack(Mode mode) throws Exception {
+        testbed.exec(b, "ethtool", "-K", "b0", "rxvlan", "on");
+        BlockingQueue<byte[]> atB = new LinkedBlockingQueue<>();
+        RawSocketChannel channelA = RawSocketTestSupport.bind(loops, a, "a0", new Collector(), bootstrap -> { });
+        RawSocketChannel channelB = RawSocketTestSupport.bind(loops, b, "b0", new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ByteBuf frame = (ByteBuf) msg;
+                if (frame.getUnsignedShort(frame.readerIndex() + 12) == 0x8100) {
+                    atB.add(io.netty.buffer.ByteBufUtil.getBytes(frame));
+                }
+                frame.release();
+            }
+        }, bootstrap -> mode.apply(bootstrap, 9));
+        SplittableRandom random = new SplittableRandom(7);
+        for (int vid : new int[] {100, 4094, 0}) {
+            ByteBuf plain = frame(channelB.hardwareAddress(), channelA.hardwareAddress(), 100, random);
+            ByteBuf tagged = Unpooled.directBuffer(plain.readableBytes() + 4);
+            tagged.writeBytes(plain, 0, 12).writeShort(0x8100).writeShort(0x6000 | vid).writeBytes(plain, 12, 102);
+            plain.release();
+            byte[] expected = io.netty.buffer.ByteBufUtil.getBytes(tagged);
+            channelA.writeAndFlush(tagged).sync();
+            assertArrayEquals(expected, atB.poll(5, TimeUnit.SECONDS), "frame tagged with VLAN " + vid);
+        }
+        channelA.close().sync();
+        channelB.close().sync();
+    }
+
+    /**
+     * A channel given a VLAN serves it on a trunk as a VLAN interface would: it reads only that VLAN's frames, without
+     * their tag, and tags every frame it sends. The peer has no VLAN and sees the tags as they are on the wire.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Mode.class, names = {"PLAIN", "RING"})
+    void aVlanChannelReadsItsVlanUntaggedAndTagsWhatItSends(Mode mode) throws Exception {
+        BlockingQueue<byte[]> atA = new LinkedBlockingQueue<>();
+        BlockingQueue<byte[]> atB = new LinkedBlockingQueue<>();
+        RawSocketChannel channelA = RawSocketTestSupport.bind(loops, a, "a0", keep(atA), bootstrap -> { });
+        RawSocketChannel channelB = RawSocketTestSupport.bind(loops, b, "b0", keep(atB), bootstrap -> {
+            mode.apply(bootstrap, 10);
+            bootstrap.option(RawSocketChannelOption.VLAN, 100);
+        });
+        SplittableRandom random = new SplittableRandom(8);
+        ByteBuf ofVlan100 = frame(channelB.hardwareAddress(), channelA.hardwareAddress(), 100, random);
+        byte[] untagged = io.netty.buffer.ByteBufUtil.getBytes(ofVlan100);
+        channelA.write(tagged(ofVlan100.retain(), 100));
+        channelA.write(tagged(frame(channelB.hardwareAddress(), channelA.hardwareAddress(), 100, random), 200));
+        channelA.writeAndFlush(frame(channelB.hardwareAddress(), channelA.hardwareAddress(), 100, random)).sync();
+        assertArrayEquals(untagged, atB.poll(5, TimeUnit.SECONDS), "the VLAN's frame, untagged");
+        assertNull(atB.poll(200, TimeUnit.MILLISECONDS), "other VLANs' and untagged frames are skipped");
+        assertEquals(2, channelB.stats().receivedOtherVlan());
+
+        ByteBuf reply = frame(channelA.hardwareAddress(), channelB.hardwareAddress(), 100, random);
+        ByteBuf expectedFrame = tagged(reply.retain(), 100);
+        byte[] expected = io.netty.buffer.ByteBufUtil.getBytes(expectedFrame);
+        expectedFrame.release();
+        channelB.writeAndFlush(reply).sync();
+        assertArrayEquals(expected, atA.poll(5, TimeUnit.SECONDS), "sent with the VLAN's tag");
+        ofVlan100.release();
+        channelA.close().sync();
+        channelB.close().sync();
+    }
+
+    /** A copy of a frame with an 802.1Q tag (priority 0) after its MAC addresses; releases the original. */
+    private static ByteBuf tagged(ByteBuf plain, int vid) {
+        ByteBuf tagged = Unpooled.directBuffer(plain.readableBytes() + 4);
+        tagged.writeBytes(plain, plain.readerIndex(), 12).writeShort(0x8100).writeShort(vid)
+                .writeBytes(plain, plain.readerIndex() + 12, plain.readableBytes() - 12);
+        plain.release();
+        return tagged;
+    }
+
+    /** Keeps a copy of every frame that carries the test EtherType, tagged or not. */
+    private static ChannelInboundHandlerAdapter keep(BlockingQueue<byte[]> frames) {
+        return new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ByteBuf frame = (ByteBuf) msg;
+                int at = frame.readerIndex() + 12;
+                if (frame.getUnsignedShort(at) == 0x8100) {
+                    at += 4;
+                }
+                if (frame.getUnsignedShort(at) == TEST_ETHER_TYPE) {
+                    frames.add(io.netty.buffer.ByteBufUtil.getBytes(frame));
+                }
+                frame.release();
+            }
+        };
     }
 
     @Test
