@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.loadshare.core.backend.Backend;
 import io.loadshare.core.backend.BackendState;
 import io.loadshare.core.metrics.DispatchCounters;
+import io.loadshare.core.metrics.ControlEvent;
 import io.loadshare.core.metrics.DropReason;
 import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.packet.Ipv4Address;
@@ -60,6 +61,13 @@ final class DispatcherView {
                 .labelNames("reason").callback(cb -> {
                     for (DropReason reason : DropReason.values()) {
                         cb.call(counters.drops(reason), reason.label());
+                    }
+                }).register(registry);
+        CounterWithCallback.builder().name("loadshare_control_events")
+                .help("What the dispatcher refused, held back or survived outside forwarding, by event.")
+                .labelNames("event").callback(cb -> {
+                    for (ControlEvent event : ControlEvent.values()) {
+                        cb.call(counters.events(event), event.label());
                     }
                 }).register(registry);
         CounterWithCallback.builder().name("loadshare_sessions_ended").help("Sessions that ended, by how.")

@@ -97,6 +97,8 @@ class DispatcherRunTest {
                             "loadshare_backend_sessions_opened_total{backend=\"192.0.2.11\",service=\"web\"} 10.0\n"),
                             metrics);
                     assertTrue(metrics.contains("loadshare_drops_total{reason=\"no-service\"}"), metrics);
+                    assertTrue(metrics.contains("loadshare_control_events_total{event=\"arp-round-failed\"} 0.0"),
+                            metrics);
                     for (String line : metrics.split("\n")) {
                         assertTrue(line.startsWith("#") || line.matches("[a-z_]+(\\{[^}]*})? [0-9.eE+-]+"),
                                 "not Prometheus text: " + line);
