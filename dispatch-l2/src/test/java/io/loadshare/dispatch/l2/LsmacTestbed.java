@@ -78,6 +78,9 @@ final class LsmacTestbed implements AutoCloseable {
             dispatcher = testbed.namespace("disp");
             String sw = testbed.namespace("sw");
             testbed.veth(dispatcher, "d0", sw, "st");
+            // The two hosts' own stacks would send IPv6 multicast reports untagged onto the trunk.
+            testbed.sysctl(dispatcher, "net.ipv6.conf.d0.disable_ipv6", "1");
+            testbed.sysctl(sw, "net.ipv6.conf.st.disable_ipv6", "1");
             testbed.address(dispatcher, "d0", DISPATCHER + "/24");
             testbed.veth(sw, "sa", lan, "psw");
             testbed.exec(lan, "ip", "link", "set", "psw", "master", "br0");
