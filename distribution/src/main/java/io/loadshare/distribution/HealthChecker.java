@@ -4,6 +4,7 @@ import io.loadshare.core.backend.Backend;
 import io.loadshare.core.backend.BackendState;
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.packet.Ipv4Address;
+import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.pipeline.Service;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -155,7 +156,12 @@ final class HealthChecker implements AutoCloseable {
     }
 
     private void record(Service service, Backend backend, Settings settings, boolean passed) {
-        Record record = records.computeIfAbsent(service.index() + "/" + backend.id(), key -> new Record());
+        Backend current = service.pool().byId(backend.id());
+        if (current == null || !identity(service, current).equals(identity(service, backend))) {
+            return; // left while the check ran; its id may already be another backend's
+        }
+        Record record = records.computeIfAbsent(service.index() + "/" + backend.id() + "/"
+                + identity(service, backend), key -> new Record());
         if (passed) {
             record.failures = 0;
             if (!record.healthy && ++record.passes >= settings.rise()) {
@@ -174,6 +180,12 @@ final class HealthChecker implements AutoCloseable {
                 service.health(backend.id(), settings.failingState());
             }
         }
+    }
+
+    /** What tells backends apart when ids are reused: the address, or the MAC of one discovered on the VIP. */
+    private static String identity(Service service, Backend backend) {
+        return backend.address() == service.address() ? MacAddress.format(backend.mac())
+                : Ipv4Address.format(backend.address());
     }
 
     @Override

@@ -113,7 +113,8 @@ public final class TrackedServices {
 
     /**
      * Publishes off the event loop (a Maglev table takes a millisecond), then ends the departed backends' sessions
-     * and, once nothing refers to them, frees the ids of those gone for good (their counters start again at 0).
+     * and, once nothing refers to them, frees the ids of those gone for good (their counters start again at 0, and
+     * no override or health finding passes to the next backend that takes the id).
      */
     private void publish(Service service, BackendPool pool, Set<Integer> removed, Set<Integer> released) {
         controlPlane.execute(() -> {
@@ -123,6 +124,7 @@ public final class TrackedServices {
                     context.endSessionsOf(service.index(), removed);
                     for (int id : released) {
                         context.counters().resetBackend(id);
+                        service.forget(id);
                         ids.release(id);
                     }
                 });

@@ -154,6 +154,15 @@ public final class Service {
         }
     }
 
+    /**
+     * Drops what operators and health checks said of a backend id that has left for good, before the id is handed
+     * to another backend, which must not inherit it. Control plane only.
+     */
+    public synchronized void forget(int backendId) {
+        overrides.remove(backendId);
+        unhealthy.remove(backendId);
+    }
+
     private BackendPool withOverrides(BackendPool source) {
         BackendPool result = source;
         for (Map.Entry<Integer, BackendState> entry : unhealthy.entrySet()) {

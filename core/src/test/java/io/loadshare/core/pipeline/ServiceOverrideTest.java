@@ -54,4 +54,17 @@ class ServiceOverrideTest {
         assertEquals(BackendState.DOWN, service.pool().byId(1).state());
         assertThrows(IllegalArgumentException.class, () -> service.health(1, BackendState.ACTIVE));
     }
+
+    @Test
+    void aForgottenIdPassesNoOverrideOrVerdictToTheNextBackendThatTakesIt() {
+        BackendPool pool = BackendPool.of(PipelineHarness.backends(3));
+        service.override(2, BackendState.DRAINING);
+        service.health(3, BackendState.DOWN);
+        // Backends 2 and 3 leave; their ids are forgotten, then newcomers take them.
+        service.publish(BackendPool.of(pool.all().subList(0, 1)));
+        service.forget(2);
+        service.forget(3);
+        service.publish(pool);
+        assertEquals(3, service.pool().availableCount(), service.pool().toString());
+    }
 }
