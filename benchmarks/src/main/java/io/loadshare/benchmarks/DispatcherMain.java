@@ -1,6 +1,7 @@
 package io.loadshare.benchmarks;
 
 import io.loadshare.core.metrics.DropReason;
+import io.loadshare.core.backend.StaticBackend;
 import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.packet.Ipv4Address;
@@ -43,7 +44,7 @@ public final class DispatcherMain {
         String mode = args[0];
         String vip = args[2];
         int port = Integer.parseInt(args[3]);
-        List<Integer> backends = Arrays.stream(args, 4, args.length).map(Ipv4Address::parse).toList();
+        List<StaticBackend> backends = StaticBackend.of(Arrays.copyOfRange(args, 4, args.length));
         ChannelHandler initializer;
         DispatchContext context;
         if (mode.equals("l2")) {

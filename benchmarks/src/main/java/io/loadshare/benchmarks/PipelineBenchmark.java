@@ -1,6 +1,7 @@
 package io.loadshare.benchmarks;
 
 import com.typesafe.config.ConfigFactory;
+import io.loadshare.core.backend.StaticBackend;
 import io.loadshare.core.packet.Frames;
 import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.packet.Ipv4Address;
@@ -112,7 +113,7 @@ public class PipelineBenchmark {
         if (mode.equals("lsmac")) {
             initializer = L2DispatchInitializer.builder()
                     .service(new L2Service("web", VIP, IpProtocol.TCP, 80, "round-robin", ConfigFactory.empty(),
-                            List.of(BACKEND)))
+                            List.of(new StaticBackend(BACKEND, 1))))
                     .pinBackendMac(BACKEND, MacAddress.parse("02:00:00:00:00:0b")).build();
         } else {
             initializer = L3Dispatcher.builder()

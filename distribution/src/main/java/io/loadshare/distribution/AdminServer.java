@@ -106,14 +106,17 @@ final class AdminServer implements AutoCloseable {
                 }, reloads).thenAccept(answer -> ctx.executor().execute(() -> respond(ctx, answer)));
                 return;
             }
-            if (request.method() == HttpMethod.POST && uri.path().equals("/backends/state")) {
-                String problem = view.setState(first(uri, "service"), first(uri, "backend"), first(uri, "state"));
+            boolean state = uri.path().equals("/backends/state");
+            if (request.method() == HttpMethod.POST && (state || uri.path().equals("/backends/weight"))) {
+                String problem = state
+                        ? view.setState(first(uri, "service"), first(uri, "backend"), first(uri, "state"))
+                        : view.setWeight(first(uri, "service"), first(uri, "backend"), first(uri, "weight"));
                 response = problem == null ? text(HttpResponseStatus.OK, view.status(), "application/json")
                         : text(HttpResponseStatus.BAD_REQUEST, problem + "\n", "text/plain");
             } else if (request.method() != HttpMethod.GET) {
-                response = text(HttpResponseStatus.METHOD_NOT_ALLOWED, "GET /metrics, GET /status, POST /reload, or"
-                        + " POST /backends/state?service=NAME&backend=ADDRESS&state=draining|down|source\n",
-                        "text/plain");
+                response = text(HttpResponseStatus.METHOD_NOT_ALLOWED, "GET /metrics, GET /status, POST /reload,"
+                        + " POST /backends/state?service=NAME&backend=ADDRESS|MAC&state=draining|down|source, or"
+                        + " POST /backends/weight?service=NAME&backend=ADDRESS|MAC&weight=N|source\n", "text/plain");
             } else if (request.uri().equals("/metrics")) {
                 ByteBuf body = ctx.alloc().buffer();
                 try (ByteBufOutputStream out = new ByteBufOutputStream(body)) {

@@ -3,6 +3,7 @@ package io.loadshare.distribution;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import io.loadshare.core.backend.Backend;
+import io.loadshare.core.backend.StaticBackend;
 import io.loadshare.core.metrics.DispatchCounters;
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.packet.Ipv4Address;
@@ -51,7 +52,8 @@ public final class Dispatcher implements AutoCloseable {
 
     /** How a dispatch mode applies a reloaded service: {@code L2DispatchInitializer} or {@code L3Dispatcher}. */
     private interface Reconfigurer {
-        Future<?> reconfigure(int serviceIndex, List<Integer> backends, String scheduler, Config schedulerSettings);
+        Future<?> reconfigure(int serviceIndex, List<StaticBackend> backends, String scheduler,
+                Config schedulerSettings);
     }
 
     private final EventLoopGroup loop;
@@ -164,10 +166,10 @@ public final class Dispatcher implements AutoCloseable {
     public static DispatchContext replay(DispatcherConfig config, Path input, Path output,
             long dispatcherMac, Map<Integer, Long> backendMacs) throws InterruptedException {
         for (DispatcherConfig.ServiceConfig s : config.services()) {
-            for (int backend : s.backends()) {
-                if (!backendMacs.containsKey(backend)) {
+            for (StaticBackend backend : s.backends()) {
+                if (!backendMacs.containsKey(backend.address())) {
                     throw new IllegalArgumentException("replay needs the MAC of backend "
-                            + Ipv4Address.format(backend) + " (--backend-mac ADDRESS=MAC)");
+                            + Ipv4Address.format(backend.address()) + " (--backend-mac ADDRESS=MAC)");
                 }
             }
             if (s.backends().isEmpty()) {
@@ -263,8 +265,7 @@ public final class Dispatcher implements AutoCloseable {
                 changes.add(after.name() + ": scheduler " + before.scheduler() + " -> " + after.scheduler());
             }
             if (backends) {
-                changes.add(after.name() + ": backends " + addresses(before.backends()) + " -> "
-                        + addresses(after.backends()));
+                changes.add(after.name() + ": backends " + before.backends() + " -> " + after.backends());
             }
             if (backends || scheduler) {
                 int index = i;
@@ -281,10 +282,6 @@ public final class Dispatcher implements AutoCloseable {
         config = next;
         LOG.info("reloaded {}: {}", next.file(), changes.isEmpty() ? "nothing changed" : String.join("; ", changes));
         return changes;
-    }
-
-    private static String addresses(List<Integer> backends) {
-        return backends.stream().map(Ipv4Address::format).toList().toString();
     }
 
     /** The services, in configuration order, with their current pools. */

@@ -3,10 +3,16 @@ package io.loadshare.distribution;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigList;
+import com.typesafe.config.ConfigObject;
+import com.typesafe.config.ConfigOrigin;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigSyntax;
 import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
+import io.loadshare.core.backend.Backend;
+import io.loadshare.core.backend.StaticBackend;
 import io.loadshare.core.config.CoreSettings;
 import io.loadshare.core.config.StrictConfig;
 import io.loadshare.core.packet.IpProtocol;
@@ -18,6 +24,7 @@ import io.loadshare.transport.rawsocket.RawSocketSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -72,17 +79,17 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
     /**
      * One service entry.
      *
-     * @param backends backend addresses; empty means ARP discovery (l2)
+     * @param backends the static backends with their weights; empty means ARP discovery (l2)
      */
     public record ServiceConfig(String name, int address, int protocol, int port, String scheduler,
-            Config schedulerSettings, List<Integer> backends, int backendPort, int sourceNatAddress, int gateway,
+            Config schedulerSettings, List<StaticBackend> backends, int backendPort, int sourceNatAddress, int gateway,
             HealthChecker.Settings healthCheck) {
     }
 
     /** Reads and validates a file. */
     public static DispatcherConfig load(Path file, SchedulerRegistry schedulers) {
         if (!Files.isRegularFile(file)) {
-            throw new ConfigException.IO(ConfigFactory.empty(file.toString()).origin(), "no such file: " + file);
+            throw new ConfigException.IO(ConfigFactory.empty(file.toString()).origin(), "no such file");
         }
         Config parsed = ConfigFactory.parseFile(file.toFile(),
                 ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF).setAllowMissing(false));
@@ -211,8 +218,7 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
         }
         String scheduler = s.getString("scheduler");
         value(s, "scheduler", path, () -> schedulers.factory(scheduler));
-        List<Integer> backends = value(s, "backends", path,
-                () -> s.getStringList("backends").stream().map(Ipv4Address::parse).toList());
+        List<StaticBackend> backends = backends(s, path);
         if (mode != Mode.L2 && backends.isEmpty()) {
             throw new ConfigException.BadValue(s.origin(), path + ".backends",
                     "l3 needs backend addresses (ARP discovery is an l2 feature)");
@@ -234,6 +240,72 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
         int gateway = gatewayText.isEmpty() ? 0 : value(s, "gateway", path, () -> Ipv4Address.parse(gatewayText));
         return new ServiceConfig(name, address, protocol, port, scheduler, s.getConfig("scheduler-settings"), backends,
                 backendPort, mode == Mode.L3_FULLNAT ? sourceNat : 0, gateway, healthCheck(s, path));
+    }
+
+    /** {@code backends}: bare addresses (of {@code backend-weight}) and {@code { address, weight }} entries. */
+    private static List<StaticBackend> backends(Config s, String path) {
+        int defaultWeight = weight(s.getInt("backend-weight"), s.getValue("backend-weight").origin(),
+                path + ".backend-weight");
+        ConfigList list = s.getList("backends");
+        List<StaticBackend> backends = new ArrayList<>();
+        Set<Integer> seen = new HashSet<>();
+        for (int i = 0; i < list.size(); i++) {
+            ConfigValue value = list.get(i);
+            String at = path + ".backends[" + i + "]";
+            StaticBackend backend = switch (value.valueType()) {
+                case STRING -> new StaticBackend(address(value, at), defaultWeight);
+                case OBJECT -> {
+                    Config entry = ((ConfigObject) value).toConfig();
+                    for (String key : entry.root().keySet()) {
+                        if (!key.equals("address") && !key.equals("weight")) {
+                            throw new ConfigException.BadValue(entry.getValue(key).origin(), at + "." + key,
+                                    "unknown key; a backend takes address and weight");
+                        }
+                    }
+                    if (!entry.hasPath("address")) {
+                        throw new ConfigException.BadValue(value.origin(), at + ".address",
+                                "every backend needs an address");
+                    }
+                    int weight = defaultWeight;
+                    if (entry.hasPath("weight")) {
+                        ConfigValue w = entry.getValue("weight");
+                        if (w.valueType() != ConfigValueType.NUMBER) {
+                            throw new ConfigException.BadValue(w.origin(), at + ".weight",
+                                    "expected a whole number 0.." + Backend.MAX_WEIGHT + ", got " + render(w));
+                        }
+                        weight = weight(entry.getInt("weight"), w.origin(), at + ".weight");
+                    }
+                    yield new StaticBackend(address(entry.getValue("address"), at + ".address"), weight);
+                }
+                default -> throw new ConfigException.BadValue(value.origin(), at, "expected an address (\"192.0.2.11\")"
+                        + " or { address = \"192.0.2.11\", weight = 3 }, got " + render(value));
+            };
+            if (!seen.add(backend.address())) {
+                throw new ConfigException.BadValue(value.origin(), at, Ipv4Address.format(backend.address())
+                        + " is listed twice");
+            }
+            backends.add(backend);
+        }
+        return backends;
+    }
+
+    private static int address(ConfigValue value, String path) {
+        if (value.valueType() != ConfigValueType.STRING) {
+            throw new ConfigException.BadValue(value.origin(), path, "expected an IPv4 address, got " + render(value));
+        }
+        try {
+            return Ipv4Address.parse((String) value.unwrapped());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException.BadValue(value.origin(), path, e.getMessage());
+        }
+    }
+
+    private static int weight(int weight, ConfigOrigin origin, String path) {
+        if (weight < 0 || weight > Backend.MAX_WEIGHT) {
+            throw new ConfigException.BadValue(origin, path, "expected a weight 0.." + Backend.MAX_WEIGHT + ", got "
+                    + weight);
+        }
+        return weight;
     }
 
     /** The service's health check, or null for none. */

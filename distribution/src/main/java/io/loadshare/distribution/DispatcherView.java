@@ -51,11 +51,17 @@ final class DispatcherView {
         backendCounter("loadshare_backend_sessions_opened", "Sessions given to a backend.", counters::sessionsOpened);
         GaugeWithCallback.builder().name("loadshare_backend_sessions_active").help("Sessions a backend holds now.")
                 .labelNames("service", "backend").callback(cb -> eachBackend((service, backend) -> cb.call(
-                        counters.activeSessions(backend.id()), service.name(), name(backend)))).register(registry);
+                        counters.activeSessions(backend.id()), service.name(), name(service, backend))))
+                .register(registry);
+        GaugeWithCallback.builder().name("loadshare_backend_weight")
+                .help("A backend's weight: its relative share of new sessions under weighted schedulers.")
+                .labelNames("service", "backend").callback(cb -> eachBackend((service, backend) -> cb.call(
+                        backend.weight(), service.name(), name(service, backend)))).register(registry);
         GaugeWithCallback.builder().name("loadshare_backend_up")
                 .help("1 when a backend takes new sessions (active, weight above 0), else 0.")
                 .labelNames("service", "backend", "state").callback(cb -> eachBackend((service, backend) -> cb.call(
-                        backend.isAvailable() ? 1 : 0, service.name(), name(backend), backend.state().label())))
+                        backend.isAvailable() ? 1 : 0, service.name(), name(service, backend),
+                        backend.state().label())))
                 .register(registry);
         CounterWithCallback.builder().name("loadshare_drops").help("Frames the data path dropped, by reason.")
                 .labelNames("reason").callback(cb -> {
@@ -89,7 +95,7 @@ final class DispatcherView {
     private void backendCounter(String name, String help, BackendCounter counter) {
         CounterWithCallback.builder().name(name).help(help).labelNames("service", "backend")
                 .callback(cb -> eachBackend((service, backend) -> cb.call(counter.read(backend.id()), service.name(),
-                        name(backend)))).register(registry);
+                        name(service, backend)))).register(registry);
     }
 
     private void eachBackend(BackendVisitor visitor) {
@@ -100,7 +106,15 @@ final class DispatcherView {
         }
     }
 
-    private static String name(Backend backend) {
+    /**
+     * How metrics, {@code status} and {@code loadshare backend} name a backend: its address (and port), or, for one
+     * discovered on the cluster address, its MAC, the one thing that tells discovered backends apart (and stays
+     * the same across restarts).
+     */
+    private static String name(Service service, Backend backend) {
+        if (backend.address() == service.address()) {
+            return MacAddress.format(backend.mac());
+        }
         return Ipv4Address.format(backend.address()) + (backend.port() == 0 ? "" : ":" + backend.port());
     }
 
@@ -121,15 +135,51 @@ final class DispatcherView {
         if (target == BackendState.ACTIVE) {
             return "state must be draining, down or source, not '" + state + "'";
         }
+        return onBackend(serviceName, backend, (service, found) -> service.override(found.id(), target));
+    }
+
+    /**
+     * Overrides a backend's weight at run time.
+     *
+     * @param weight 0..65535, or source (back to the configured weight)
+     * @return null on success, else what was wrong
+     */
+    String setWeight(String serviceName, String backend, String weight) {
+        Integer target;
+        try {
+            target = weight.equals("source") ? null : Integer.valueOf(weight);
+        } catch (NumberFormatException e) {
+            target = -1;
+        }
+        if (target != null && (target < 0 || target > Backend.MAX_WEIGHT)) {
+            return "weight must be 0.." + Backend.MAX_WEIGHT + " or source, not '" + weight + "'";
+        }
+        Integer value = target;
+        return onBackend(serviceName, backend, (service, found) -> service.overrideWeight(found.id(), value));
+    }
+
+    private interface BackendAction {
+        void apply(Service service, Backend backend);
+    }
+
+    /**
+     * Finds one backend of a service, by the name {@code status} shows (address, address:port, or the MAC of a
+     * discovered one), or by its MAC, and acts on it.
+     */
+    private String onBackend(String serviceName, String backend, BackendAction action) {
         for (Service service : services) {
             if (service.name().equals(serviceName)) {
-                for (Backend candidate : service.pool().all()) {
-                    if (name(candidate).equals(backend)) {
-                        service.override(candidate.id(), target);
-                        return null;
-                    }
+                List<Backend> matches = service.pool().all().stream()
+                        .filter(candidate -> name(service, candidate).equals(backend)
+                                || MacAddress.format(candidate.mac()).equalsIgnoreCase(backend))
+                        .toList();
+                if (matches.size() == 1) {
+                    action.apply(service, matches.getFirst());
+                    return null;
                 }
-                return "service " + serviceName + " has no backend " + backend;
+                return matches.isEmpty() ? "service " + serviceName + " has no backend " + backend
+                        : "service " + serviceName + " has " + matches.size() + " backends at " + backend
+                                + "; name one by its MAC";
             }
         }
         return "no service named '" + serviceName + "'";
@@ -150,7 +200,7 @@ final class DispatcherView {
             for (Backend backend : service.pool().all()) {
                 ObjectNode b = backends.addObject();
                 b.put("id", backend.id());
-                b.put("address", name(backend));
+                b.put("address", name(service, backend));
                 b.put("mac", MacAddress.format(backend.mac()));
                 b.put("weight", backend.weight());
                 b.put("state", backend.state().label());

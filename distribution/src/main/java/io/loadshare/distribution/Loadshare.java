@@ -36,7 +36,9 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import org.slf4j.LoggerFactory;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine;
 import sun.misc.Signal;
@@ -188,39 +190,72 @@ public final class Loadshare {
         }
     }
 
+    /** Where a running dispatcher's admin interface is, for the commands that talk to it. */
+    static final class AdminOption {
+        @Option(names = "--admin", defaultValue = "http://127.0.0.1:9900", paramLabel = "URL",
+                description = "The running dispatcher's admin interface, as a URL (loadshare.admin.address and port)."
+                        + " It listens in the network namespace `loadshare run` started in, even when"
+                        + " loadshare.network-namespace puts the interfaces elsewhere. Default: ${DEFAULT-VALUE}.")
+        String url;
+    }
+
     @Command(name = "status", mixinStandardHelpOptions = true,
             description = "Show services, backends and their counters, read from a running dispatcher.")
     static final class Status implements Callable<Integer> {
-        @Option(names = "--admin", defaultValue = "http://127.0.0.1:9900",
-                description = "The running dispatcher's admin interface (loadshare.admin).")
-        String admin;
+        @Mixin
+        AdminOption admin;
 
         @Override
         public Integer call() throws Exception {
-            return askAdmin(admin, HttpRequest.newBuilder(URI.create(admin + "/status")).GET(),
+            return askAdmin(admin.url, HttpRequest.newBuilder(URI.create(admin.url + "/status")).GET(),
                     StatusTable::render);
         }
     }
 
     @Command(name = "backend", mixinStandardHelpOptions = true,
-            description = "Drain a backend (no new sessions; existing ones continue), take it down, or hand it back.")
+            description = "Drain a backend (no new sessions; existing ones continue), take it down, hand it back, or"
+                    + " change its weight, while it runs.")
     static final class Backend implements Callable<Integer> {
-        @Option(names = "--admin", defaultValue = "http://127.0.0.1:9900", description = "The admin interface.")
-        String admin;
+        @Mixin
+        AdminOption admin;
 
         @Option(names = "--service", required = true, description = "The service's name.")
         String service;
 
-        @Option(names = "--address", required = true, description = "The backend, as `status` shows it.")
-        String address;
+        @ArgGroup(multiplicity = "1")
+        Which which;
 
-        @Option(names = "--state", required = true, description = "draining, down, or source (undo).")
-        String state;
+        @ArgGroup(multiplicity = "1")
+        What what;
+
+        /** Which backend. */
+        static final class Which {
+            @Option(names = "--address", required = true,
+                    description = "The backend, as `status` shows it (address, address:port).")
+            String address;
+
+            @Option(names = "--mac", required = true,
+                    description = "The backend's MAC, as `status` shows it: how discovered backends are told apart.")
+            String mac;
+        }
+
+        /** What to change. */
+        static final class What {
+            @Option(names = "--state", required = true, description = "draining, down, or source (undo).")
+            String state;
+
+            @Option(names = "--weight", required = true,
+                    description = "A weight 0..65535 over the configured one, or source (undo).")
+            String weight;
+        }
 
         @Override
         public Integer call() throws Exception {
-            String query = "service=" + encode(service) + "&backend=" + encode(address) + "&state=" + encode(state);
-            return askAdmin(admin, HttpRequest.newBuilder(URI.create(admin + "/backends/state?" + query))
+            String backend = which.address != null ? which.address : which.mac;
+            String query = "service=" + encode(service) + "&backend=" + encode(backend)
+                    + (what.state != null ? "&state=" + encode(what.state) : "&weight=" + encode(what.weight));
+            String path = what.state != null ? "/backends/state?" : "/backends/weight?";
+            return askAdmin(admin.url, HttpRequest.newBuilder(URI.create(admin.url + path + query))
                     .POST(HttpRequest.BodyPublishers.noBody()), StatusTable::render);
         }
 
@@ -233,12 +268,12 @@ public final class Loadshare {
             description = "Make a running dispatcher re-read its config file (as SIGHUP does): backends, schedulers and"
                     + " health checks change without dropping a session; a bad file is refused and the old one stays.")
     static final class Reload implements Callable<Integer> {
-        @Option(names = "--admin", defaultValue = "http://127.0.0.1:9900", description = "The admin interface.")
-        String admin;
+        @Mixin
+        AdminOption admin;
 
         @Override
         public Integer call() throws Exception {
-            return askAdmin(admin, HttpRequest.newBuilder(URI.create(admin + "/reload"))
+            return askAdmin(admin.url, HttpRequest.newBuilder(URI.create(admin.url + "/reload"))
                     .POST(HttpRequest.BodyPublishers.noBody()), UnaryOperator.identity());
         }
     }

@@ -20,15 +20,16 @@ final class StatusTable {
         }
         StringBuilder out = new StringBuilder();
         out.append(String.format("%-5s %-28s %-26s%n", "Prot", "LocalAddress:Port", "Scheduler"));
-        out.append(String.format("  -> %-24s %-9s %6s %10s %10s %12s %14s%n", "RemoteAddress:Port", "State", "Weight",
-                "ActiveConn", "Sessions", "Packets", "Bytes"));
+        out.append(String.format("  -> %-24s %-17s %-9s %6s %10s %10s %12s %14s%n", "RemoteAddress:Port", "MAC", "State",
+                "Weight", "ActiveConn", "Sessions", "Packets", "Bytes"));
         for (JsonNode service : root.path("services")) {
             out.append(String.format("%-5s %-28s %-26s%n", service.path("protocol").asText().toUpperCase(),
                     service.path("address").asText() + ":" + service.path("port").asInt(),
                     service.path("scheduler").asText() + " (" + service.path("name").asText() + ")"));
             for (JsonNode backend : service.path("backends")) {
-                out.append(String.format("  -> %-24s %-9s %6d %10d %10d %12d %14d%n", backend.path("address").asText(),
-                        backend.path("state").asText(), backend.path("weight").asInt(), backend.path("active").asLong(),
+                out.append(String.format("  -> %-24s %-17s %-9s %6d %10d %10d %12d %14d%n",
+                        backend.path("address").asText(), backend.path("mac").asText(), backend.path("state").asText(),
+                        backend.path("weight").asInt(), backend.path("active").asLong(),
                         backend.path("sessions").asLong(), backend.path("packets").asLong(),
                         backend.path("bytes").asLong()));
             }

@@ -66,7 +66,7 @@ class DispatcherConfigTest {
                 }
                 """);
         assertTrue(message.contains("loadshare.conf: 3"), message);
-        assertTrue(message.contains("unknown key 'loadshare.interfcaes'"), message);
+        assertTrue(message.contains("loadshare.interfcaes: unknown key"), message);
     }
 
     @Test
@@ -75,7 +75,7 @@ class DispatcherConfigTest {
                 loadshare.services = [ { name = web, address = "198.51.100.10", port = 80, shceduler = rr } ]
                 """);
         assertTrue(message.contains("loadshare.services[0]"), message);
-        assertTrue(message.contains("unknown key 'loadshare.services[0].shceduler'"), message);
+        assertTrue(message.contains("loadshare.services[0].shceduler: unknown key"), message);
     }
 
     @Test
@@ -128,6 +128,6 @@ class DispatcherConfigTest {
     void aMissingFileIsNamed() {
         ConfigException e = assertThrows(ConfigException.class,
                 () -> DispatcherConfig.load(dir.resolve("nope.conf"), SchedulerRegistry.load()));
-        assertTrue(e.getMessage().contains("no such file: " + dir.resolve("nope.conf")), e.getMessage());
+        assertEquals(dir.resolve("nope.conf") + ": no such file", e.getMessage(), "the path once");
     }
 }

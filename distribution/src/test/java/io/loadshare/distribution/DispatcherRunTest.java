@@ -105,7 +105,7 @@ class DispatcherRunTest {
                     }
                     String table = StatusTable.render(get(admin + "/status"));
                     assertTrue(table.contains("TCP   " + vip + ":80"), table);
-                    assertTrue(table.matches("(?s).*-> 192\\.0\\.2\\.11 +active +1 +\\d+ +10 +\\d+ +\\d+\n.*"), table);
+                    assertTrue(table.matches("(?s).*-> 192\\.0\\.2\\.11 +[0-9a-f:]{17} +active +1 +\\d+ +10 +\\d+ +\\d+\n.*"), table);
 
                     // Drain b1 at run time: new connections all go to b2; hand it back and they spread again.
                     assertEquals(0, Loadshare.execute("backend", "--admin", admin, "--service", "web", "--address",

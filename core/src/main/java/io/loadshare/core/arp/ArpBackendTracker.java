@@ -4,6 +4,7 @@ import io.loadshare.core.backend.Backend;
 import io.loadshare.core.backend.BackendIds;
 import io.loadshare.core.backend.BackendPool;
 import io.loadshare.core.backend.BackendState;
+import io.loadshare.core.backend.StaticBackend;
 import io.loadshare.core.metrics.ControlEvent;
 import io.loadshare.core.packet.ArpHeader;
 import io.loadshare.core.packet.Frames;
@@ -18,6 +19,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -70,6 +72,7 @@ public final class ArpBackendTracker {
     private static final class Known {
         final int id;
         final int address;
+        int weight;
         long mac;
         int misses;
         boolean answered;
@@ -77,9 +80,10 @@ public final class ArpBackendTracker {
         /** Taken out of the configuration by a reload: no new sessions, gone once its last session ends. */
         boolean leaving;
 
-        Known(int id, int address, long mac) {
+        Known(int id, int address, int weight, long mac) {
             this.id = id;
             this.address = address;
+            this.weight = weight;
             this.mac = mac;
         }
     }
@@ -117,7 +121,7 @@ public final class ArpBackendTracker {
      * @param events counts what the tracker refuses or survives
      * @throws IllegalStateException when the static backends need more ids than are free
      */
-    public ArpBackendTracker(Service service, List<Integer> staticBackends, int backendPort, int missLimit,
+    public ArpBackendTracker(Service service, List<StaticBackend> staticBackends, int backendPort, int missLimit,
             DiscoveryLimits limits, BackendIds ids, Publisher publisher, Consumer<ControlEvent> events) {
         this.service = service;
         this.discovery = staticBackends.isEmpty();
@@ -127,14 +131,13 @@ public final class ArpBackendTracker {
         this.ids = ids;
         this.publisher = publisher;
         this.events = events;
-        for (int address : staticBackends) {
+        for (StaticBackend backend : staticBackends) {
             int id = ids.allocate();
             if (id < 0) {
-                throw new IllegalStateException(service.name() + ": no backend id left for "
-                        + Ipv4Address.format(address) + "; raise io.loadshare.core.max-backend-id (now "
-                        + ids.maxId() + ")");
+                throw new IllegalStateException(service.name() + ": no backend id left for " + backend
+                        + "; raise io.loadshare.core.max-backend-id (now " + ids.maxId() + ")");
             }
-            byAddress.put(address, new Known(id, address, MacAddress.UNKNOWN));
+            byAddress.put(backend.address(), new Known(id, backend.address(), backend.weight(), MacAddress.UNKNOWN));
         }
     }
 
@@ -142,7 +145,7 @@ public final class ArpBackendTracker {
     public BackendPool initialPool() {
         List<Backend> backends = new ArrayList<>();
         for (Known known : byAddress.values()) {
-            backends.add(new Backend(known.id, known.address, backendPort, known.mac, 1,
+            backends.add(new Backend(known.id, known.address, backendPort, known.mac, known.weight,
                     known.up ? BackendState.ACTIVE : BackendState.DOWN));
         }
         return BackendPool.of(backends);
@@ -196,7 +199,7 @@ public final class ArpBackendTracker {
                         + " to max-backend-id = " + ids.maxId() + " is in use", MacAddress.format(mac));
                 return;
             }
-            known = new Known(id, service.address(), mac);
+            known = new Known(id, service.address(), 1, mac);
             byMac.put(mac, known);
         }
         known.answered = true;
@@ -314,7 +317,7 @@ public final class ArpBackendTracker {
         List<Backend> backends = new ArrayList<>();
         Collection<Known> all = discovery ? byMac.values() : byAddress.values();
         for (Known known : all) {
-            backends.add(new Backend(known.id, known.address, backendPort, known.mac, 1, state(known)));
+            backends.add(new Backend(known.id, known.address, backendPort, known.mac, known.weight, state(known)));
         }
         return BackendPool.of(backends);
     }
@@ -330,11 +333,13 @@ public final class ArpBackendTracker {
      * Applies a reload of this service on the loop that owns {@code context}: the scheduler first (when
      * {@code schedulers} is not null), then the static backend list. New addresses join once ARP resolves them;
      * addresses no longer listed drain and leave when their last session ends. A listed address that was draining
-     * comes back at once. A discovery service takes an empty list: only its scheduler can change.
+     * comes back at once; a changed weight applies at once. A discovery service takes an empty list: only its
+     * scheduler can change.
      *
      * @return completes once applied
      */
-    public Future<?> reconfigure(DispatchContext context, List<Integer> backends, Supplier<Scheduler> schedulers) {
+    public Future<?> reconfigure(DispatchContext context, List<StaticBackend> backends,
+            Supplier<Scheduler> schedulers) {
         if (discovery != backends.isEmpty()) {
             throw new IllegalArgumentException(service.name() + ": switching between ARP discovery and a static"
                     + " backend list needs a restart");
@@ -347,10 +352,18 @@ public final class ArpBackendTracker {
             if (schedulers != null) {
                 context.replaceScheduler(service);
             }
-            Set<Integer> listed = new HashSet<>(backends);
+            Map<Integer, Integer> listed = new HashMap<>();
+            backends.forEach(backend -> listed.put(backend.address(), backend.weight()));
             boolean changed = false;
             for (Known known : byAddress.values()) {
-                boolean leaving = !listed.contains(known.address);
+                boolean leaving = !listed.containsKey(known.address);
+                Integer weight = listed.get(known.address);
+                if (weight != null && weight != known.weight) {
+                    LOG.info("{}: backend {} weight {} -> {}", service.name(), Ipv4Address.format(known.address),
+                            known.weight, weight);
+                    known.weight = weight;
+                    changed = true;
+                }
                 if (known.leaving != leaving) {
                     known.leaving = leaving;
                     changed = true;
@@ -358,19 +371,19 @@ public final class ArpBackendTracker {
                             leaving ? "is no longer configured: draining" : "is configured again");
                 }
             }
-            for (int address : backends) {
-                if (!byAddress.containsKey(address)) {
+            for (StaticBackend backend : backends) {
+                if (!byAddress.containsKey(backend.address())) {
                     int id = ids.allocate();
                     if (id < 0) {
                         events.accept(ControlEvent.BACKEND_IDS_EXHAUSTED);
                         LOG.error("{}: backend {} cannot join: every backend id up to max-backend-id = {} is in use",
-                                service.name(), Ipv4Address.format(address), ids.maxId());
+                                service.name(), backend, ids.maxId());
                         continue;
                     }
-                    byAddress.put(address, new Known(id, address, MacAddress.UNKNOWN));
+                    byAddress.put(backend.address(), new Known(id, backend.address(), backend.weight(),
+                            MacAddress.UNKNOWN));
                     changed = true;
-                    LOG.info("{}: backend {} is configured: joins once ARP resolves it", service.name(),
-                            Ipv4Address.format(address));
+                    LOG.info("{}: backend {} is configured: joins once ARP resolves it", service.name(), backend);
                 }
             }
             if (changed) {

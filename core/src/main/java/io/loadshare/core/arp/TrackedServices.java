@@ -5,6 +5,7 @@ import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import com.typesafe.config.Config;
 import io.loadshare.core.backend.BackendIds;
 import io.loadshare.core.backend.BackendPool;
+import io.loadshare.core.backend.StaticBackend;
 import io.loadshare.core.config.CoreSettings;
 import io.loadshare.core.metrics.ControlEvent;
 import io.loadshare.core.pipeline.DispatchContext;
@@ -30,12 +31,12 @@ public final class TrackedServices {
     /**
      * What a dispatch mode says of one service.
      *
-     * @param backends static backend addresses; empty means discovery by ARP for the service's address
+     * @param backends static backends; empty means discovery by ARP for the service's address
      * @param backendPort the backends' server port, or 0 to keep the service port
      * @param gateway the router the backends sit behind, or 0 when they are on-link
      */
     public record Spec(String name, int address, int protocol, int port, String scheduler, Config schedulerSettings,
-            List<Integer> backends, int backendPort, int gateway) {
+            List<StaticBackend> backends, int backendPort, int gateway) {
     }
 
     private final List<Service> services;
@@ -104,7 +105,7 @@ public final class TrackedServices {
      *
      * @return completes once the event loop has applied it
      */
-    public Future<?> reconfigure(int serviceIndex, List<Integer> backends, String scheduler,
+    public Future<?> reconfigure(int serviceIndex, List<StaticBackend> backends, String scheduler,
             Config schedulerSettings) {
         Supplier<Scheduler> schedulers = scheduler == null ? null
                 : () -> registry.create(scheduler, schedulerSettings);

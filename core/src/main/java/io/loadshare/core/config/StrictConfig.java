@@ -36,7 +36,7 @@ public final class StrictConfig {
                 String unknown = firstUnknown(reference, path, entry.getKey());
                 if (unknown != null && reported.add(unknown)) {
                     problems.add(new ConfigException.ValidationProblem(unknown, entry.getValue().origin(),
-                            "unknown key '" + unknown + "'" + suggestion(reference, unknown)));
+                            "unknown key" + suggestion(reference, unknown)));
                 }
             }
         }

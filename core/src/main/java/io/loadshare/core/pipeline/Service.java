@@ -30,6 +30,8 @@ public final class Service {
     /** The pool as its source (ARP, configuration) gave it, before operator overrides. */
     private BackendPool base;
     private final Map<Integer, BackendState> overrides = new HashMap<>();
+    /** Weights an operator set at run time, over what the source says. */
+    private final Map<Integer, Integer> weights = new HashMap<>();
     /** Backends an active health check currently fails, with the state each is held in. */
     private final Map<Integer, BackendState> unhealthy = new HashMap<>();
 
@@ -138,6 +140,27 @@ public final class Service {
     }
 
     /**
+     * Gives a backend another weight whatever its source says (an operator shifting load at run time), or, with
+     * null, the source's weight again; republishes at once. Control plane only.
+     *
+     * @return false when the pool has no backend with this id
+     */
+    public synchronized boolean overrideWeight(int backendId, Integer weight) {
+        if (base.byId(backendId) == null) {
+            return false;
+        }
+        if (weight == null) {
+            weights.remove(backendId);
+        } else if (weight < 0 || weight > Backend.MAX_WEIGHT) {
+            throw new IllegalArgumentException("backend weight must be 0.." + Backend.MAX_WEIGHT + ", was " + weight);
+        } else {
+            weights.put(backendId, weight);
+        }
+        publish(base);
+        return true;
+    }
+
+    /**
      * Records what an active health check says of a backend. A failing one is held in {@code failing} whatever
      * any override says: {@link BackendState#DOWN} ends its sessions at their next packet, as IPVS's
      * {@code expire_nodest_conn} does; {@link BackendState#DRAINING} lets them run on, IPVS's default. A source
@@ -160,6 +183,7 @@ public final class Service {
      */
     public synchronized void forget(int backendId) {
         overrides.remove(backendId);
+        weights.remove(backendId);
         unhealthy.remove(backendId);
     }
 
@@ -175,6 +199,12 @@ public final class Service {
             Backend backend = result.byId(entry.getKey());
             if (backend != null && backend.state() != BackendState.DOWN && !unhealthy.containsKey(entry.getKey())) {
                 result = result.with(backend.withState(entry.getValue()));
+            }
+        }
+        for (Map.Entry<Integer, Integer> entry : weights.entrySet()) {
+            Backend backend = result.byId(entry.getKey());
+            if (backend != null) {
+                result = result.with(backend.withWeight(entry.getValue()));
             }
         }
         return result;

@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import io.loadshare.core.arp.ArpBackendTracker;
 import io.loadshare.core.arp.ArpReplyHandler;
 import io.loadshare.core.arp.TrackedServices;
+import io.loadshare.core.backend.StaticBackend;
 import io.loadshare.core.config.CoreSettings;
 import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.pipeline.DispatchContext;
@@ -81,7 +82,7 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
      *
      * @return completes once the event loop has applied it
      */
-    public Future<?> reconfigure(int serviceIndex, List<Integer> backends, String scheduler,
+    public Future<?> reconfigure(int serviceIndex, List<StaticBackend> backends, String scheduler,
             Config schedulerSettings) {
         return tracked.reconfigure(serviceIndex, backends, scheduler, schedulerSettings);
     }

@@ -2,6 +2,7 @@ package io.loadshare.dispatch.l2;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.loadshare.core.backend.StaticBackend;
 import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.packet.Ipv4Address;
 import java.util.List;
@@ -17,11 +18,11 @@ import java.util.Objects;
  * @param port the service port
  * @param scheduler a scheduler name or alias
  * @param schedulerSettings overrides of the scheduler's defaults
- * @param staticBackends backend addresses whose MACs are resolved by ARP; empty means ARP discovery: every host
- *     that answers ARP for the cluster address is a backend
+ * @param staticBackends backends (address and weight) whose MACs are resolved by ARP; empty means ARP discovery:
+ *     every host that answers ARP for the cluster address is a backend
  */
 public record L2Service(String name, int address, int protocol, int port, String scheduler, Config schedulerSettings,
-        List<Integer> staticBackends) {
+        List<StaticBackend> staticBackends) {
 
     public L2Service {
         Objects.requireNonNull(name, "name");
@@ -36,10 +37,10 @@ public record L2Service(String name, int address, int protocol, int port, String
                 List.of());
     }
 
-    /** A TCP service over a fixed list of backend addresses. */
+    /** A TCP service over a fixed list of backend addresses, each of weight 1. */
     public static L2Service withBackends(String name, String address, int port, String scheduler, String... backends) {
         return new L2Service(name, Ipv4Address.parse(address), IpProtocol.TCP, port, scheduler, ConfigFactory.empty(),
-                java.util.Arrays.stream(backends).map(Ipv4Address::parse).toList());
+                StaticBackend.of(backends));
     }
 
     public boolean discovery() {

@@ -3,6 +3,7 @@ package io.loadshare.dispatch.l2;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.loadshare.core.netns.NetworkNamespace;
+import io.loadshare.core.backend.StaticBackend;
 import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.packet.MacAddress;
@@ -33,7 +34,7 @@ class LsmacOverPcapTest {
             bed.testbed.exec(bed.client, "ethtool", "-K", "c0", "tx", "off", "tso", "off", "gso", "off");
             L2DispatchInitializer lsmac = L2DispatchInitializer.builder()
                     .service(new L2Service("web", Ipv4Address.parse(LsmacTestbed.VIP), IpProtocol.TCP, 80, "round-robin",
-                            ConfigFactory.empty(), List.of(Ipv4Address.parse("192.0.2.11"), Ipv4Address.parse("192.0.2.12"))))
+                            ConfigFactory.empty(), StaticBackend.of("192.0.2.11", "192.0.2.12")))
                     .settings(new L2Settings(Duration.ofMillis(200), 2, 0, L2Settings.defaults().discovery()))
                     .dispatcherMac(MacAddress.parse(bed.testbed.mac(bed.dispatcher, "d0")))
                     .build();

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.loadshare.core.backend.BackendPool;
 import io.loadshare.core.backend.BackendState;
 import io.loadshare.core.metrics.DropReason;
+import io.loadshare.core.backend.StaticBackend;
 import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.pipeline.Service;
@@ -43,10 +44,9 @@ class LsmacStaticPoolTest {
         try (LsmacTestbed bed = new LsmacTestbed(3, true)) {
             int vip = Ipv4Address.parse(LsmacTestbed.VIP);
             L2Service web = new L2Service("web", vip, IpProtocol.TCP, 80, "weighted-least-connections",
-                    ConfigFactory.empty(), List.of(Ipv4Address.parse("192.0.2.11"), Ipv4Address.parse("192.0.2.12"),
-                            Ipv4Address.parse("192.0.2.13")));
+                    ConfigFactory.empty(), StaticBackend.of("192.0.2.11", "192.0.2.12", "192.0.2.13"));
             L2Service alt = new L2Service("alt", vip, IpProtocol.TCP, 8080, "maglev", ConfigFactory.empty(),
-                    List.of(Ipv4Address.parse("192.0.2.11")));
+                    StaticBackend.of("192.0.2.11"));
             bed.startDispatcher(L2DispatchInitializer.builder().service(web).service(alt)
                     .coreSettings(LsmacTestbed.fastLinger())
                     .settings(new L2Settings(Duration.ofMillis(300), 1, Ipv4Address.parse(LsmacTestbed.DISPATCHER), L2Settings.defaults().discovery()))

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
+import io.loadshare.core.backend.StaticBackend;
 import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.testing.NetnsTestbed;
@@ -35,7 +36,7 @@ class LsmacVlanTest {
             bed.testbed.exec(bed.dispatcher, "ethtool", "-K", "d0", "rxvlan", "on");
             bed.startDispatcher(L2DispatchInitializer.builder()
                     .service(new L2Service("web", Ipv4Address.parse(LsmacTestbed.VIP), IpProtocol.TCP, 80, "round-robin",
-                            ConfigFactory.empty(), List.of(Ipv4Address.parse("192.0.2.11"), Ipv4Address.parse("192.0.2.12"))))
+                            ConfigFactory.empty(), StaticBackend.of("192.0.2.11", "192.0.2.12")))
                     .settings(new L2Settings(Duration.ofMillis(200), 2, Ipv4Address.parse(LsmacTestbed.DISPATCHER),
                             L2Settings.defaults().discovery()))
                     .build());

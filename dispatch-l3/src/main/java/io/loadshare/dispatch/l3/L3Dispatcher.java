@@ -2,6 +2,7 @@ package io.loadshare.dispatch.l3;
 
 import com.typesafe.config.Config;
 import io.loadshare.core.arp.TrackedServices;
+import io.loadshare.core.backend.StaticBackend;
 import io.loadshare.core.config.CoreSettings;
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.pipeline.DispatchContext;
@@ -99,7 +100,7 @@ public final class L3Dispatcher {
      *
      * @return completes once the event loop has applied it
      */
-    public Future<?> reconfigure(int serviceIndex, List<Integer> backends, String scheduler,
+    public Future<?> reconfigure(int serviceIndex, List<StaticBackend> backends, String scheduler,
             Config schedulerSettings) {
         return tracked.reconfigure(serviceIndex, backends, scheduler, schedulerSettings);
     }

@@ -2,9 +2,9 @@ package io.loadshare.dispatch.l3;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.loadshare.core.backend.StaticBackend;
 import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.packet.Ipv4Address;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
@@ -18,14 +18,14 @@ import java.util.Objects;
  * @param backendPort the port the backends listen on, or 0 for the virtual port (RFC 2391 port translation)
  * @param scheduler a scheduler name or alias
  * @param schedulerSettings overrides of the scheduler's defaults
- * @param backends backend addresses; their MACs (or their gateway's) are resolved by ARP
+ * @param backends backends (address and weight); their MACs (or their gateway's) are resolved by ARP
  * @param sourceNatAddress 0 for plain LSNAT; otherwise full NAT: clients appear to backends as this address,
  *     which the dispatcher answers ARP for, so backends need no route back to the clients
  * @param gateway 0 when the backends are on a link of the dispatcher; otherwise the router they sit behind, whose
  *     MAC every request is sent to
  */
 public record L3Service(String name, int address, int protocol, int port, int backendPort, String scheduler,
-        Config schedulerSettings, List<Integer> backends, int sourceNatAddress, int gateway) {
+        Config schedulerSettings, List<StaticBackend> backends, int sourceNatAddress, int gateway) {
 
     public L3Service {
         Objects.requireNonNull(name, "name");
@@ -40,10 +40,10 @@ public record L3Service(String name, int address, int protocol, int port, int ba
         }
     }
 
-    /** A TCP service over backends, without port or source translation. */
+    /** A TCP service over backends of weight 1, without port or source translation. */
     public static L3Service of(String name, String address, int port, String scheduler, String... backends) {
         return new L3Service(name, Ipv4Address.parse(address), IpProtocol.TCP, port, 0, scheduler,
-                ConfigFactory.empty(), Arrays.stream(backends).map(Ipv4Address::parse).toList(), 0, 0);
+                ConfigFactory.empty(), StaticBackend.of(backends), 0, 0);
     }
 
     /** The same service with its backends listening on {@code port}. */
