@@ -110,7 +110,8 @@ class DispatcherRunTest {
                     // Drain b1 at run time: new connections all go to b2; hand it back and they spread again.
                     assertEquals(0, Loadshare.execute("backend", "--admin", admin, "--service", "web", "--address",
                             "192.0.2.11", "--state", "draining"));
-                    assertTrue(StatusTable.render(get(admin + "/status")).contains("192.0.2.11               draining"));
+                    String drained = StatusTable.render(get(admin + "/status"));
+                    assertTrue(drained.matches("(?s).*-> 192\\.0\\.2\\.11 +[0-9a-f:]{17} +draining .*"), drained);
                     assertEquals(Map.of("b2", 10L), spreadOf(testbed, client, vip, 10), mode + " drained");
                     assertEquals(0, Loadshare.execute("backend", "--admin", admin, "--service", "web", "--address",
                             "192.0.2.11", "--state", "source"));

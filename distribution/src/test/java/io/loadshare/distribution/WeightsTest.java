@@ -125,7 +125,9 @@ class WeightsTest {
                         + " --max-time 20 --limit-rate 50k http://" + VIP + "/bytes?n=400000 & done; wait");
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(8);
                 while (active(running) < 50) {
-                    assertTrue(System.nanoTime() < deadline, "only " + active(running) + " downloads opened");
+                    assertTrue(System.nanoTime() < deadline, "only " + active(running) + " downloads held open; per"
+                            + " backend opened/active: " + describe(running) + "; drops "
+                            + running.context().counters().dropsByReason());
                     Thread.sleep(50);
                 }
                 for (int n = 1; n <= WEIGHTS.length; n++) {
@@ -134,6 +136,11 @@ class WeightsTest {
                 }
                 held.descendants().forEach(ProcessHandle::destroy);
                 held.destroy();
+                // The clients' resets reach the backends through this dispatcher: let them pass before it closes.
+                deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                while (active(running) > 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
             }
         } finally {
             for (TestHttpServer server : httpServers) {
@@ -179,6 +186,15 @@ class WeightsTest {
 
     private static long opened(Dispatcher running, int n) {
         return running.context().counters().sessionsOpened(id(running, n));
+    }
+
+    private static String describe(Dispatcher running) {
+        StringBuilder out = new StringBuilder();
+        for (int n = 1; n <= WEIGHTS.length; n++) {
+            out.append(" b").append(n).append(' ').append(opened(running, n)).append('/')
+                    .append(running.context().counters().activeSessions(id(running, n)));
+        }
+        return out.toString();
     }
 
     private static long active(Dispatcher running) {

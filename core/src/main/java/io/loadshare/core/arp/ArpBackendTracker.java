@@ -39,7 +39,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Discovery: each round the dispatcher broadcasts "who has the cluster address?"; every host that answers
  * holds the address as an alias and is a backend, known by its MAC. A host that misses {@code miss-limit} rounds
- * leaves the pool; a new one joins at the round after it first answers, without a restart. Only answers to the
+ * stops taking new sessions and leaves the pool once it holds none; a new one joins at the round after it first
+ * answers, without a restart. Only answers to the
  * dispatcher's own requests count (the pipeline drops unsolicited replies), and {@link DiscoveryLimits} bound who
  * may join and how many.
  *
@@ -47,8 +48,9 @@ import org.slf4j.LoggerFactory;
  * and its sessions have ended, so churn never exhausts the ids.
  *
  * <p>Static backends: each round asks for every backend's own address; the answer gives (or refreshes) its MAC. A
- * backend without an answer for {@code miss-limit} rounds goes down, with the reason logged, and comes back when it
- * answers again.
+ * backend without an answer for {@code miss-limit} rounds takes no new sessions, with the reason logged, and takes
+ * them again when it answers. Its sessions are never ended for want of ARP replies, which a flood can delay: an
+ * active health check decides that.
  *
  * <p>Reload: {@link #reconfigure} replaces the static list and the scheduler. A backend taken out drains: it gets no
  * new sessions, keeps its MAC up to date for the sessions it holds, and leaves the pool at the first round after
@@ -79,6 +81,11 @@ public final class ArpBackendTracker {
         boolean up;
         /** Taken out of the configuration by a reload: no new sessions, gone once its last session ends. */
         boolean leaving;
+        /**
+         * Missed {@code miss-limit} ARP rounds after it had answered: no new sessions, but its sessions go on to its
+         * last MAC. A flood can delay ARP replies; only a health check ends sessions.
+         */
+        boolean silent;
 
         Known(int id, int address, int weight, long mac) {
             this.id = id;
@@ -99,8 +106,8 @@ public final class ArpBackendTracker {
     private final BackendIds ids;
     private final Publisher publisher;
     private final Consumer<ControlEvent> events;
-    /** Whether a backend id still holds sessions on this tracker's loop; set by the first reconfigure. */
-    private IntPredicate holdsSessions = id -> false;
+    /** Whether a backend id still holds sessions on this tracker's loop. */
+    private final IntPredicate holdsSessions;
     private final Map<Long, Known> byMac = new LinkedHashMap<>();
     private boolean macChanged;
     /** What a round could not publish (its publisher threw), carried over to the next round. */
@@ -119,10 +126,12 @@ public final class ArpBackendTracker {
      * @param limits who may join by discovery, and how many
      * @param ids hands out backend ids, unique across the dispatcher
      * @param events counts what the tracker refuses or survives
+     * @param holdsSessions whether a backend id still holds sessions; read on the event loop
      * @throws IllegalStateException when the static backends need more ids than are free
      */
     public ArpBackendTracker(Service service, List<StaticBackend> staticBackends, int backendPort, int missLimit,
-            DiscoveryLimits limits, BackendIds ids, Publisher publisher, Consumer<ControlEvent> events) {
+            DiscoveryLimits limits, BackendIds ids, Publisher publisher, Consumer<ControlEvent> events,
+            IntPredicate holdsSessions) {
         this.service = service;
         this.discovery = staticBackends.isEmpty();
         this.backendPort = backendPort;
@@ -131,6 +140,7 @@ public final class ArpBackendTracker {
         this.ids = ids;
         this.publisher = publisher;
         this.events = events;
+        this.holdsSessions = holdsSessions;
         for (StaticBackend backend : staticBackends) {
             int id = ids.allocate();
             if (id < 0) {
@@ -269,26 +279,32 @@ public final class ArpBackendTracker {
             }
             if (known.answered) {
                 known.misses = 0;
-                if (!known.up) {
-                    known.up = true;
+                if (!known.up || known.silent) {
                     changed = true;
-                    LOG.info("{}: backend {} at {} is up", service.name(), Ipv4Address.format(known.address),
+                    LOG.info(known.up ? "{}: backend {} at {} answers ARP again: it takes new sessions"
+                            : "{}: backend {} at {} is up", service.name(), Ipv4Address.format(known.address),
                             MacAddress.format(known.mac));
+                    known.up = true;
+                    known.silent = false;
                 }
-            } else if (known.up && ++known.misses >= missLimit) {
-                known.up = false;
+            } else if (known.up && !known.silent && ++known.misses >= missLimit) {
+                known.silent = true;
                 changed = true;
-                removed.add(known.id);
-                LOG.warn("{}: backend {} at {} is down: no ARP reply for {} round(s)", service.name(),
-                        Ipv4Address.format(known.address), MacAddress.format(known.mac), known.misses);
+                LOG.warn("{}: backend {} at {} missed {} ARP round(s): it takes no new sessions; those it holds go on"
+                        + " (a failing health check ends them)", service.name(), Ipv4Address.format(known.address),
+                        MacAddress.format(known.mac), known.misses);
             } else if (!known.up && !discovery && known.misses++ == missLimit) {
                 LOG.warn("{}: backend {} is down: its MAC address cannot be resolved (no ARP reply)", service.name(),
                         Ipv4Address.format(known.address));
             }
             known.answered = false;
-            if (discovery && !known.up) {
+            if (discovery && known.silent && !holdsSessions.test(known.id)) {
                 it.remove();
+                changed = true;
+                removed.add(known.id);
                 released.add(known.id);
+                LOG.info("{}: backend {} left the pool: silent, and it holds no session", service.name(),
+                        MacAddress.format(known.mac));
             }
         }
         if (changed) {
@@ -326,7 +342,7 @@ public final class ArpBackendTracker {
         if (!known.up) {
             return BackendState.DOWN;
         }
-        return known.leaving ? BackendState.DRAINING : BackendState.ACTIVE;
+        return known.leaving || known.silent ? BackendState.DRAINING : BackendState.ACTIVE;
     }
 
     /**
@@ -348,7 +364,6 @@ public final class ArpBackendTracker {
             service.replaceSchedulers(schedulers);
         }
         return context.eventLoop().submit(() -> {
-            holdsSessions = id -> context.counters().activeSessions(id) > 0;
             if (schedulers != null) {
                 context.replaceScheduler(service);
             }

@@ -3,9 +3,13 @@ package io.loadshare.core.arp;
 import io.loadshare.core.metrics.DropReason;
 import io.loadshare.core.packet.ArpHeader;
 import io.loadshare.core.pipeline.DispatchContext;
+import io.loadshare.core.pipeline.DispatchPipeline;
+import io.loadshare.core.pipeline.DropHandler;
 import io.loadshare.core.pipeline.Packet;
+import io.loadshare.core.pipeline.PacketDecoder;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
 import java.util.List;
 import java.util.function.LongSupplier;
 
@@ -28,6 +32,17 @@ public final class ArpReplyHandler extends ChannelInboundHandlerAdapter {
         this.context = context;
         this.trackers = trackers;
         this.ownMac = ownMac;
+    }
+
+    /**
+     * Makes a pipeline of an ARP-only channel: the decoder, then this handler; anything that is not ARP is dropped
+     * and counted ({@link DropReason#UNSUPPORTED_ETHERTYPE}).
+     */
+    public static void install(ChannelPipeline pipeline, DispatchContext context, List<ArpBackendTracker> trackers,
+            LongSupplier ownMac) {
+        pipeline.addLast(DispatchPipeline.DECODER, new PacketDecoder(context));
+        pipeline.addLast("arp", new ArpReplyHandler(context, trackers, ownMac));
+        pipeline.addLast("not-arp", new DropHandler(context, DropReason.UNSUPPORTED_ETHERTYPE));
     }
 
     /**

@@ -70,7 +70,7 @@ public final class TrackedServices {
             Service service = new Service(built.size(), spec.name(), spec.address(), spec.protocol(), spec.port(),
                     () -> registry.create(spec.scheduler(), spec.schedulerSettings()), BackendPool.empty());
             ArpBackendTracker tracker = new ArpBackendTracker(service, spec.backends(), spec.backendPort(), missLimit,
-                    discovery, ids, this::publish, this::count);
+                    discovery, ids, this::publish, this::count, this::holdsSessions);
             if (spec.gateway() != 0) {
                 tracker.viaGateway(spec.gateway());
             }
@@ -131,6 +131,10 @@ public final class TrackedServices {
                 });
             }
         });
+    }
+
+    private boolean holdsSessions(int backendId) {
+        return context.counters().activeSessions(backendId) > 0;
     }
 
     private void count(ControlEvent event) {

@@ -7,6 +7,7 @@ import com.typesafe.config.ConfigFactory;
 import io.loadshare.core.backend.Backend;
 import io.loadshare.core.backend.BackendIds;
 import io.loadshare.core.backend.BackendPool;
+import io.loadshare.core.backend.BackendState;
 import io.loadshare.core.config.CoreSettings;
 import io.loadshare.core.metrics.ControlEvent;
 import io.loadshare.core.metrics.DropReason;
@@ -62,7 +63,7 @@ class ArpBackendTrackerTest {
                 (s, pool, removed, released) -> {
                     published.add(pool);
                     released.forEach(ids::release);
-                }, events::add);
+                }, events::add, id -> false);
     }
 
     private void tick(ArpBackendTracker tracker) {
@@ -144,7 +145,7 @@ class ArpBackendTrackerTest {
                         throw new IllegalStateException("publisher broke");
                     }
                     published.add(pool);
-                }, events::add);
+                }, events::add, id -> false);
         ArpBackendTracker.startRounds(channel, List.of(tracker), Duration.ofMillis(100), () -> OWN_MAC, 0);
         channel.runPendingTasks();
         tracker.onReply(VIP, mac(1));
@@ -180,5 +181,32 @@ class ArpBackendTrackerTest {
         } finally {
             pipeline.finishAndReleaseAll();
         }
+    }
+
+    @Test
+    void aBackendThatMissesArpRoundsTakesNoNewSessionsButKeepsItsOwn() {
+        boolean[] holds = {true};
+        List<Set<Integer>> removedSets = new ArrayList<>();
+        ArpBackendTracker tracker = new ArpBackendTracker(service, List.of(), 0, 2, new DiscoveryLimits(Set.of(), 8),
+                new BackendIds(100), (s, pool, removed, released) -> {
+                    published.add(pool);
+                    removedSets.add(removed);
+                }, events::add, id -> holds[0]);
+        tick(tracker);
+        tracker.onReply(VIP, mac(1));
+        tick(tracker);
+        assertEquals(BackendState.ACTIVE, last().all().getFirst().state());
+        tick(tracker);
+        tick(tracker);
+        assertEquals(BackendState.DRAINING, last().all().getFirst().state(), "silent for two rounds: no new sessions");
+        assertTrue(removedSets.stream().allMatch(Set::isEmpty), "no session was ended for a missed ARP reply");
+        tracker.onReply(VIP, mac(1));
+        tick(tracker);
+        assertEquals(BackendState.ACTIVE, last().all().getFirst().state(), "answers again: new sessions again");
+        tick(tracker);
+        tick(tracker);
+        holds[0] = false;
+        tick(tracker);
+        assertTrue(last().all().isEmpty(), "silent and holding no session: it leaves");
     }
 }

@@ -48,6 +48,7 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
     private final L2Settings settings;
     private final long dispatcherMac;
     private volatile Channel channel;
+    private volatile Channel arpChannel;
 
     private L2DispatchInitializer(Builder builder) {
         this.settings = builder.settings;
@@ -92,11 +93,39 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
         if (channel != null) {
             throw new IllegalStateException("an L2DispatchInitializer serves one channel; build one per channel");
         }
+        sameLoop(ch, arpChannel);
         channel = ch;
         LongSupplier mac = dispatcherMac != MacAddress.UNKNOWN ? () -> dispatcherMac : () -> channelMac(ch);
         DispatchPipeline.install(ch.pipeline(), context, new MacRewriter(context, mac));
         ch.pipeline().addAfter(DispatchPipeline.DECODER, ARP, new ArpReplyHandler(context, tracked.trackers(), mac));
         ch.pipeline().addFirst(LIFECYCLE, new Lifecycle(mac));
+    }
+
+    /**
+     * The pipeline of an optional second channel on the same interface and event loop that receives only ARP (a
+     * raw socket with {@code ETHER_TYPE} 0x0806): ARP replies then have a receive queue of their own, which no flood
+     * of data frames can fill, so backends stay up under any load. Give the data channel a filter without ARP.
+     */
+    public ChannelInitializer<Channel> arpInitializer() {
+        return new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                if (arpChannel != null) {
+                    throw new IllegalStateException("an L2DispatchInitializer serves one ARP channel");
+                }
+                sameLoop(ch, channel);
+                arpChannel = ch;
+                LongSupplier mac = dispatcherMac != MacAddress.UNKNOWN ? () -> dispatcherMac : () -> channelMac(ch);
+                ArpReplyHandler.install(ch.pipeline(), context, tracked.trackers(), mac);
+            }
+        };
+    }
+
+    private static void sameLoop(Channel ch, Channel other) {
+        if (other != null && other.eventLoop() != ch.eventLoop()) {
+            throw new IllegalStateException("the data and ARP channels of one LSMAC dispatcher must share one event"
+                    + " loop: " + ch + " is on " + ch.eventLoop() + ", " + other + " on " + other.eventLoop());
+        }
     }
 
     private static long channelMac(Channel ch) {

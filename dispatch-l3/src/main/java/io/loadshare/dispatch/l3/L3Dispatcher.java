@@ -5,10 +5,15 @@ import io.loadshare.core.arp.TrackedServices;
 import io.loadshare.core.backend.StaticBackend;
 import io.loadshare.core.config.CoreSettings;
 import io.loadshare.core.netns.NetworkNamespace;
+import io.loadshare.core.metrics.DropReason;
 import io.loadshare.core.pipeline.DispatchContext;
+import io.loadshare.core.pipeline.DispatchPipeline;
+import io.loadshare.core.pipeline.DropHandler;
+import io.loadshare.core.pipeline.PacketDecoder;
 import io.loadshare.core.pipeline.Service;
 import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
 import io.netty.util.concurrent.Future;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -151,19 +156,46 @@ public final class L3Dispatcher {
      * @throws IllegalStateException when the other arm is on another event loop
      */
     synchronized void attach(Arm arm, Channel channel) {
-        Channel other = arm.facesClients() ? backendChannel : clientChannel;
-        if (other != null && other != channel && other.eventLoop() != channel.eventLoop()) {
-            throw new IllegalStateException("the arms of one LSNAT dispatcher must share one event loop (both"
-                    + " directions of a session meet in one session table): " + arm.name().toLowerCase(Locale.ROOT)
-                    + " arm " + channel + " is on " + channel.eventLoop() + ", the other arm " + other + " on "
-                    + other.eventLoop() + "; register both channels on the same loop");
-        }
+        checkLoop(arm, channel);
         if (arm.facesClients()) {
             clientChannel = channel;
         }
         if (arm.facesBackends()) {
             backendChannel = channel;
         }
+    }
+
+    private void checkLoop(Arm arm, Channel channel) {
+        for (Channel other : new Channel[] {clientChannel, backendChannel}) {
+            if (other != null && other != channel && other.eventLoop() != channel.eventLoop()) {
+                throw new IllegalStateException("the arms of one LSNAT dispatcher must share one event loop (both"
+                        + " directions of a session meet in one session table): " + arm.name().toLowerCase(Locale.ROOT)
+                        + " arm " + channel + " is on " + channel.eventLoop() + ", " + other + " on "
+                        + other.eventLoop() + "; register every channel on the same loop");
+            }
+        }
+    }
+
+    /**
+     * The pipeline of an optional second channel of an arm, on the same interface and event loop, that receives only
+     * ARP (a raw socket with {@code ETHER_TYPE} 0x0806): ARP then has a receive queue of its own, which no flood of
+     * data frames can fill, so backends stay up and clients keep resolving the cluster address under any load. It
+     * answers for the arm's addresses and hands replies to the trackers. Give the arm's data channel a filter without
+     * ARP.
+     */
+    public ChannelInitializer<Channel> arpInitializer(Arm arm) {
+        return new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                synchronized (L3Dispatcher.this) {
+                    checkLoop(arm, ch);
+                }
+                ch.pipeline().addLast(DispatchPipeline.DECODER, new PacketDecoder(context));
+                ch.pipeline().addLast("arp", new ArpResponder(context, ownedAddresses(arm),
+                        arm.facesBackends() ? tracked.trackers() : List.of(), settings.gratuitousArpCount()));
+                ch.pipeline().addLast("not-arp", new DropHandler(context, DropReason.UNSUPPORTED_ETHERTYPE));
+            }
+        };
     }
 
     void shutdown() {

@@ -145,12 +145,16 @@ final class RawSocket implements AutoCloseable {
         return names;
     }
 
-    /** Binds to every protocol on one interface: from here on the socket receives. */
-    void bind(int ifindex, String name) throws RawSocketException {
+    /**
+     * Binds to one interface: from here on the socket receives frames of {@code etherType}, or of every protocol
+     * when it is 0.
+     */
+    void bind(int ifindex, String name, int etherType) throws RawSocketException {
         try (Arena temporary = Arena.ofConfined()) {
             MemorySegment address = temporary.allocate(20, 4);
             address.set(ValueLayout.JAVA_SHORT, 0, (short) Linux.AF_PACKET);
-            address.set(ValueLayout.JAVA_SHORT, 2, Linux.ETH_P_ALL_BE);
+            address.set(ValueLayout.JAVA_SHORT, 2,
+                    etherType == 0 ? Linux.ETH_P_ALL_BE : Short.reverseBytes((short) etherType));
             address.set(ValueLayout.JAVA_INT, 4, ifindex);
             int rc = (int) Linux.BIND.invokeExact(errno, fd, address, 20);
             if (rc < 0) {

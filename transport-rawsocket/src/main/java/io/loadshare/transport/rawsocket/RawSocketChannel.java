@@ -280,7 +280,7 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
         iovecs = arena.allocate((long) IOVEC * IOVECS_PER_MESSAGE * sendBatch, 8);
         vnetScratch = arena.allocate((long) VirtioNetHeader.LENGTH * sendBatch, 8);
         batch = new ByteBuf[sendBatch];
-        socket.bind(ifindex, name);
+        socket.bind(ifindex, name, config.etherType());
         if (config.fanoutGroup() >= 0) {
             socket.setInt(Linux.SOL_PACKET, Linux.PACKET_FANOUT, config.fanoutGroup(), "PACKET_FANOUT");
         }

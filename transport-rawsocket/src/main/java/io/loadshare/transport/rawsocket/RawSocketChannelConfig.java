@@ -18,6 +18,8 @@ public final class RawSocketChannelConfig extends DefaultChannelConfig {
     private volatile int fanoutGroup;
     private volatile boolean qdiscBypass;
     private volatile int vlan;
+    /** Not a HOCON setting: which EtherType a channel serves is the dispatcher's choice, per channel. */
+    private volatile int etherType;
 
     RawSocketChannelConfig(RawSocketChannel channel) {
         super(channel);
@@ -47,7 +49,7 @@ public final class RawSocketChannelConfig extends DefaultChannelConfig {
                 RawSocketChannelOption.SOCKET_FILTER, RawSocketChannelOption.MAX_FRAME_SIZE,
                 RawSocketChannelOption.RECEIVE_BUFFER_SIZE, RawSocketChannelOption.SEND_BATCH,
                 RawSocketChannelOption.RX_RING, RawSocketChannelOption.FANOUT_GROUP, RawSocketChannelOption.QDISC_BYPASS,
-                RawSocketChannelOption.VLAN);
+                RawSocketChannelOption.VLAN, RawSocketChannelOption.ETHER_TYPE);
     }
 
     @SuppressWarnings("unchecked")
@@ -82,6 +84,9 @@ public final class RawSocketChannelConfig extends DefaultChannelConfig {
         }
         if (option == RawSocketChannelOption.VLAN) {
             return (T) Integer.valueOf(vlan);
+        }
+        if (option == RawSocketChannelOption.ETHER_TYPE) {
+            return (T) Integer.valueOf(etherType);
         }
         return super.getOption(option);
     }
@@ -120,6 +125,12 @@ public final class RawSocketChannelConfig extends DefaultChannelConfig {
                 throw new IllegalArgumentException("VLAN must be 0 (none) or 1.." + RawSocketSettings.MAX_VLAN);
             }
             vlan = id;
+        } else if (option == RawSocketChannelOption.ETHER_TYPE) {
+            int type = (Integer) value;
+            if (type != 0 && (type < 0x0600 || type > 0xFFFF)) {
+                throw new IllegalArgumentException("ETHER_TYPE must be 0 (every one) or 0x0600..0xFFFF");
+            }
+            etherType = type;
         } else {
             return super.setOption(option, value);
         }
@@ -164,6 +175,10 @@ public final class RawSocketChannelConfig extends DefaultChannelConfig {
 
     int vlan() {
         return vlan;
+    }
+
+    int etherType() {
+        return etherType;
     }
 
     int readBatch() {

@@ -35,6 +35,12 @@ public final class RawSocketChannelOption<T> extends ChannelOption<T> {
      */
     public static final ChannelOption<Integer> VLAN = valueOf(RawSocketChannelOption.class, "VLAN");
 
+    /**
+     * The one EtherType the socket receives (0x0806 for ARP), or 0 for every one. A socket of its own for ARP has its
+     * own receive queue: a flood of data frames cannot bury the ARP replies that keep backends up.
+     */
+    public static final ChannelOption<Integer> ETHER_TYPE = valueOf(RawSocketChannelOption.class, "ETHER_TYPE");
+
     @SuppressWarnings("deprecation")
     private RawSocketChannelOption() {
         super(null);
