@@ -6,6 +6,7 @@ import io.loadshare.core.backend.Backend;
 import io.loadshare.core.backend.StaticBackend;
 import io.loadshare.core.metrics.DispatchCounters;
 import io.loadshare.core.netns.NetworkNamespace;
+import io.loadshare.core.packet.EtherType;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Service;
@@ -93,26 +94,27 @@ public final class Dispatcher implements AutoCloseable {
                 context = lsmac.context();
                 services = lsmac.services();
                 reconfigurer = lsmac::reconfigure;
-                channels.add(bind(loop, config, namespace, config.clientInterface(), config.clientVlan(), lsmac,
+                channels.addAll(bind(loop, config, namespace, config.clientInterface(), config.clientVlan(), lsmac,
                         SocketFilter.builder().acceptBroadcast(config.rawSocket().acceptBroadcast())
-                                .ipv4Destinations(vips).build()));
+                                .ipv4Destinations(vips), lsmac.arpInitializer(), false));
             } else {
                 L3Dispatcher.checkHost(namespace);
                 L3Dispatcher lsnat = l3(config).build();
                 context = lsnat.context();
                 services = lsnat.services();
                 reconfigurer = lsnat::reconfigure;
-                // The ARP responder needs broadcasts; replies and ICMP errors come from backend-side addresses.
-                SocketFilter anyIpv4 = SocketFilter.builder().acceptBroadcast(true).build();
+                // The ARP responders need broadcasts; replies and ICMP errors come from backend-side addresses.
                 if (config.backendInterface().isEmpty()) {
-                    channels.add(bind(loop, config, namespace, config.clientInterface(), config.clientVlan(),
-                            lsnat.initializer(Arm.BOTH), anyIpv4));
+                    channels.addAll(bind(loop, config, namespace, config.clientInterface(), config.clientVlan(),
+                            lsnat.initializer(Arm.BOTH), SocketFilter.builder(), lsnat.arpInitializer(Arm.BOTH),
+                            true));
                 } else {
-                    channels.add(bind(loop, config, namespace, config.backendInterface(), config.backendVlan(),
-                            lsnat.initializer(Arm.BACKEND), anyIpv4));
-                    channels.add(bind(loop, config, namespace, config.clientInterface(), config.clientVlan(),
-                            lsnat.initializer(Arm.CLIENT),
-                            SocketFilter.builder().acceptBroadcast(true).ipv4Destinations(vips).build()));
+                    channels.addAll(bind(loop, config, namespace, config.backendInterface(), config.backendVlan(),
+                            lsnat.initializer(Arm.BACKEND), SocketFilter.builder(), lsnat.arpInitializer(Arm.BACKEND),
+                            true));
+                    channels.addAll(bind(loop, config, namespace, config.clientInterface(), config.clientVlan(),
+                            lsnat.initializer(Arm.CLIENT), SocketFilter.builder().ipv4Destinations(vips),
+                            lsnat.arpInitializer(Arm.CLIENT), true));
                 }
             }
             HealthChecker health = new HealthChecker(namespace);
@@ -142,8 +144,27 @@ public final class Dispatcher implements AutoCloseable {
         }
     }
 
+    /**
+     * Opens an interface's two channels: one for ARP alone, so that no flood of data frames can bury the ARP replies
+     * that keep backends up (or the requests that resolve the VIP), and one for everything else, whose kernel filter
+     * then leaves ARP out.
+     */
+    private static List<Channel> bind(EventLoopGroup loop, DispatcherConfig config, NetworkNamespace namespace,
+            String interfaceName, int vlan, ChannelHandler initializer, SocketFilter.Builder filter,
+            ChannelHandler arpInitializer, boolean arpBroadcast) throws InterruptedException {
+        Channel arp = bind(loop, config, namespace, interfaceName, vlan, arpInitializer,
+                SocketFilter.builder().acceptBroadcast(arpBroadcast).build(), EtherType.ARP);
+        try {
+            return List.of(arp, bind(loop, config, namespace, interfaceName, vlan, initializer,
+                    filter.acceptBroadcast(config.rawSocket().acceptBroadcast()).acceptArp(false).build(), 0));
+        } catch (RuntimeException | InterruptedException e) {
+            arp.close();
+            throw e;
+        }
+    }
+
     private static Channel bind(EventLoopGroup loop, DispatcherConfig config, NetworkNamespace namespace,
-            String interfaceName, int vlan, ChannelHandler initializer, SocketFilter filter)
+            String interfaceName, int vlan, ChannelHandler initializer, SocketFilter filter, int etherType)
             throws InterruptedException {
         Bootstrap bootstrap = new Bootstrap().group(loop)
                 .channelFactory(() -> namespace == null ? new RawSocketChannel() : new RawSocketChannel(namespace))
@@ -152,6 +173,7 @@ public final class Dispatcher implements AutoCloseable {
         channel.config().apply(config.rawSocket());
         channel.config().setOption(RawSocketChannelOption.SOCKET_FILTER, filter);
         channel.config().setOption(RawSocketChannelOption.VLAN, vlan);
+        channel.config().setOption(RawSocketChannelOption.ETHER_TYPE, etherType);
         channel.bind(new RawSocketAddress(interfaceName)).sync();
         return channel;
     }

@@ -158,7 +158,7 @@ class DispatcherRunTest {
         String table = "";
         while (System.nanoTime() < deadline) {
             table = StatusTable.render(get(admin + "/status"));
-            if (table.matches("(?s).*-> " + backend.replace(".", "\\.") + " +" + state + " .*")) {
+            if (table.matches("(?s).*-> " + backend.replace(".", "\\.") + " +[0-9a-f:]{17} +" + state + " .*")) {
                 return;
             }
             Thread.sleep(50);

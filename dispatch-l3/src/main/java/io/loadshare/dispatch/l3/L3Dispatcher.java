@@ -180,8 +180,8 @@ public final class L3Dispatcher {
      * The pipeline of an optional second channel of an arm, on the same interface and event loop, that receives only
      * ARP (a raw socket with {@code ETHER_TYPE} 0x0806): ARP then has a receive queue of its own, which no flood of
      * data frames can fill, so backends stay up and clients keep resolving the cluster address under any load. It
-     * answers for the arm's addresses and hands replies to the trackers. Give the arm's data channel a filter without
-     * ARP.
+     * answers for the arm's addresses and hands replies to the trackers; the gratuitous announcements stay with the
+     * arm's data channel. Give the data channel a filter without ARP.
      */
     public ChannelInitializer<Channel> arpInitializer(Arm arm) {
         return new ChannelInitializer<>() {
@@ -192,7 +192,7 @@ public final class L3Dispatcher {
                 }
                 ch.pipeline().addLast(DispatchPipeline.DECODER, new PacketDecoder(context));
                 ch.pipeline().addLast("arp", new ArpResponder(context, ownedAddresses(arm),
-                        arm.facesBackends() ? tracked.trackers() : List.of(), settings.gratuitousArpCount()));
+                        arm.facesBackends() ? tracked.trackers() : List.of(), 0));
                 ch.pipeline().addLast("not-arp", new DropHandler(context, DropReason.UNSUPPORTED_ETHERTYPE));
             }
         };
