@@ -11,7 +11,10 @@ import io.loadshare.core.metrics.DropReason;
 import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.packet.MacAddress;
+import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Service;
+import io.loadshare.core.session.SessionState;
+import io.loadshare.core.session.SessionTable;
 import io.loadshare.core.session.SessionEnd;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
@@ -31,13 +34,15 @@ final class DispatcherView {
     /** The running configuration's services, which a reload replaces. */
     private final Supplier<List<DispatcherConfig.ServiceConfig>> configs;
     private final DispatchCounters counters;
+    private final SessionTable sessions;
     private final PrometheusRegistry registry = new PrometheusRegistry();
 
     DispatcherView(List<Service> services, Supplier<List<DispatcherConfig.ServiceConfig>> configs,
-            DispatchCounters counters) {
+            DispatchContext context) {
         this.services = services;
         this.configs = configs;
-        this.counters = counters;
+        this.counters = context.counters();
+        this.sessions = context.sessions();
         register();
     }
 
@@ -76,6 +81,15 @@ final class DispatcherView {
                         cb.call(counters.events(event), event.label());
                     }
                 }).register(registry);
+        GaugeWithCallback.builder().name("loadshare_sessions").help("Sessions in the table, by state.")
+                .labelNames("state").callback(cb -> {
+                    for (int state = 1; state < SessionState.LIMIT; state++) {
+                        cb.call(sessions.sessionsIn(state), SessionState.name(state));
+                    }
+                }).register(registry);
+        GaugeWithCallback.builder().name("loadshare_session_table_pressure")
+                .help("1 while the session table is above its pressure watermark (half-open sessions live briefly).")
+                .callback(cb -> cb.call(sessions.underPressure() ? 1 : 0)).register(registry);
         CounterWithCallback.builder().name("loadshare_sessions_ended").help("Sessions that ended, by how.")
                 .labelNames("end").callback(cb -> {
                     for (SessionEnd end : SessionEnd.values()) {

@@ -99,6 +99,8 @@ class DispatcherRunTest {
                     assertTrue(metrics.contains("loadshare_drops_total{reason=\"no-service\"}"), metrics);
                     assertTrue(metrics.contains("loadshare_control_events_total{event=\"arp-round-failed\"} 0.0"),
                             metrics);
+                    assertTrue(metrics.contains("loadshare_sessions{state=\"established\"}"), metrics);
+                    assertTrue(metrics.contains("loadshare_session_table_pressure 0.0"), metrics);
                     for (String line : metrics.split("\n")) {
                         assertTrue(line.startsWith("#") || line.matches("[a-z_]+(\\{[^}]*})? [0-9.eE+-]+"),
                                 "not Prometheus text: " + line);

@@ -50,11 +50,11 @@ public final class TrackedServices {
      * @param missLimit ARP rounds a backend may miss before it goes down
      * @param discovery who may join the services that discover their backends by ARP; null when none does
      * @param pinnedMacs backend MACs given rather than resolved (replaying a capture)
-     * @param lastHops whether the session table keeps each session's last-hop MAC
+     * @param seesReplies the mode carries both directions (LSNAT): see {@link DispatchContext}
      * @param controlThread the control-plane thread's name
      */
     public TrackedServices(List<Spec> specs, CoreSettings coreSettings, SchedulerRegistry registry, int missLimit,
-            DiscoveryLimits discovery, Map<Integer, Long> pinnedMacs, boolean lastHops, String controlThread) {
+            DiscoveryLimits discovery, Map<Integer, Long> pinnedMacs, boolean seesReplies, String controlThread) {
         this.registry = registry;
         this.controlPlane = Executors.newSingleThreadExecutor(
                 new ThreadFactoryBuilder().setNameFormat(controlThread).setDaemon(true).build());
@@ -82,7 +82,7 @@ public final class TrackedServices {
         this.services = List.copyOf(built);
         this.trackers = List.copyOf(trackerList);
         this.context = new DispatchContext(coreSettings, new ServiceTable(services), Ticker.systemTicker(),
-                lastHops);
+                seesReplies);
     }
 
     public List<Service> services() {

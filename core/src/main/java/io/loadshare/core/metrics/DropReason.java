@@ -44,8 +44,10 @@ public enum DropReason {
     NO_SESSION("no-session"),
     /** The service has no backend that takes new sessions. */
     NO_BACKEND("no-backend"),
-    /** The session table is full, so a new session was refused. */
+    /** The session table is full and held no half-open session to evict, so a new session was refused. */
     TABLE_FULL("table-full"),
+    /** The flow's run of the session table is full (it never is with a random hash), so it was refused. */
+    TABLE_PROBE_LIMIT("table-probe-limit"),
     /** The backend's MAC address is not resolved (yet), so a layer-2 rewrite has no destination. */
     NO_BACKEND_MAC("no-backend-mac"),
     /** The session of a reply has no last hop recorded, so the reply has no destination MAC (LSNAT). */

@@ -36,14 +36,17 @@ public final class DispatchContext implements SessionListener {
         this(settings, services, ticker, false);
     }
 
-    /** @param lastHops whether the session table keeps each session's last-hop MAC (LSNAT addresses replies so) */
-    public DispatchContext(CoreSettings settings, ServiceTable services, Ticker ticker, boolean lastHops) {
+    /**
+     * @param seesReplies the mode carries both directions (LSNAT): sessions keep their last hop and are established
+     *     only after the backend's SYN-ACK ({@link SessionTable})
+     */
+    public DispatchContext(CoreSettings settings, ServiceTable services, Ticker ticker, boolean seesReplies) {
         this.services = Objects.requireNonNull(services, "services");
         this.ticker = Objects.requireNonNull(ticker, "ticker");
         this.originNanos = ticker.read();
         this.sweepIntervalNanos = settings.session().sweepInterval().toNanos();
         this.counters = new DispatchCounters(settings.maxBackendId());
-        this.sessions = new SessionTable(settings.session(), this, lastHops);
+        this.sessions = new SessionTable(settings.session(), this, seesReplies);
         this.schedulers = new Scheduler[services.indexLimit()];
         for (Service service : services.services()) {
             schedulers[service.index()] = service.newScheduler();

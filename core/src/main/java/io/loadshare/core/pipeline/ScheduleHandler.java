@@ -28,7 +28,7 @@ public final class ScheduleHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         SessionTable sessions = context.sessions();
-        if (sessions.isFull()) {
+        if (sessions.isFull() && !sessions.evictHalfOpen()) {
             context.drop(packet, DropReason.TABLE_FULL);
             return;
         }
@@ -40,6 +40,10 @@ public final class ScheduleHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         int slot = sessions.insert(packet, service.index(), backend.id(), context.now());
+        if (slot < 0) {
+            context.drop(packet, DropReason.TABLE_PROBE_LIMIT);
+            return;
+        }
         scheduler.sessionOpened(backend);
         context.counters().sessionOpened(backend.id());
         packet.assignSession(service, slot, backend);

@@ -11,7 +11,9 @@ public enum SessionEnd {
     /** Its backend left the pool or went down. */
     BACKEND_GONE("backend-gone"),
     /** Removed by the control plane (flush, shutdown). */
-    FLUSHED("flushed");
+    FLUSHED("flushed"),
+    /** A half-open session (SYN only) evicted from a full table to make room for a new one. */
+    EVICTED("evicted");
 
     private final String label;
 

@@ -8,6 +8,8 @@ import java.time.Duration;
  *
  * @param maxSessions sessions one event loop's table holds before it refuses new ones
  * @param tcpSynTimeout lifetime of a session that has seen only its SYN
+ * @param pressureWatermark the share of {@code maxSessions} above which the table is under pressure
+ * @param tcpSynTimeoutUnderPressure lifetime of a half-open session while the table is under pressure
  * @param tcpIdleTimeout lifetime of an idle established TCP session
  * @param tcpLinger how long a session follows its flow after FIN or RST
  * @param udpIdleTimeout lifetime of an idle UDP session
@@ -17,6 +19,8 @@ import java.time.Duration;
 public record SessionSettings(
         int maxSessions,
         Duration tcpSynTimeout,
+        double pressureWatermark,
+        Duration tcpSynTimeoutUnderPressure,
         Duration tcpIdleTimeout,
         Duration tcpLinger,
         Duration udpIdleTimeout,
@@ -32,6 +36,11 @@ public record SessionSettings(
                     "max-sessions must be 1.." + SessionTable.MAX_SESSIONS + ", was " + maxSessions);
         }
         requireTimeout("tcp-syn-timeout", tcpSynTimeout);
+        if (!(pressureWatermark > 0 && pressureWatermark <= 1)) {
+            throw new IllegalArgumentException("pressure.watermark must be above 0 and at most 1, was "
+                    + pressureWatermark);
+        }
+        requireTimeout("pressure.tcp-syn-timeout", tcpSynTimeoutUnderPressure);
         requireTimeout("tcp-idle-timeout", tcpIdleTimeout);
         requireTimeout("tcp-linger", tcpLinger);
         requireTimeout("udp-idle-timeout", udpIdleTimeout);
@@ -50,6 +59,8 @@ public record SessionSettings(
         return new SessionSettings(
                 config.getInt(path + ".max-sessions"),
                 config.getDuration(path + ".tcp-syn-timeout"),
+                config.getDouble(path + ".pressure.watermark"),
+                config.getDuration(path + ".pressure.tcp-syn-timeout"),
                 config.getDuration(path + ".tcp-idle-timeout"),
                 config.getDuration(path + ".tcp-linger"),
                 config.getDuration(path + ".udp-idle-timeout"),

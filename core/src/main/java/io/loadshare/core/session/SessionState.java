@@ -5,11 +5,13 @@ package io.loadshare.core.session;
  * than an enum.
  *
  * <pre>
- * SYN (no ACK) ──► SYN_SEEN ──first non-SYN──► ESTABLISHED ──FIN──► FIN_SEEN ──linger──► gone
- *                     │                             │                  (each packet restarts the linger)
- *                     └────────────RST──────────────┴──────RST────► RESET ──linger──► gone
+ * SYN (no ACK) ──► SYN_SEEN ──client's ACK──► ESTABLISHED ──FIN──► FIN_SEEN ──linger──► gone
+ *                     │  (a mode that sees replies:      │                (each packet restarts the linger)
+ *                     │   backend's SYN-ACK ──► SYN_ANSWERED ──client's ACK──► ESTABLISHED)
+ *                     └────────────RST─────────────┴──────RST────► RESET ──linger──► gone
  * any UDP datagram ──► DATAGRAM ──idle timeout──► gone
  * </pre>
+ * SYN_SEEN and SYN_ANSWERED are half-open: they keep the SYN timeout, and a full table may evict them.
  */
 public final class SessionState {
     public static final int SYN_SEEN = 1;
@@ -17,6 +19,10 @@ public final class SessionState {
     public static final int FIN_SEEN = 3;
     public static final int RESET = 4;
     public static final int DATAGRAM = 5;
+    /** The backend answered the SYN (LSNAT sees it); the client's ACK will establish the session. */
+    public static final int SYN_ANSWERED = 6;
+    /** One more than the largest state, for arrays indexed by state. */
+    public static final int LIMIT = 7;
 
     private SessionState() {
     }
@@ -26,9 +32,15 @@ public final class SessionState {
         return state == FIN_SEEN || state == RESET;
     }
 
+    /** Whether the session has seen only the opening of a handshake: what a SYN flood leaves behind. */
+    public static boolean isHalfOpen(int state) {
+        return state == SYN_SEEN || state == SYN_ANSWERED;
+    }
+
     public static String name(int state) {
         return switch (state) {
             case SYN_SEEN -> "syn-seen";
+            case SYN_ANSWERED -> "syn-answered";
             case ESTABLISHED -> "established";
             case FIN_SEEN -> "fin-seen";
             case RESET -> "reset";

@@ -23,6 +23,17 @@ import io.loadshare.core.packet.TcpHeader;
  * backend. UDP entries end by idle timeout alone. Expired entries are removed when a lookup finds them and by
  * {@link #sweep}, which visits a bounded number of slots per call.
  *
+ * <p>Against a SYN flood (IPVS's {@code secure_tcp} and {@code drop_entry}, stricter): a session is established only
+ * by the client's ACK after its SYN, and in a table that sees replies only after the backend's SYN-ACK too; until
+ * then it is half-open. Above the pressure watermark, half-open sessions live only the short pressure timeout (the
+ * sweep shortens those already there); in a full table, {@link #evictHalfOpen} makes room by evicting the
+ * half-open entry with the earliest deadline among {@value #EVICTION_SAMPLES} slots from a random start (sampled,
+ * as Redis approximates LRU, so the cost stays bounded). Established sessions are never evicted.
+ *
+ * <p>Slot placement hashes the flow with a seed drawn per table, so nobody can choose flows that collide, and no
+ * entry sits more than {@value #MAX_PROBE} slots from its home: an insert that would is refused, so a lookup never
+ * walks further.
+ *
  * <p>Optionally the table keeps each session's last hop: the source MAC of the frame that created it, in a
  * parallel {@code long[]} (8 more bytes a slot). LSNAT addresses a session's replies to it, so that no later frame,
  * spoofed or not, can move where another session's replies go.
@@ -36,6 +47,13 @@ public final class SessionTable {
     /** Hard upper bound on {@code max-sessions}: keeps {@code 3 × slots} within one Java array. */
     public static final int MAX_SESSIONS = 500_000_000;
     static final int MAX_LOAD_PERCENT = 80;
+    /**
+     * The longest probe run an entry may need. At a load of 0.8 the longest run a random hash makes grows with
+     * log(slots): about 600 slots at a million sessions. This bounds a lookup, should the seed ever be guessed.
+     */
+    static final int MAX_PROBE = 4096;
+    /** Consecutive slots {@link #evictHalfOpen} samples for a victim: a few cache lines from a random start. */
+    static final int EVICTION_SAMPLES = 16;
     private static final int WORDS = 3;
     private static final long KEY_MASK = 0xFF_FFFF_FFFFL;
     private static final long DEADLINE_MASK = 0xFFFF_FFFFL;
@@ -46,6 +64,14 @@ public final class SessionTable {
     private final int capacity;
     private final int maxSessions;
     private final int synTimeoutMillis;
+    private final int pressureSynTimeoutMillis;
+    private final int pressureSize;
+    private final boolean seesReplies;
+    private final long seed = new java.security.SecureRandom().nextLong();
+    /** Sessions by state; written by the owning loop, read by the control plane. */
+    private final io.loadshare.core.metrics.LongCounters byState =
+            new io.loadshare.core.metrics.LongCounters(SessionState.LIMIT);
+    private long sampler = seed | 1;
     private final int tcpIdleMillis;
     private final int lingerMillis;
     private final int udpIdleMillis;
@@ -58,13 +84,20 @@ public final class SessionTable {
         this(settings, listener, false);
     }
 
-    /** @param lastHops whether to keep each session's last-hop MAC ({@link #lastHop}) */
-    public SessionTable(SessionSettings settings, SessionListener listener, boolean lastHops) {
+    /**
+     * @param seesReplies the mode carries both directions (LSNAT): the table keeps each session's last-hop MAC
+     *     ({@link #lastHop}), and a TCP session is established only once the backend's SYN-ACK has been seen too
+     */
+    public SessionTable(SessionSettings settings, SessionListener listener, boolean seesReplies) {
         this.maxSessions = settings.maxSessions();
         this.capacity = (int) Math.min(Integer.MAX_VALUE / WORDS,
                 ((long) maxSessions * 100 + MAX_LOAD_PERCENT - 1) / MAX_LOAD_PERCENT + 1);
         this.words = new long[capacity * WORDS];
-        this.lastHops = lastHops ? new long[capacity] : null;
+        this.lastHops = seesReplies ? new long[capacity] : null;
+        this.seesReplies = seesReplies;
+        this.pressureSynTimeoutMillis = millis(settings.tcpSynTimeoutUnderPressure().toMillis());
+        this.pressureSize = (int) Math.max(1, Math.min(maxSessions, Math.round(maxSessions
+                * settings.pressureWatermark())));
         this.synTimeoutMillis = millis(settings.tcpSynTimeout().toMillis());
         this.tcpIdleMillis = millis(settings.tcpIdleTimeout().toMillis());
         this.lingerMillis = millis(settings.tcpLinger().toMillis());
@@ -90,6 +123,16 @@ public final class SessionTable {
 
     public boolean isFull() {
         return size >= maxSessions;
+    }
+
+    /** Whether the table is above its pressure watermark, where half-open sessions live only briefly. */
+    public boolean underPressure() {
+        return size >= pressureSize;
+    }
+
+    /** Sessions in one {@link SessionState}; any thread may read it. */
+    public long sessionsIn(int state) {
+        return byState.get(state);
     }
 
     /** Slots allocated; the table's footprint is {@code 24 × capacity} bytes. */
@@ -124,7 +167,7 @@ public final class SessionTable {
         long key0 = key0(sourceAddress, destinationAddress);
         long key1 = key1(protocol, sourcePort, destinationPort);
         int slot = home(key0, key1);
-        while (true) {
+        for (int probe = 0; probe < MAX_PROBE; probe++) {
             int base = slot * WORDS;
             long w1 = words[base + 1];
             if (w1 == 0) {
@@ -139,12 +182,13 @@ public final class SessionTable {
             }
             slot = next(slot);
         }
+        return -1;
     }
 
     /**
      * Adds a session for a flow that has none (the caller looked it up first).
      *
-     * @return the slot, or -1 when the table holds {@code max-sessions} already
+     * @return the slot; -1 when the table holds {@code max-sessions} already; -2 when the flow's probe run is full
      */
     public int insert(Flow flow, int serviceIndex, int backendId, int now) {
         if (size >= maxSessions) {
@@ -153,7 +197,10 @@ public final class SessionTable {
         long key0 = key0(flow.sourceAddress(), flow.destinationAddress());
         long key1 = key1(flow.protocol(), flow.sourcePort(), flow.destinationPort());
         int slot = home(key0, key1);
-        while (words[slot * WORDS + 1] != 0) {
+        for (int probe = 0; words[slot * WORDS + 1] != 0; probe++) {
+            if (probe == MAX_PROBE - 1) {
+                return -2;
+            }
             slot = next(slot);
         }
         int state = flow.protocol() == IpProtocol.TCP ? SessionState.SYN_SEEN : SessionState.DATAGRAM;
@@ -162,28 +209,90 @@ public final class SessionTable {
         words[base + 1] = key1 | ((long) (serviceIndex & 0xFF) << 40);
         words[base + 2] = packValue(now + timeoutFor(state), backendId, state, 0);
         size++;
+        byState.increment(state);
         return slot;
     }
 
     /**
-     * Moves a TCP session along its lifecycle for one packet with the given flags, and restarts its timer.
+     * Makes room in a full table: evicts the half-open session with the earliest deadline among
+     * {@value #EVICTION_SAMPLES} consecutive slots from a random start (reported as {@link SessionEnd#EVICTED}).
+     *
+     * @return whether one was evicted; false when no sampled slot held a half-open session
+     */
+    public boolean evictHalfOpen() {
+        int victim = -1;
+        int earliest = 0;
+        sampler ^= sampler << 13;
+        sampler ^= sampler >>> 7;
+        sampler ^= sampler << 17;
+        int slot = (int) (((sampler >>> 32) * capacity) >>> 32);
+        for (int i = 0; i < Math.min(EVICTION_SAMPLES, capacity); i++, slot = next(slot)) {
+            int base = slot * WORDS;
+            if (words[base + 1] != 0 && SessionState.isHalfOpen(state(slot))) {
+                int deadline = (int) words[base + 2];
+                if (victim < 0 || deadline - earliest < 0) {
+                    victim = slot;
+                    earliest = deadline;
+                }
+            }
+        }
+        if (victim < 0) {
+            return false;
+        }
+        removeAt(victim, SessionEnd.EVICTED);
+        return true;
+    }
+
+    /**
+     * Moves a TCP session along its lifecycle for one packet from the client with the given flags, and restarts its
+     * timer. A half-open session is established by the client's ACK, and, in a table that sees replies, only once
+     * the backend has answered; until then its timer is not restarted, so repeated packets cannot keep it.
      */
     public void onTcpPacket(int slot, int tcpFlags, int now) {
         int state = state(slot);
-        int next;
-        if ((tcpFlags & TcpHeader.RST) != 0) {
-            next = SessionState.RESET;
-        } else if ((tcpFlags & TcpHeader.FIN) != 0 && (tcpFlags & TcpHeader.ACK) != 0) {
-            next = SessionState.FIN_SEEN;
-        } else if (state == SessionState.SYN_SEEN && (tcpFlags & TcpHeader.SYN) == 0) {
+        int next = closing(state, tcpFlags);
+        if (next == state && SessionState.isHalfOpen(state)) {
+            boolean ack = (tcpFlags & TcpHeader.SYN) == 0 && (tcpFlags & TcpHeader.ACK) != 0;
+            if (!ack || seesReplies && state == SessionState.SYN_SEEN) {
+                return;
+            }
             next = SessionState.ESTABLISHED;
-        } else {
-            next = state;
         }
         if (next == SessionState.RESET && state == SessionState.RESET) {
             return;
         }
         setStateAndDeadline(slot, next, now + timeoutFor(next));
+    }
+
+    /**
+     * Moves a TCP session along its lifecycle for one packet from its backend (a table that sees replies): a SYN-ACK
+     * answers a SYN; FIN and RST close as from the client.
+     */
+    public void onTcpReply(int slot, int tcpFlags, int now) {
+        int state = state(slot);
+        int next = closing(state, tcpFlags);
+        if (next == state && state == SessionState.SYN_SEEN) {
+            if ((tcpFlags & (TcpHeader.SYN | TcpHeader.ACK)) != (TcpHeader.SYN | TcpHeader.ACK)) {
+                return;
+            }
+            next = SessionState.SYN_ANSWERED;
+        }
+        if (next == state && SessionState.isHalfOpen(state) || next == SessionState.RESET
+                && state == SessionState.RESET) {
+            return;
+        }
+        setStateAndDeadline(slot, next, now + timeoutFor(next));
+    }
+
+    /** The state a FIN+ACK or RST moves a session to, or its state unchanged. */
+    private static int closing(int state, int tcpFlags) {
+        if ((tcpFlags & TcpHeader.RST) != 0) {
+            return SessionState.RESET;
+        }
+        if ((tcpFlags & TcpHeader.FIN) != 0 && (tcpFlags & TcpHeader.ACK) != 0) {
+            return SessionState.FIN_SEEN;
+        }
+        return state;
     }
 
     /** Restarts a UDP (or other datagram) session's idle timer. */
@@ -261,12 +370,18 @@ public final class SessionTable {
     public int sweep(int now) {
         int removed = 0;
         int slot = sweepCursor;
+        boolean pressure = underPressure();
         for (int visited = 0; visited < sweepBudget; visited++) {
             int base = slot * WORDS;
             // A removal shifts a later entry into this slot, so look at the same slot again.
             while (words[base + 1] != 0 && (int) words[base + 2] - now <= 0) {
                 removeAt(slot, endOf(state(slot)));
                 removed++;
+            }
+            // Under pressure, half-open sessions from before it started get the short lifetime too.
+            if (pressure && words[base + 1] != 0 && SessionState.isHalfOpen(state(slot))
+                    && (int) words[base + 2] - (now + pressureSynTimeoutMillis) > 0) {
+                setStateAndDeadline(slot, state(slot), now + pressureSynTimeoutMillis);
             }
             slot = next(slot);
         }
@@ -295,12 +410,18 @@ public final class SessionTable {
     private void setStateAndDeadline(int slot, int state, int deadline) {
         int base = slot * WORDS + 2;
         long w2 = words[base];
+        int previous = (int) (w2 >>> 48) & 0xFF;
+        if (previous != state) {
+            byState.add(previous, -1);
+            byState.increment(state);
+        }
         words[base] = packValue(deadline, (int) (w2 >>> 32) & 0xFFFF, state, (int) (w2 >>> 56) & 0xFF);
     }
 
     private int timeoutFor(int state) {
         return switch (state) {
-            case SessionState.SYN_SEEN -> synTimeoutMillis;
+            case SessionState.SYN_SEEN, SessionState.SYN_ANSWERED ->
+                    underPressure() ? pressureSynTimeoutMillis : synTimeoutMillis;
             case SessionState.ESTABLISHED -> tcpIdleMillis;
             case SessionState.DATAGRAM -> udpIdleMillis;
             default -> lingerMillis;
@@ -316,6 +437,7 @@ public final class SessionTable {
         int serviceIndex = serviceIndex(slot);
         int backendId = backendId(slot);
         int natPort = natPort(slot);
+        byState.add(state(slot), -1);
         words[base] = 0;
         words[base + 1] = 0;
         words[base + 2] = 0;
@@ -361,7 +483,7 @@ public final class SessionTable {
     }
 
     private int home(long key0, long key1) {
-        long h = FlowHashing.mix(key0 * 0x9E37_79B9_7F4A_7C15L + key1);
+        long h = FlowHashing.mix((key0 * 0x9E37_79B9_7F4A_7C15L + key1) ^ seed);
         return (int) (((h >>> 32) * capacity) >>> 32);
     }
 

@@ -5,6 +5,7 @@ import static io.loadshare.core.testing.PipelineHarness.VIP;
 import static io.loadshare.core.testing.TestFrames.hex;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import io.loadshare.core.backend.BackendState;
@@ -166,12 +167,25 @@ class DispatchPipelineTest {
     }
 
     @Test
-    void fullTableRefusesAndCounts() {
+    void aTableFullOfEstablishedSessionsRefusesAndCounts() {
         for (int port = 1; port <= 4; port++) {
             send(tcp(port, TcpHeader.SYN)).release();
+            send(tcp(port, TcpHeader.ACK)).release();
         }
         assertNull(send(tcp(5, TcpHeader.SYN)));
         assertEquals(1, drops(DropReason.TABLE_FULL));
+    }
+
+    @Test
+    void aTableFullOfHalfOpenSessionsEvictsOneForANewSession() {
+        for (int port = 1; port <= 4; port++) {
+            send(tcp(port, TcpHeader.SYN)).release();
+        }
+        ByteBuf forwarded = send(tcp(5, TcpHeader.SYN));
+        assertNotNull(forwarded, "the new SYN took a half-open session's place");
+        forwarded.release();
+        assertEquals(1, harness.context.counters().sessionsEnded(SessionEnd.EVICTED));
+        assertEquals(0, drops(DropReason.TABLE_FULL));
     }
 
     @Test

@@ -23,9 +23,15 @@ class SessionTableTest {
     private final List<String> ended = new ArrayList<>();
 
     private SessionTable table(int maxSessions) {
-        SessionSettings settings = new SessionSettings(maxSessions, Duration.ofSeconds(30), Duration.ofMinutes(15),
-                Duration.ofSeconds(2), Duration.ofSeconds(30), Duration.ofMillis(100), Duration.ofSeconds(2));
-        return new SessionTable(settings, (service, backend, port, end) -> ended.add(service + "/" + backend + "/" + end));
+        return table(maxSessions, false);
+    }
+
+    private SessionTable table(int maxSessions, boolean seesReplies) {
+        SessionSettings settings = new SessionSettings(maxSessions, Duration.ofSeconds(30), 0.5, Duration.ofSeconds(3),
+                Duration.ofMinutes(15), Duration.ofSeconds(2), Duration.ofSeconds(30), Duration.ofMillis(100),
+                Duration.ofSeconds(2));
+        return new SessionTable(settings, (service, backend, port, end) -> ended.add(service + "/" + backend + "/" + end),
+                seesReplies);
     }
 
     private static FlowKey tcp(int clientPort) {
@@ -154,5 +160,84 @@ class SessionTableTest {
             }
             assertEquals(model.size(), table.size());
         }
+    }
+
+    @Test
+    void aFullTableEvictsHalfOpenSessionsAndNeverEstablishedOnes() {
+        SessionTable table = table(100);
+        for (int port = 1; port <= 100; port++) {
+            table.insert(tcp(port), 0, 1, 0);
+        }
+        assertTrue(table.isFull());
+        // A flood's worth of new sessions: each takes a half-open one's place.
+        for (int port = 101; port <= 300; port++) {
+            assertTrue(table.evictHalfOpen(), "a sampled slot of a table full of SYNs is half-open");
+            assertTrue(table.insert(tcp(port), 0, 2, 0) >= 0);
+        }
+        assertEquals(200, ended.stream().filter(e -> e.endsWith("EVICTED")).count());
+
+        SessionTable established = table(100);
+        for (int port = 1; port <= 100; port++) {
+            established.insert(tcp(port), 0, 1, 0);
+            established.onTcpPacket(established.lookup(tcp(port), 0), ACK, 0);
+        }
+        for (int i = 0; i < 1000; i++) {
+            assertTrue(!established.evictHalfOpen(), "an established session is never evicted");
+        }
+        assertEquals(100, established.sessionsIn(SessionState.ESTABLISHED));
+    }
+
+    @Test
+    void underPressureHalfOpenSessionsLiveOnlyBriefly() {
+        SessionTable table = table(100);
+        for (int port = 1; port <= 49; port++) {
+            table.insert(tcp(port), 0, 1, 0);
+        }
+        assertTrue(!table.underPressure());
+        table.insert(tcp(50), 0, 1, 0);
+        assertTrue(table.underPressure(), "at the watermark, half of 100");
+        int fresh = table.insert(tcp(51), 0, 1, 0);
+        assertEquals(3000, table.deadline(fresh), "a SYN under pressure lives 3 s, not 30");
+        for (int i = 0; i < 40; i++) {
+            table.sweep(0);
+        }
+        assertEquals(3000, table.deadline(table.lookup(tcp(1), 0)), "the sweep shortened the SYN from before");
+        assertEquals(-1, table.lookup(tcp(1), 3001));
+    }
+
+    @Test
+    void aTableThatSeesRepliesEstablishesOnlyAfterTheBackendAnswers() {
+        SessionTable lsnat = table(10, true);
+        FlowKey flow = tcp(40000);
+        lsnat.insert(flow, 0, 1, 0);
+        lsnat.onTcpPacket(lsnat.lookup(flow, 10), ACK, 10);
+        assertEquals(SessionState.SYN_SEEN, lsnat.state(lsnat.lookup(flow, 10)), "a spoofed ACK does not establish");
+        assertEquals(30_000, lsnat.deadline(lsnat.lookup(flow, 10)), "nor restart the SYN timer");
+        lsnat.onTcpReply(lsnat.lookup(flow, 20), SYN | ACK, 20);
+        assertEquals(SessionState.SYN_ANSWERED, lsnat.state(lsnat.lookup(flow, 20)));
+        lsnat.onTcpPacket(lsnat.lookup(flow, 30), ACK, 30);
+        assertEquals(SessionState.ESTABLISHED, lsnat.state(lsnat.lookup(flow, 30)));
+        assertEquals(1, lsnat.sessionsIn(SessionState.ESTABLISHED));
+        assertEquals(0, lsnat.sessionsIn(SessionState.SYN_SEEN) + lsnat.sessionsIn(SessionState.SYN_ANSWERED));
+
+        SessionTable lsmac = table(10, false);
+        lsmac.insert(flow, 0, 1, 0);
+        lsmac.onTcpPacket(lsmac.lookup(flow, 10), SYN, 10);
+        assertEquals(SessionState.SYN_SEEN, lsmac.state(lsmac.lookup(flow, 10)), "a retransmitted SYN does not");
+        lsmac.onTcpPacket(lsmac.lookup(flow, 10), ACK, 10);
+        assertEquals(SessionState.ESTABLISHED, lsmac.state(lsmac.lookup(flow, 10)), "LSMAC sees only the client");
+    }
+
+    @Test
+    void eachTablePlacesFlowsWithItsOwnSeed() {
+        SessionTable a = table(1000);
+        SessionTable b = table(1000);
+        int same = 0;
+        for (int port = 1; port <= 100; port++) {
+            if (a.insert(tcp(port), 0, 1, 0) == b.insert(tcp(port), 0, 1, 0)) {
+                same++;
+            }
+        }
+        assertTrue(same < 10, same + " of 100 flows in the same slot of two tables");
     }
 }
