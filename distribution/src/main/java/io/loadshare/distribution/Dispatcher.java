@@ -39,6 +39,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -316,11 +317,27 @@ public final class Dispatcher implements AutoCloseable {
         return context;
     }
 
-    /** Completes when every channel has closed (an interface went away, or {@link #close}). */
-    public void awaitClosed() throws InterruptedException {
+    /**
+     * Waits until a channel closes: {@link #close}, or an interface that went down or away.
+     *
+     * @return why a channel closed by itself, or null when {@link #close} closed them
+     */
+    public Throwable awaitClosed() throws InterruptedException {
+        CountDownLatch anyClosed = new CountDownLatch(1);
         for (Channel channel : channels) {
-            channel.closeFuture().sync();
+            channel.closeFuture().addListener(f -> anyClosed.countDown());
         }
+        anyClosed.await();
+        if (closed.get()) {
+            return null;
+        }
+        for (Channel channel : channels) {
+            if (!channel.isOpen()) {
+                Throwable cause = ((RawSocketChannel) channel).closeCause();
+                return cause != null ? cause : new IllegalStateException(channel + " closed");
+            }
+        }
+        return new IllegalStateException("a channel closed");
     }
 
     /** Where the admin interface listens, or null when it is off. */

@@ -52,6 +52,8 @@ import sun.misc.Signal;
 public final class Loadshare {
     /** Exit status of a configuration or host-setup error. */
     static final int CONFIG_ERROR = 1;
+    /** {@code run}: an interface went down or away, and the dispatcher stopped. */
+    static final int INTERFACE_LOST = 3;
 
     private Loadshare() {
     }
@@ -112,7 +114,13 @@ public final class Loadshare {
                         Thread.currentThread().interrupt();
                     }
                 }, "loadshare-shutdown"));
-                dispatcher.awaitClosed();
+                Throwable lost = dispatcher.awaitClosed();
+                if (lost != null) {
+                    LoggerFactory.getLogger(Loadshare.class).error("{}; stopping with exit status {} so that the"
+                            + " service manager starts the dispatcher again once the interface is back",
+                            lost.getMessage(), INTERFACE_LOST);
+                    return INTERFACE_LOST;
+                }
             } catch (IllegalStateException e) {
                 System.err.println("loadshare: " + e.getMessage());
                 return CONFIG_ERROR;

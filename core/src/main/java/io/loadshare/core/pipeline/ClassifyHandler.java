@@ -3,10 +3,14 @@ package io.loadshare.core.pipeline;
 import io.loadshare.core.backend.Backend;
 import io.loadshare.core.backend.BackendState;
 import io.loadshare.core.metrics.DropReason;
+import io.loadshare.core.packet.Frames;
 import io.loadshare.core.packet.IpProtocol;
+import io.loadshare.core.packet.Ipv4Header;
+import io.loadshare.core.packet.TcpHeader;
 import io.loadshare.core.session.SessionEnd;
 import io.loadshare.core.session.SessionState;
 import io.loadshare.core.session.SessionTable;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 
@@ -15,8 +19,10 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  * as the start of a new session of a configured service for {@link ScheduleHandler}.
  *
  * <p>A SYN on a closing session's four-tuple (a client reusing its port) ends the old session and starts a new
- * one. A session whose backend has left the pool or gone down is ended at its next packet. An ICMP error is
- * matched to the session it is about and follows it, but never opens one.
+ * one. A session whose backend has left the pool or gone down is ended at its next packet, and a TCP client is
+ * told at once: it gets a reset from the cluster address (RFC 793 section 3.4), so it fails and reconnects instead
+ * of retransmitting into a session that is gone. An ICMP error is matched to the session it is about and follows
+ * it, but never opens one.
  *
  * <p>Replies that a mode's own classifier already matched ({@link Packet#isReply()}) pass through.
  *
@@ -25,6 +31,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  * through.
  */
 public final class ClassifyHandler extends ChannelInboundHandlerAdapter {
+    private static final byte[] NO_PAYLOAD = new byte[0];
     private final DispatchContext context;
 
     public ClassifyHandler(DispatchContext context) {
@@ -38,11 +45,41 @@ public final class ClassifyHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         DropReason reason = classify(packet);
+        if (reason == DropReason.BACKEND_GONE && packet.protocol() == IpProtocol.TCP
+                && (packet.tcpFlags() & TcpHeader.RST) == 0) {
+            reset(ctx, packet);
+        }
         if (reason != null) {
             context.drop(packet, reason);
             return;
         }
         ctx.fireChannelRead(packet);
+    }
+
+    /**
+     * Answers a client's segment with a reset from the address it was sent to, back where the frame came from: with
+     * the segment's ACK as sequence number, or, without one, acknowledging everything it carried (RFC 793 section
+     * 3.4). A new frame, on a rare event; the packet stays with the caller.
+     */
+    private static void reset(ChannelHandlerContext ctx, Packet packet) {
+        TcpHeader tcp = packet.tcp();
+        Ipv4Header ip = packet.ip();
+        int flags = packet.tcpFlags();
+        long sequence = 0;
+        long acknowledgement = 0;
+        int resetFlags = TcpHeader.RST;
+        if ((flags & TcpHeader.ACK) != 0) {
+            sequence = tcp.acknowledgementNumber();
+        } else {
+            int length = ip.totalLength() - ip.headerLength() - tcp.headerLength()
+                    + ((flags & TcpHeader.SYN) != 0 ? 1 : 0) + ((flags & TcpHeader.FIN) != 0 ? 1 : 0);
+            acknowledgement = (tcp.sequenceNumber() + length) & 0xFFFF_FFFFL;
+            resetFlags |= TcpHeader.ACK;
+        }
+        ByteBuf frame = Frames.tcp(ctx.alloc().directBuffer(64), packet.ethernet().source(),
+                packet.ethernet().destination(), packet.destinationAddress(), packet.destinationPort(),
+                packet.sourceAddress(), packet.sourcePort(), sequence, acknowledgement, resetFlags, NO_PAYLOAD);
+        ctx.channel().writeAndFlush(frame, ctx.channel().voidPromise());
     }
 
     private DropReason classify(Packet packet) {
@@ -86,7 +123,7 @@ public final class ClassifyHandler extends ChannelInboundHandlerAdapter {
         }
         if (!packet.isIcmpError()) {
             if (packet.protocol() == IpProtocol.TCP) {
-                sessions.onTcpPacket(slot, packet.tcpFlags(), now);
+                sessions.onTcpPacket(slot, packet.tcpFlags(), packet.tcp().acknowledgementNumber(), now);
             } else {
                 sessions.onDatagram(slot, now);
             }

@@ -42,6 +42,8 @@ import io.loadshare.core.packet.TcpHeader;
  * sweep.
  */
 public final class SessionTable {
+    /** An acknowledgement number that is not to be checked. */
+    public static final long UNCHECKED = -1;
     /** Services one table distinguishes: the index is 8 bits of the slot. */
     public static final int MAX_SERVICES = 256;
     /** Hard upper bound on {@code max-sessions}: keeps {@code 3 × slots} within one Java array. */
@@ -243,17 +245,27 @@ public final class SessionTable {
         return true;
     }
 
+    /** {@link #onTcpPacket(int, int, long, int)} without checking what the ACK acknowledges. */
+    public void onTcpPacket(int slot, int tcpFlags, int now) {
+        onTcpPacket(slot, tcpFlags, UNCHECKED, now);
+    }
+
     /**
      * Moves a TCP session along its lifecycle for one packet from the client with the given flags, and restarts its
-     * timer. A half-open session is established by the client's ACK, and, in a table that sees replies, only once
-     * the backend has answered; until then its timer is not restarted, so repeated packets cannot keep it.
+     * timer. A half-open session is established by the client's ACK; in a table that sees replies, only by one that
+     * acknowledges the backend's SYN-ACK (the low 8 bits of its sequence number + 1, kept in {@link #aux}, so a blind
+     * spoofer succeeds once in 256). Until then its timer is not restarted, so repeated packets cannot keep it.
+     *
+     * @param acknowledgement the packet's acknowledgement number, or {@link #UNCHECKED}
      */
-    public void onTcpPacket(int slot, int tcpFlags, int now) {
+    public void onTcpPacket(int slot, int tcpFlags, long acknowledgement, int now) {
         int state = state(slot);
         int next = closing(state, tcpFlags);
         if (next == state && SessionState.isHalfOpen(state)) {
             boolean ack = (tcpFlags & TcpHeader.SYN) == 0 && (tcpFlags & TcpHeader.ACK) != 0;
-            if (!ack || seesReplies && state == SessionState.SYN_SEEN) {
+            boolean answered = !seesReplies || state == SessionState.SYN_ANSWERED
+                    && (acknowledgement == UNCHECKED || (acknowledgement & 0xFF) == aux(slot));
+            if (!ack || !answered) {
                 return;
             }
             next = SessionState.ESTABLISHED;
@@ -266,15 +278,18 @@ public final class SessionTable {
 
     /**
      * Moves a TCP session along its lifecycle for one packet from its backend (a table that sees replies): a SYN-ACK
-     * answers a SYN; FIN and RST close as from the client.
+     * answers a SYN, and what the client's ACK must acknowledge is kept; FIN and RST close as from the client.
+     *
+     * @param sequence the packet's sequence number
      */
-    public void onTcpReply(int slot, int tcpFlags, int now) {
+    public void onTcpReply(int slot, int tcpFlags, long sequence, int now) {
         int state = state(slot);
         int next = closing(state, tcpFlags);
         if (next == state && state == SessionState.SYN_SEEN) {
             if ((tcpFlags & (TcpHeader.SYN | TcpHeader.ACK)) != (TcpHeader.SYN | TcpHeader.ACK)) {
                 return;
             }
+            setAux(slot, (int) (sequence + 1));
             next = SessionState.SYN_ANSWERED;
         }
         if (next == state && SessionState.isHalfOpen(state) || next == SessionState.RESET

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 
 import io.loadshare.core.backend.BackendState;
 import io.loadshare.core.metrics.DropReason;
+import io.loadshare.core.packet.Frames;
 import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.packet.TcpHeader;
 import io.loadshare.core.session.SessionEnd;
@@ -18,6 +19,7 @@ import io.loadshare.core.testing.GoldenFrames;
 import io.loadshare.core.testing.PipelineHarness;
 import io.loadshare.core.testing.TestFrames;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -204,7 +206,14 @@ class DispatchPipelineTest {
     void aBackendThatGoesDownEndsItsSessions() {
         send(tcp(1, TcpHeader.SYN)).release();
         harness.web.publish(harness.web.pool().with(harness.web.pool().byId(1).withState(BackendState.DOWN)));
-        assertNull(send(tcp(1, TcpHeader.ACK)));
+        // The client's next segment ends the session, and the client gets a reset from the VIP at once.
+        ByteBuf reset = send(tcp(1, TcpHeader.ACK));
+        ByteBuf expected = Frames.tcp(Unpooled.buffer(), TestFrames.CLIENT_MAC, TestFrames.DISPATCHER_MAC, VIP, 80,
+                CLIENT, 1, 5001, 0, TcpHeader.RST, NONE);
+        assertEquals(TestFrames.hex(expected), TestFrames.hex(reset), "RST, seq = the segment's ACK (RFC 793 3.4)");
+        reset.release();
+        expected.release();
+        assertNull(harness.channel.readOutbound(), "nothing went to the backend");
         assertEquals(1, drops(DropReason.BACKEND_GONE));
         assertEquals(1, harness.context.counters().sessionsEnded(SessionEnd.BACKEND_GONE));
         harness.web.publish(harness.web.pool().without(2).without(3).without(1));

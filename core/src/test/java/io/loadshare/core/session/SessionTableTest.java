@@ -213,9 +213,12 @@ class SessionTableTest {
         lsnat.onTcpPacket(lsnat.lookup(flow, 10), ACK, 10);
         assertEquals(SessionState.SYN_SEEN, lsnat.state(lsnat.lookup(flow, 10)), "a spoofed ACK does not establish");
         assertEquals(30_000, lsnat.deadline(lsnat.lookup(flow, 10)), "nor restart the SYN timer");
-        lsnat.onTcpReply(lsnat.lookup(flow, 20), SYN | ACK, 20);
+        lsnat.onTcpReply(lsnat.lookup(flow, 20), SYN | ACK, 0x1234_5678L, 20);
         assertEquals(SessionState.SYN_ANSWERED, lsnat.state(lsnat.lookup(flow, 20)));
-        lsnat.onTcpPacket(lsnat.lookup(flow, 30), ACK, 30);
+        lsnat.onTcpPacket(lsnat.lookup(flow, 25), ACK, 0x1234_5600L, 25);
+        assertEquals(SessionState.SYN_ANSWERED, lsnat.state(lsnat.lookup(flow, 25)),
+                "an ACK that does not acknowledge the backend's SYN-ACK does not establish");
+        lsnat.onTcpPacket(lsnat.lookup(flow, 30), ACK, 0x1234_5679L, 30);
         assertEquals(SessionState.ESTABLISHED, lsnat.state(lsnat.lookup(flow, 30)));
         assertEquals(1, lsnat.sessionsIn(SessionState.ESTABLISHED));
         assertEquals(0, lsnat.sessionsIn(SessionState.SYN_SEEN) + lsnat.sessionsIn(SessionState.SYN_ANSWERED));

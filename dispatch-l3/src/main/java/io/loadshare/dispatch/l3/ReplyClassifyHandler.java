@@ -70,7 +70,7 @@ final class ReplyClassifyHandler extends ChannelInboundHandlerAdapter {
             }
             if (!packet.isIcmpError()) {
                 if (packet.protocol() == IpProtocol.TCP) {
-                    sessions.onTcpReply(slot, packet.tcpFlags(), now);
+                    sessions.onTcpReply(slot, packet.tcpFlags(), packet.tcp().sequenceNumber(), now);
                 } else {
                     sessions.onDatagram(slot, now);
                 }
