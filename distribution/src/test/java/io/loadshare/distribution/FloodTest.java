@@ -10,7 +10,6 @@ import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.packet.TcpHeader;
 import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.loadshare.core.testing.NetnsTestbed;
-import io.loadshare.core.testing.TestHttpServer;
 import io.loadshare.distribution.bench.LoadGenerator;
 import io.loadshare.transport.rawsocket.RawSocketAddress;
 import io.loadshare.transport.rawsocket.RawSocketChannel;
@@ -25,7 +24,6 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
@@ -46,7 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
  * succeed and all made after it, and every flood frame is forwarded or counted.
  */
 class FloodTest {
-    private static final String VIP = "198.51.100.10";
+    private static final String VIP = LsmacCluster.VIP;
 
     @TempDir
     Path dir;
@@ -54,25 +52,12 @@ class FloodTest {
     @Test
     void aSynFloodNeverTakesABackendOut() throws Exception {
         NetnsTestbed.requireRoot();
-        EventLoopGroup servers = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         EventLoopGroup flooder = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-        List<TestHttpServer> httpServers = new ArrayList<>();
-        try (NetnsTestbed testbed = NetnsTestbed.create()) {
-            String lan = testbed.namespace("lan");
-            testbed.bridge(lan, "br0");
-            String client = host(testbed, lan, "cli", "c0", "192.0.2.100");
-            String dispatcher = host(testbed, lan, "disp", "d0", "192.0.2.1");
-            String flood = host(testbed, lan, "fld", "f0", "192.0.2.200");
-            testbed.exec(client, "ip", "route", "add", VIP + "/32", "via", "192.0.2.1");
-            testbed.sysctl(client, "net.ipv4.ip_local_port_range", "1024 65535");
-            testbed.sysctl(client, "net.ipv4.tcp_tw_reuse", "1");
-            for (int n = 1; n <= 4; n++) {
-                String backend = host(testbed, lan, "b" + n, "e0", "192.0.2.1" + n);
-                testbed.address(backend, "lo", VIP + "/32");
-                testbed.sysctl(backend, "net.ipv4.conf.all.arp_ignore", "1");
-                testbed.sysctl(backend, "net.ipv4.conf.all.arp_announce", "2");
-                httpServers.add(TestHttpServer.start(servers, backend, "0.0.0.0", 80, "b" + n));
-            }
+        try (LsmacCluster cluster = new LsmacCluster(4)) {
+            NetnsTestbed testbed = cluster.testbed;
+            String client = cluster.client;
+            String dispatcher = cluster.dispatcher;
+            String flood = cluster.host("fld", "f0", "192.0.2.200");
             Path file = Files.writeString(dir.resolve("flood.conf"), """
                     loadshare {
                       interfaces.client = d0
@@ -140,10 +125,6 @@ class FloodTest {
                 assertTrue(after.connections() > 0);
             }
         } finally {
-            for (TestHttpServer server : httpServers) {
-                server.close();
-            }
-            servers.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
             flooder.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
     }
@@ -197,13 +178,5 @@ class FloodTest {
         };
         channel.eventLoop().execute(batch);
         done.get(nanos / 1_000_000 + 10_000, TimeUnit.MILLISECONDS);
-    }
-
-    private static String host(NetnsTestbed testbed, String lan, String name, String inside, String address) {
-        String namespace = testbed.namespace(name);
-        testbed.veth(namespace, inside, lan, "p" + name);
-        testbed.exec(lan, "ip", "link", "set", "p" + name, "master", "br0");
-        testbed.address(namespace, inside, address + "/24");
-        return namespace;
     }
 }

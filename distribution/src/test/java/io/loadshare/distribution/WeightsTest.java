@@ -8,11 +8,7 @@ import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.loadshare.core.testing.NetnsTestbed;
-import io.loadshare.core.testing.TestHttpServer;
 import io.loadshare.distribution.bench.LoadGenerator;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.epoll.EpollIoHandler;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -34,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the admin interface takes effect at once; and a weight changed in the file takes effect on reload.
  */
 class WeightsTest {
-    private static final String VIP = "198.51.100.10";
+    private static final String VIP = LsmacCluster.VIP;
     private static final int[] WEIGHTS = {1, 2, 3, 4};
 
     @TempDir
@@ -43,23 +39,10 @@ class WeightsTest {
     @Test
     void weightsShareNewSessionsAndChangeWhileRunning() throws Exception {
         NetnsTestbed.requireRoot();
-        EventLoopGroup servers = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-        List<TestHttpServer> httpServers = new ArrayList<>();
-        try (NetnsTestbed testbed = NetnsTestbed.create()) {
-            String lan = testbed.namespace("lan");
-            testbed.bridge(lan, "br0");
-            String client = host(testbed, lan, "cli", "c0", "192.0.2.100");
-            String dispatcher = host(testbed, lan, "disp", "d0", "192.0.2.1");
-            testbed.exec(client, "ip", "route", "add", VIP + "/32", "via", "192.0.2.1");
-            testbed.sysctl(client, "net.ipv4.ip_local_port_range", "1024 65535");
-            testbed.sysctl(client, "net.ipv4.tcp_tw_reuse", "1");
-            for (int n = 1; n <= WEIGHTS.length; n++) {
-                String backend = host(testbed, lan, "b" + n, "e0", "192.0.2.1" + n);
-                testbed.address(backend, "lo", VIP + "/32");
-                testbed.sysctl(backend, "net.ipv4.conf.all.arp_ignore", "1");
-                testbed.sysctl(backend, "net.ipv4.conf.all.arp_announce", "2");
-                httpServers.add(TestHttpServer.start(servers, backend, "0.0.0.0", 80, "b" + n));
-            }
+        try (LsmacCluster cluster = new LsmacCluster(WEIGHTS.length)) {
+            NetnsTestbed testbed = cluster.testbed;
+            String client = cluster.client;
+            String dispatcher = cluster.dispatcher;
             String template = """
                     loadshare {
                       interfaces.client = d0
@@ -142,20 +125,7 @@ class WeightsTest {
                     Thread.sleep(50);
                 }
             }
-        } finally {
-            for (TestHttpServer server : httpServers) {
-                server.close();
-            }
-            servers.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
-    }
-
-    private static String host(NetnsTestbed testbed, String lan, String name, String inside, String address) {
-        String namespace = testbed.namespace(name);
-        testbed.veth(namespace, inside, lan, "p" + name);
-        testbed.exec(lan, "ip", "link", "set", "p" + name, "master", "br0");
-        testbed.address(namespace, inside, address + "/24");
-        return namespace;
     }
 
     private static List<String> curls(int n) {

@@ -4,14 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loadshare.core.metrics.DropReason;
-import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.testing.NetnsTestbed;
 import io.loadshare.core.testing.TestHttpServer;
-import io.loadshare.transport.rawsocket.RawSocketAddress;
-import io.loadshare.transport.rawsocket.RawSocketChannel;
-import io.loadshare.transport.rawsocket.RawSocketChannelOption;
-import io.loadshare.transport.rawsocket.SocketFilter;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -19,6 +13,7 @@ import io.netty.channel.epoll.EpollIoHandler;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -80,18 +75,7 @@ class LsnatMtuTest {
                     .service(L3Service.of("web", VIP, 80, "round-robin", "192.0.2.11"))
                     .settings(new L3Settings(Duration.ofMillis(200), 2, 1, 1000, 50))
                     .build();
-            Bootstrap bootstrap = new Bootstrap().group(loop)
-                    .channelFactory(() -> new RawSocketChannel(NetworkNamespace.named(dispatcher)))
-                    .option(RawSocketChannelOption.SOCKET_FILTER, SocketFilter.builder().acceptBroadcast(true).build());
-            Channel clientSide = bootstrap.clone().handler(lsnat.initializer(Arm.CLIENT))
-                    .bind(new RawSocketAddress("dc")).sync().channel();
-            Channel backendSide = bootstrap.clone().handler(lsnat.initializer(Arm.BACKEND))
-                    .bind(new RawSocketAddress("ds")).sync().channel();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (lsnat.services().get(0).pool().availableCount() == 0) {
-                assertTrue(System.nanoTime() < deadline, "the backend never answered ARP");
-                Thread.sleep(50);
-            }
+            List<Channel> arms = LsnatTestbed.bindTwoArmed(loop, dispatcher, lsnat, "dc", "ds");
 
             String uploaded = testbed.exec(client, "sh", "-c", "head -c " + SIZE + " /dev/zero | tr '\\0' 'z' "
                     + "| curl -s --max-time 20 --data-binary @- -H 'Content-Type: application/octet-stream' "
@@ -110,8 +94,9 @@ class LsnatMtuTest {
             assertTrue(errors > 0, "the dispatcher answered too-large datagrams itself");
             String pmtu = testbed.exec(learner.equals("cli") ? client : backend, "ip", "route", "get", destination);
             assertTrue(pmtu.contains("mtu 1000"), "the sender learned the path MTU from the error: " + pmtu);
-            clientSide.close().sync();
-            backendSide.close().sync();
+            for (Channel arm : arms) {
+                arm.close().sync();
+            }
         } finally {
             if (server != null) {
                 server.close();

@@ -6,16 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.testing.NetnsTestbed;
 import io.loadshare.core.testing.TestHttpServer;
-import io.loadshare.transport.rawsocket.RawSocketAddress;
-import io.loadshare.transport.rawsocket.RawSocketChannel;
-import io.loadshare.transport.rawsocket.RawSocketChannelOption;
-import io.loadshare.transport.rawsocket.SocketFilter;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -62,18 +58,7 @@ class LsnatPathMtuTest {
                     .settings(new L3Settings(Duration.ofMillis(200), 2, 1, 1000, 50))
                     .build();
             L3Dispatcher.checkHost(NetworkNamespace.named(dispatcher));
-            Bootstrap bootstrap = new Bootstrap().group(loop)
-                    .channelFactory(() -> new RawSocketChannel(NetworkNamespace.named(dispatcher)))
-                    .option(RawSocketChannelOption.SOCKET_FILTER, SocketFilter.builder().acceptBroadcast(true).build());
-            Channel backendSide = bootstrap.clone().handler(lsnat.initializer(Arm.BACKEND))
-                    .bind(new RawSocketAddress("ds")).sync().channel();
-            Channel clientSide = bootstrap.clone().handler(lsnat.initializer(Arm.CLIENT))
-                    .bind(new RawSocketAddress("dc")).sync().channel();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (lsnat.services().get(0).pool().availableCount() == 0) {
-                assertTrue(System.nanoTime() < deadline, "the gateway never answered ARP");
-                Thread.sleep(50);
-            }
+            List<Channel> arms = LsnatTestbed.bindTwoArmed(loop, dispatcher, lsnat, "dc", "ds");
 
             int size = 1024 * 1024;
             String answer = testbed.exec(client, "sh", "-c", "head -c " + size + " /dev/zero | tr '\\0' 'z' "
@@ -82,8 +67,9 @@ class LsnatPathMtuTest {
             assertEquals("received " + size, answer.trim());
             String pmtu = testbed.exec(client, "ip", "route", "get", "203.0.113.10");
             assertTrue(pmtu.contains("mtu 1000"), "the client learned the path MTU: " + pmtu);
-            backendSide.close().sync();
-            clientSide.close().sync();
+            for (Channel arm : arms) {
+                arm.close().sync();
+            }
         } finally {
             if (server != null) {
                 server.close();

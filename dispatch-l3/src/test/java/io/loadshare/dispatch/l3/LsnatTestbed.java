@@ -3,6 +3,7 @@ package io.loadshare.dispatch.l3;
 import io.loadshare.core.config.CoreSettings;
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.pipeline.DispatchPipeline;
+import io.loadshare.core.pipeline.Service;
 import io.loadshare.core.testing.NetnsTestbed;
 import io.loadshare.core.testing.TestHttpServer;
 import io.loadshare.transport.rawsocket.RawSocketAddress;
@@ -85,6 +86,27 @@ final class LsnatTestbed implements AutoCloseable {
     private void link(String namespace, String inside, String port) {
         testbed.veth(namespace, inside, lan, port);
         testbed.exec(lan, "ip", "link", "set", port, "master", "br0");
+    }
+
+    /**
+     * Binds a two-armed dispatcher's raw-socket channels in {@code namespace}, client arm first, and waits until every
+     * service has a backend up.
+     *
+     * @return the client arm's and the backend arm's channels
+     */
+    static List<Channel> bindTwoArmed(EventLoopGroup loop, String namespace, L3Dispatcher lsnat, String clientArm,
+            String backendArm) throws InterruptedException {
+        Bootstrap bootstrap = new Bootstrap().group(loop)
+                .channelFactory(() -> new RawSocketChannel(NetworkNamespace.named(namespace)))
+                .option(RawSocketChannelOption.SOCKET_FILTER, SocketFilter.builder().acceptBroadcast(true).build());
+        Channel client = bootstrap.clone().handler(lsnat.initializer(Arm.CLIENT))
+                .bind(new RawSocketAddress(clientArm)).sync().channel();
+        Channel backend = bootstrap.clone().handler(lsnat.initializer(Arm.BACKEND))
+                .bind(new RawSocketAddress(backendArm)).sync().channel();
+        for (Service service : lsnat.services()) {
+            LsnatTwoArmedTest.awaitPool(service, pool -> pool.availableCount() > 0);
+        }
+        return List.of(client, backend);
     }
 
     static CoreSettings fastLinger() {

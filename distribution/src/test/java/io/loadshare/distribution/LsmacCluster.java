@@ -1,0 +1,61 @@
+package io.loadshare.distribution;
+
+import io.loadshare.core.testing.NetnsTestbed;
+import io.loadshare.core.testing.TestHttpServer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollIoHandler;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * An LSMAC cluster in namespaces on one bridge, for tests of the packaged dispatcher: a client at 192.0.2.100
+ * routing the VIP via the dispatcher's 192.0.2.1 ({@code d0}), and backends at 192.0.2.1N holding the VIP on lo
+ * (a static pool), each with an HTTP server answering "bN".
+ */
+final class LsmacCluster implements AutoCloseable {
+    static final String VIP = "198.51.100.10";
+
+    final NetnsTestbed testbed = NetnsTestbed.create();
+    final String client;
+    final String dispatcher;
+    private final String lan;
+    private final EventLoopGroup servers = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+    private final List<TestHttpServer> httpServers = new ArrayList<>();
+
+    LsmacCluster(int backends) throws Exception {
+        lan = testbed.namespace("lan");
+        testbed.bridge(lan, "br0");
+        client = host("cli", "c0", "192.0.2.100");
+        dispatcher = host("disp", "d0", "192.0.2.1");
+        testbed.exec(client, "ip", "route", "add", VIP + "/32", "via", "192.0.2.1");
+        testbed.sysctl(client, "net.ipv4.ip_local_port_range", "1024 65535");
+        testbed.sysctl(client, "net.ipv4.tcp_tw_reuse", "1");
+        for (int n = 1; n <= backends; n++) {
+            String backend = host("b" + n, "e0", "192.0.2.1" + n);
+            testbed.address(backend, "lo", VIP + "/32");
+            testbed.sysctl(backend, "net.ipv4.conf.all.arp_ignore", "1");
+            testbed.sysctl(backend, "net.ipv4.conf.all.arp_announce", "2");
+            httpServers.add(TestHttpServer.start(servers, backend, "0.0.0.0", 80, "b" + n));
+        }
+    }
+
+    /** Another host on the bridge, at {@code address}/24 on its veth {@code inside}. */
+    String host(String name, String inside, String address) {
+        String namespace = testbed.namespace(name);
+        testbed.veth(namespace, inside, lan, "p" + name);
+        testbed.exec(lan, "ip", "link", "set", "p" + name, "master", "br0");
+        testbed.address(namespace, inside, address + "/24");
+        return namespace;
+    }
+
+    @Override
+    public void close() throws Exception {
+        for (TestHttpServer server : httpServers) {
+            server.close();
+        }
+        servers.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        testbed.close();
+    }
+}
