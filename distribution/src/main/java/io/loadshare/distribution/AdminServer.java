@@ -1,5 +1,6 @@
 package io.loadshare.distribution;
 
+import com.google.common.net.InetAddresses;
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import com.typesafe.config.ConfigException;
 import io.netty.bootstrap.ServerBootstrap;
@@ -26,6 +27,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.prometheus.metrics.config.EscapingScheme;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import java.io.IOException;
@@ -36,6 +38,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The admin and metrics interface, on its own event loop, away from the data path: {@code GET /metrics} in
@@ -43,6 +46,12 @@ import java.util.concurrent.TimeUnit;
  * sessions, existing ones continue), take it down, or hand it back to its source ({@code state=source}), and
  * {@code POST /reload} to re-read the configuration file ({@link Dispatcher#reload}), answered once it is applied or
  * refused.
+ *
+ * <p>Who can change the running dispatcher: whoever can connect to its address. The mutating requests refuse what
+ * a browser would send on a web page's behalf (an {@code Origin} header, or a {@code Host} that is not an IP
+ * address or localhost, as DNS rebinding would give), so a local user's browser cannot be used against it. A
+ * connection that has not sent its request within the read timeout is closed, and a reload asked for while another
+ * runs is refused rather than queued.
  */
 final class AdminServer implements AutoCloseable {
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -56,16 +65,19 @@ final class AdminServer implements AutoCloseable {
         List<String> reload();
     }
 
-    AdminServer(DispatcherView view, Reload reload, String address, int port) throws InterruptedException {
+    AdminServer(DispatcherView view, Reload reload, DispatcherConfig.Admin settings) throws InterruptedException {
         PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
+        AtomicBoolean reloading = new AtomicBoolean();
+        long readTimeout = settings.readTimeout().toMillis();
         this.channel = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(4096),
-                                new Handler(view, reload, reloads, writer));
+                        ch.pipeline().addLast(new ReadTimeoutHandler(readTimeout, TimeUnit.MILLISECONDS),
+                                new HttpServerCodec(), new HttpObjectAggregator(4096),
+                                new Handler(view, reload, reloads, reloading, writer));
                     }
-                }).bind(new InetSocketAddress(address, port)).sync().channel();
+                }).bind(new InetSocketAddress(settings.address(), settings.port())).sync().channel();
     }
 
     /** Where it listens (the port is chosen by the system when configured as 0). */
@@ -77,20 +89,53 @@ final class AdminServer implements AutoCloseable {
         private final DispatcherView view;
         private final Reload reload;
         private final ExecutorService reloads;
+        private final AtomicBoolean reloading;
         private final PrometheusTextFormatWriter writer;
 
-        Handler(DispatcherView view, Reload reload, ExecutorService reloads, PrometheusTextFormatWriter writer) {
+        Handler(DispatcherView view, Reload reload, ExecutorService reloads, AtomicBoolean reloading,
+                PrometheusTextFormatWriter writer) {
             this.view = view;
             this.reload = reload;
             this.reloads = reloads;
+            this.reloading = reloading;
             this.writer = writer;
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+
+        /** Why a mutating request is refused, or null: browsers acting for a page may not change anything. */
+        private static String browserRefusal(FullHttpRequest request) {
+            String origin = request.headers().get(HttpHeaderNames.ORIGIN);
+            if (origin != null) {
+                return "cross-origin requests may not change the dispatcher (Origin: " + origin + ")";
+            }
+            String host = request.headers().get(HttpHeaderNames.HOST, "");
+            String name = host.startsWith("[") ? host.substring(1, Math.max(1, host.indexOf(']')))
+                    : host.replaceFirst(":\\d+$", "");
+            if (!name.equals("localhost") && !InetAddresses.isInetAddress(name)) {
+                return "the Host header must name the dispatcher by address or as localhost, not '" + host + "'";
+            }
+            return null;
         }
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) throws IOException {
             FullHttpResponse response;
             QueryStringDecoder uri = new QueryStringDecoder(request.uri());
+            String refusal = request.method() == HttpMethod.POST ? browserRefusal(request) : null;
+            if (refusal != null) {
+                respond(ctx, text(HttpResponseStatus.FORBIDDEN, refusal + "\n", "text/plain"));
+                return;
+            }
             if (request.method() == HttpMethod.POST && uri.path().equals("/reload")) {
+                if (!reloading.compareAndSet(false, true)) {
+                    respond(ctx, text(HttpResponseStatus.TOO_MANY_REQUESTS, "a reload is running; ask again when it"
+                            + " has answered\n", "text/plain"));
+                    return;
+                }
                 // Off the admin loop: a reload reads a file and waits for the data plane to apply it.
                 CompletableFuture.supplyAsync(() -> {
                     try {
@@ -103,7 +148,10 @@ final class AdminServer implements AutoCloseable {
                         return text(HttpResponseStatus.INTERNAL_SERVER_ERROR, "reload failed: " + e + "\n",
                                 "text/plain");
                     }
-                }, reloads).thenAccept(answer -> ctx.executor().execute(() -> respond(ctx, answer)));
+                }, reloads).thenAccept(answer -> {
+                    reloading.set(false);
+                    ctx.executor().execute(() -> respond(ctx, answer));
+                });
                 return;
             }
             boolean state = uri.path().equals("/backends/state");

@@ -23,6 +23,7 @@ import io.loadshare.dispatch.l3.L3Settings;
 import io.loadshare.transport.rawsocket.RawSocketSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -55,7 +56,7 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
      *
      * @param enabled false runs none
      */
-    public record Admin(boolean enabled, String address, int port) {
+    public record Admin(boolean enabled, String address, int port, Duration readTimeout) {
     }
 
     static final String ROOT = "loadshare";
@@ -135,7 +136,12 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
         if (adminPort < 0 || adminPort > 65535) {
             throw bad(root, "admin.port", "expected a port 0..65535, got " + adminPort);
         }
-        Admin admin = new Admin(root.getBoolean("admin.enabled"), root.getString("admin.address"), adminPort);
+        Duration readTimeout = root.getDuration("admin.read-timeout");
+        if (readTimeout.toMillis() < 1) {
+            throw bad(root, "admin.read-timeout", "expected at least 1ms, got " + readTimeout);
+        }
+        Admin admin = new Admin(root.getBoolean("admin.enabled"), root.getString("admin.address"), adminPort,
+                readTimeout);
         return new DispatcherConfig(file, mode, root.getString("interfaces.client"), backendInterface, clientVlan,
                 backendVlan, root.getString("network-namespace"), List.copyOf(services), CoreSettings.from(config),
                 rawSocket, L2Settings.from(config, L2Settings.ROOT),
