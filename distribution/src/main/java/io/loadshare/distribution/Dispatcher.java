@@ -234,7 +234,7 @@ public final class Dispatcher implements AutoCloseable {
                 .settings(config.l2());
         for (DispatcherConfig.ServiceConfig s : config.services()) {
             builder.service(new L2Service(s.name(), s.address(), s.protocol(), s.port(), s.scheduler(),
-                    s.schedulerSettings(), s.backends()));
+                    s.schedulerSettings(), s.backends(), s.persistence()));
         }
         return builder;
     }
@@ -243,7 +243,8 @@ public final class Dispatcher implements AutoCloseable {
         L3Dispatcher.Builder builder = L3Dispatcher.builder().coreSettings(config.core()).settings(config.l3());
         for (DispatcherConfig.ServiceConfig s : config.services()) {
             builder.service(new L3Service(s.name(), s.address(), s.protocol(), s.port(), s.backendPort(),
-                    s.scheduler(), s.schedulerSettings(), s.backends(), s.sourceNatAddress(), s.gateway()));
+                    s.scheduler(), s.schedulerSettings(), s.backends(), s.sourceNatAddress(), s.gateway(),
+                    s.persistence()));
         }
         return builder;
     }

@@ -18,6 +18,7 @@ import io.loadshare.core.config.StrictConfig;
 import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.scheduler.SchedulerRegistry;
+import io.loadshare.core.session.Persistence;
 import io.loadshare.dispatch.l2.L2Settings;
 import io.loadshare.dispatch.l3.L3Settings;
 import io.loadshare.transport.rawsocket.RawSocketSettings;
@@ -81,10 +82,11 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
      * One service entry.
      *
      * @param backends the static backends with their weights; empty means ARP discovery (l2)
+     * @param persistence how clients stick to their backend, or null (timeout 0s)
      */
     public record ServiceConfig(String name, int address, int protocol, int port, String scheduler,
             Config schedulerSettings, List<StaticBackend> backends, int backendPort, int sourceNatAddress, int gateway,
-            HealthChecker.Settings healthCheck) {
+            HealthChecker.Settings healthCheck, Persistence persistence) {
     }
 
     /** Reads and validates a file. */
@@ -194,6 +196,9 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
             if (a.backends().isEmpty() != b.backends().isEmpty()) {
                 problems.add(path + ".backends: switched between ARP discovery and a static list");
             }
+            if (!Objects.equals(a.persistence(), b.persistence())) {
+                problems.add(path + ".persistence changed");
+            }
         }
         return problems;
     }
@@ -245,7 +250,8 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
         }
         int gateway = gatewayText.isEmpty() ? 0 : value(s, "gateway", path, () -> Ipv4Address.parse(gatewayText));
         return new ServiceConfig(name, address, protocol, port, scheduler, s.getConfig("scheduler-settings"), backends,
-                backendPort, mode == Mode.L3_FULLNAT ? sourceNat : 0, gateway, healthCheck(s, path));
+                backendPort, mode == Mode.L3_FULLNAT ? sourceNat : 0, gateway, healthCheck(s, path),
+                persistence(s, path));
     }
 
     /** {@code backends}: bare addresses (of {@code backend-weight}) and {@code { address, weight }} entries. */
@@ -312,6 +318,17 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
                     + weight);
         }
         return weight;
+    }
+
+    /** The service's persistence, or null when its timeout is 0s. */
+    private static Persistence persistence(Config s, String path) {
+        Duration timeout = s.getDuration("persistence.timeout");
+        if (timeout.isZero()) {
+            return null;
+        }
+        int netmask = value(s, "persistence.netmask", path, () -> Ipv4Address.parse(s.getString(
+                "persistence.netmask")));
+        return value(s, "persistence", path, () -> new Persistence(timeout, netmask));
     }
 
     /** The service's health check, or null for none. */

@@ -13,6 +13,7 @@ import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Service;
+import io.loadshare.core.session.PersistenceTemplates;
 import io.loadshare.core.session.SessionState;
 import io.loadshare.core.session.SessionTable;
 import io.loadshare.core.session.SessionEnd;
@@ -35,6 +36,7 @@ final class DispatcherView {
     private final Supplier<List<DispatcherConfig.ServiceConfig>> configs;
     private final DispatchCounters counters;
     private final SessionTable sessions;
+    private final PersistenceTemplates templates;
     private final PrometheusRegistry registry = new PrometheusRegistry();
 
     DispatcherView(List<Service> services, Supplier<List<DispatcherConfig.ServiceConfig>> configs,
@@ -43,6 +45,7 @@ final class DispatcherView {
         this.configs = configs;
         this.counters = context.counters();
         this.sessions = context.sessions();
+        this.templates = context.templates();
         register();
     }
 
@@ -87,6 +90,9 @@ final class DispatcherView {
                         cb.call(sessions.sessionsIn(state), SessionState.name(state));
                     }
                 }).register(registry);
+        GaugeWithCallback.builder().name("loadshare_persistence_templates")
+                .help("Persistence templates held: clients (or client networks) that stick to a backend.")
+                .callback(cb -> cb.call(templates == null ? 0 : templates.size())).register(registry);
         GaugeWithCallback.builder().name("loadshare_session_table_pressure")
                 .help("1 while the session table is above its pressure watermark (half-open sessions live briefly).")
                 .callback(cb -> cb.call(sessions.underPressure() ? 1 : 0)).register(registry);

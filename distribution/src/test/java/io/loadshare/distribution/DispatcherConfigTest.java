@@ -122,6 +122,9 @@ class DispatcherConfigTest {
                 "io.loadshare.dispatch.l2");
         assertError(service + "io.loadshare.dispatch.l2.arp.discovery.max-backends = 0",
                 "discovery max-backends must be at least 1, was 0");
+        assertError("loadshare.services = [ { name = a, address = \"198.51.100.1\", port = 80,"
+                + " persistence { timeout = 5m, netmask = \"255.0.255.0\" } } ]",
+                "'loadshare.services[0].persistence': persistence netmask must be contiguous ones, was 255.0.255.0");
     }
 
     @Test

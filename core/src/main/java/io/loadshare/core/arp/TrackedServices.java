@@ -13,6 +13,7 @@ import io.loadshare.core.pipeline.Service;
 import io.loadshare.core.pipeline.ServiceTable;
 import io.loadshare.core.scheduler.Scheduler;
 import io.loadshare.core.scheduler.SchedulerRegistry;
+import io.loadshare.core.session.Persistence;
 import io.netty.util.concurrent.Future;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,9 +35,10 @@ public final class TrackedServices {
      * @param backends static backends; empty means discovery by ARP for the service's address
      * @param backendPort the backends' server port, or 0 to keep the service port
      * @param gateway the router the backends sit behind, or 0 when they are on-link
+     * @param persistence how clients stick to their backend, or null
      */
     public record Spec(String name, int address, int protocol, int port, String scheduler, Config schedulerSettings,
-            List<StaticBackend> backends, int backendPort, int gateway) {
+            List<StaticBackend> backends, int backendPort, int gateway, Persistence persistence) {
     }
 
     private final List<Service> services;
@@ -68,7 +70,8 @@ public final class TrackedServices {
             }
             registry.factory(spec.scheduler());
             Service service = new Service(built.size(), spec.name(), spec.address(), spec.protocol(), spec.port(),
-                    () -> registry.create(spec.scheduler(), spec.schedulerSettings()), BackendPool.empty());
+                    () -> registry.create(spec.scheduler(), spec.schedulerSettings()), BackendPool.empty(),
+                    spec.persistence());
             ArpBackendTracker tracker = new ArpBackendTracker(service, spec.backends(), spec.backendPort(), missLimit,
                     discovery, ids, this::publish, this::count, this::holdsSessions);
             if (spec.gateway() != 0) {

@@ -10,6 +10,8 @@ public enum ControlEvent {
     DISCOVERY_LIMIT("discovery-limit"),
     /** An ICMP error the dispatcher would have originated was held back by its rate limit. */
     ICMP_RATE_LIMITED("icmp-rate-limited"),
+    /** A client was scheduled without a persistence template: every one of {@code persistence-templates} was taken. */
+    PERSISTENCE_FULL("persistence-full"),
     /** A backend could not join because every backend id up to {@code max-backend-id} was in use. */
     BACKEND_IDS_EXHAUSTED("backend-ids-exhausted");
 

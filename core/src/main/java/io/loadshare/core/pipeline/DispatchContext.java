@@ -6,6 +6,7 @@ import io.loadshare.core.config.CoreSettings;
 import io.loadshare.core.metrics.DispatchCounters;
 import io.loadshare.core.metrics.DropReason;
 import io.loadshare.core.scheduler.Scheduler;
+import io.loadshare.core.session.PersistenceTemplates;
 import io.loadshare.core.session.SessionEnd;
 import io.loadshare.core.session.SessionListener;
 import io.loadshare.core.session.SessionTable;
@@ -24,6 +25,9 @@ public final class DispatchContext implements SessionListener {
     private final ServiceTable services;
     private final Scheduler[] schedulers;
     private final SessionTable sessions;
+    /** Null unless a service persists clients. */
+    private final PersistenceTemplates templates;
+    private final int templateSweepBudget;
     private final DispatchCounters counters;
     private final Ticker ticker;
     private final long originNanos;
@@ -47,6 +51,11 @@ public final class DispatchContext implements SessionListener {
         this.sweepIntervalNanos = settings.session().sweepInterval().toNanos();
         this.counters = new DispatchCounters(settings.maxBackendId());
         this.sessions = new SessionTable(settings.session(), this, seesReplies);
+        boolean persists = services.services().stream().anyMatch(s -> s.persistence() != null);
+        int templatesMax = settings.session().persistenceTemplates();
+        this.templates = persists ? new PersistenceTemplates(templatesMax) : null;
+        this.templateSweepBudget = (int) Math.max(1, (long) templatesMax * 4 / 3
+                * settings.session().sweepInterval().toNanos() / settings.session().sweepCycle().toNanos());
         this.schedulers = new Scheduler[services.indexLimit()];
         for (Service service : services.services()) {
             schedulers[service.index()] = service.newScheduler();
@@ -63,6 +72,11 @@ public final class DispatchContext implements SessionListener {
 
     public SessionTable sessions() {
         return sessions;
+    }
+
+    /** This loop's persistence templates; null when no service persists clients. */
+    public PersistenceTemplates templates() {
+        return templates;
     }
 
     public DispatchCounters counters() {
@@ -139,7 +153,11 @@ public final class DispatchContext implements SessionListener {
 
     /** Runs one slice of the expiry sweep; the sweeper calls this every {@code sweep-interval}. */
     public int sweep() {
-        return sessions.sweep(now());
+        int now = now();
+        if (templates != null) {
+            templates.sweep(now, templateSweepBudget);
+        }
+        return sessions.sweep(now);
     }
 
     /** Starts the periodic expiry sweep on the loop that owns this context. Idempotent. */

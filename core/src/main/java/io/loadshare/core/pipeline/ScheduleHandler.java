@@ -1,15 +1,20 @@
 package io.loadshare.core.pipeline;
 
 import io.loadshare.core.backend.Backend;
+import io.loadshare.core.backend.BackendState;
+import io.loadshare.core.metrics.ControlEvent;
 import io.loadshare.core.metrics.DropReason;
 import io.loadshare.core.scheduler.Scheduler;
+import io.loadshare.core.session.Persistence;
 import io.loadshare.core.session.SessionTable;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 
 /**
  * Schedule: gives each packet that {@link ClassifyHandler} marked as new a backend from the service's scheduler,
- * and records the session. Packets of existing sessions pass straight through.
+ * and records the session. Packets of existing sessions pass straight through. For a service with persistence
+ * (IPVS's {@code -p}), a client whose template lives goes to its template's backend, whatever the scheduler would
+ * pick, and each new connection refreshes the template.
  *
  * <p>Ownership: a scheduled packet is forwarded; one that cannot get a session (table full, no backend) is
  * released here and counted under its {@link DropReason}.
@@ -34,19 +39,38 @@ public final class ScheduleHandler extends ChannelInboundHandlerAdapter {
         }
         Service service = packet.service();
         Scheduler scheduler = context.scheduler(service);
-        Backend backend = scheduler.pick(service.pool(), packet);
+        Persistence persistence = service.persistence();
+        int now = context.now();
+        Backend backend = persistence == null ? null : persistent(service, persistence, packet, now);
+        if (backend == null) {
+            backend = scheduler.pick(service.pool(), packet);
+        }
         if (backend == null) {
             context.drop(packet, DropReason.NO_BACKEND);
             return;
         }
-        int slot = sessions.insert(packet, service.index(), backend.id(), context.now());
+        int slot = sessions.insert(packet, service.index(), backend.id(), now);
         if (slot < 0) {
             context.drop(packet, DropReason.TABLE_PROBE_LIMIT);
             return;
+        }
+        if (persistence != null && !context.templates().put(service.index(),
+                persistence.network(packet.sourceAddress()), backend.id(), now + persistence.timeoutMillis())) {
+            context.counters().event(ControlEvent.PERSISTENCE_FULL);
         }
         scheduler.sessionOpened(backend);
         context.counters().sessionOpened(backend.id());
         packet.assignSession(service, slot, backend);
         ctx.fireChannelRead(packet);
+    }
+
+    /**
+     * The backend a client's template holds, if it can still take the client: a draining one keeps its persistent
+     * clients until their template expires (IPVS's quiescing); a down one, or one gone from the pool, does not.
+     */
+    private Backend persistent(Service service, Persistence persistence, Packet packet, int now) {
+        int id = context.templates().lookup(service.index(), persistence.network(packet.sourceAddress()), now);
+        Backend held = id < 0 ? null : service.pool().byId(id);
+        return held == null || held.state() == BackendState.DOWN ? null : held;
     }
 }

@@ -6,6 +6,7 @@ import io.loadshare.core.backend.BackendState;
 import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.scheduler.Scheduler;
+import io.loadshare.core.session.Persistence;
 import io.loadshare.core.session.SessionTable;
 import java.util.HashMap;
 import java.util.List;
@@ -27,6 +28,7 @@ public final class Service {
     private volatile Supplier<Scheduler> schedulers;
     private final List<Scheduler> created = new CopyOnWriteArrayList<>();
     private volatile BackendPool pool;
+    private final Persistence persistence;
     /** The pool as its source (ARP, configuration) gave it, before operator overrides. */
     private BackendPool base;
     private final Map<Integer, BackendState> overrides = new HashMap<>();
@@ -42,6 +44,12 @@ public final class Service {
      */
     public Service(int index, String name, int address, int protocol, int port, Supplier<Scheduler> schedulers,
             BackendPool pool) {
+        this(index, name, address, protocol, port, schedulers, pool, null);
+    }
+
+    /** @param persistence how clients stick to their backend, or null for none */
+    public Service(int index, String name, int address, int protocol, int port, Supplier<Scheduler> schedulers,
+            BackendPool pool, Persistence persistence) {
         if (index < 0 || index >= SessionTable.MAX_SERVICES) {
             throw new IllegalArgumentException("service index must be 0.." + (SessionTable.MAX_SERVICES - 1) + ", was "
                     + index);
@@ -60,6 +68,12 @@ public final class Service {
         this.schedulers = Objects.requireNonNull(schedulers, "schedulers");
         this.pool = Objects.requireNonNull(pool, "pool");
         this.base = pool;
+        this.persistence = persistence;
+    }
+
+    /** How clients stick to their backend across connections, or null when they do not. */
+    public Persistence persistence() {
+        return persistence;
     }
 
     public int index() {

@@ -11,7 +11,7 @@ final class FlowHashing {
         return (int) mix(addresses * 0x9E37_79B9_7F4A_7C15L + mix(ports));
     }
 
-    static long mix(long z) {
+    public static long mix(long z) {
         z = (z ^ (z >>> 33)) * 0xFF51_AFD7_ED55_8CCDL;
         z = (z ^ (z >>> 33)) * 0xC4CE_B9FE_1A85_EC53L;
         return z ^ (z >>> 33);

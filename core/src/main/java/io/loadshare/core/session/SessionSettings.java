@@ -15,6 +15,7 @@ import java.time.Duration;
  * @param udpIdleTimeout lifetime of an idle UDP session
  * @param sweepInterval how often the expiry sweep runs on the event loop
  * @param sweepCycle how long one sweep takes to visit every slot
+ * @param persistenceTemplates persistence templates one event loop holds, when a service persists clients
  */
 public record SessionSettings(
         int maxSessions,
@@ -25,10 +26,13 @@ public record SessionSettings(
         Duration tcpLinger,
         Duration udpIdleTimeout,
         Duration sweepInterval,
-        Duration sweepCycle) {
+        Duration sweepCycle,
+        int persistenceTemplates) {
 
     /** Largest timeout the table's 32-bit millisecond deadlines can express without wrapping. */
     static final Duration MAX_TIMEOUT = Duration.ofDays(24);
+    /** Keeps a table of two words a slot within one Java array. */
+    private static final int MAX_SESSIONS_PER_ARRAY = 500_000_000;
 
     public SessionSettings {
         if (maxSessions < 1 || maxSessions > SessionTable.MAX_SESSIONS) {
@@ -46,6 +50,10 @@ public record SessionSettings(
         requireTimeout("udp-idle-timeout", udpIdleTimeout);
         requireTimeout("sweep-interval", sweepInterval);
         requireTimeout("sweep-cycle", sweepCycle);
+        if (persistenceTemplates < 1 || persistenceTemplates > MAX_SESSIONS_PER_ARRAY) {
+            throw new IllegalArgumentException("persistence-templates must be 1.." + MAX_SESSIONS_PER_ARRAY + ", was "
+                    + persistenceTemplates);
+        }
         if (sweepCycle.compareTo(sweepInterval) < 0) {
             throw new IllegalArgumentException("sweep-cycle (" + sweepCycle + ") must not be shorter than sweep-interval ("
                     + sweepInterval + ")");
@@ -65,7 +73,8 @@ public record SessionSettings(
                 config.getDuration(path + ".tcp-linger"),
                 config.getDuration(path + ".udp-idle-timeout"),
                 config.getDuration(path + ".sweep-interval"),
-                config.getDuration(path + ".sweep-cycle"));
+                config.getDuration(path + ".sweep-cycle"),
+                config.getInt(path + ".persistence-templates"));
     }
 
     private static void requireTimeout(String key, Duration value) {

@@ -40,7 +40,7 @@ class CoreSettingsTest {
         ConfigException e = assertThrows(ConfigException.class, () -> CoreSettings.from(ConfigFactory.parseString(
                 "io.loadshare.core.session.tcp-lingr = 1s")));
         assertTrue(e.getMessage().contains("io.loadshare.core.session.tcp-lingr: unknown key"), e.getMessage());
-        assertTrue(e.getMessage().contains("expected one of: max-sessions, pressure, sweep-cycle"), e.getMessage());
+        assertTrue(e.getMessage().contains("expected one of: max-sessions, persistence-templates, pressure, sweep-cycle"), e.getMessage());
     }
 
     @Test

@@ -29,7 +29,7 @@ class SessionTableTest {
     private SessionTable table(int maxSessions, boolean seesReplies) {
         SessionSettings settings = new SessionSettings(maxSessions, Duration.ofSeconds(30), 0.5, Duration.ofSeconds(3),
                 Duration.ofMinutes(15), Duration.ofSeconds(2), Duration.ofSeconds(30), Duration.ofMillis(100),
-                Duration.ofSeconds(2));
+                Duration.ofSeconds(2), 1024);
         return new SessionTable(settings, (service, backend, port, end) -> ended.add(service + "/" + backend + "/" + end),
                 seesReplies);
     }

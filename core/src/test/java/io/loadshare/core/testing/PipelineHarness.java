@@ -13,6 +13,7 @@ import io.loadshare.core.pipeline.DispatchPipeline;
 import io.loadshare.core.pipeline.Service;
 import io.loadshare.core.pipeline.ServiceTable;
 import io.loadshare.core.scheduler.SchedulerRegistry;
+import io.loadshare.core.session.Persistence;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.util.ArrayList;
@@ -37,11 +38,17 @@ public final class PipelineHarness implements AutoCloseable {
     public final EmbeddedChannel channel;
 
     public PipelineHarness(String coreOverrides, Function<DispatchContext, ChannelHandler> rewriter) {
+        this(coreOverrides, rewriter, null);
+    }
+
+    /** @param webPersistence how the TCP service's clients stick to their backend, or null */
+    public PipelineHarness(String coreOverrides, Function<DispatchContext, ChannelHandler> rewriter,
+            Persistence webPersistence) {
         CoreSettings settings = CoreSettings.from(ConfigFactory.parseString(coreOverrides));
         SchedulerRegistry registry = SchedulerRegistry.load();
         BackendPool pool = BackendPool.of(backends(3));
         web = new Service(0, "web", VIP, IpProtocol.TCP, 80,
-                () -> registry.create(CyclingSchedulerFactory.NAME, ConfigFactory.empty()), pool);
+                () -> registry.create(CyclingSchedulerFactory.NAME, ConfigFactory.empty()), pool, webPersistence);
         dns = new Service(1, "dns", VIP, IpProtocol.UDP, 53,
                 () -> registry.create(CyclingSchedulerFactory.NAME, ConfigFactory.empty()), pool);
         Ticker ticker = new Ticker() {

@@ -56,7 +56,7 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
         List<TrackedServices.Spec> specs = new ArrayList<>();
         for (L2Service s : builder.services) {
             specs.add(new TrackedServices.Spec(s.name(), s.address(), s.protocol(), s.port(), s.scheduler(),
-                    s.schedulerSettings(), s.staticBackends(), 0, 0));
+                    s.schedulerSettings(), s.staticBackends(), 0, 0, s.persistence()));
         }
         this.tracked = new TrackedServices(specs, builder.coreSettings, builder.registry, settings.arpMissLimit(),
                 settings.discovery(), builder.pinnedMacs, false, "lsmac-control-%d");

@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigFactory;
 import io.loadshare.core.backend.StaticBackend;
 import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.packet.Ipv4Address;
+import io.loadshare.core.session.Persistence;
 import java.util.List;
 import java.util.Objects;
 
@@ -20,15 +21,28 @@ import java.util.Objects;
  * @param schedulerSettings overrides of the scheduler's defaults
  * @param staticBackends backends (address and weight) whose MACs are resolved by ARP; empty means ARP discovery:
  *     every host that answers ARP for the cluster address is a backend
+ * @param persistence how clients stick to their backend across connections, or null
  */
 public record L2Service(String name, int address, int protocol, int port, String scheduler, Config schedulerSettings,
-        List<StaticBackend> staticBackends) {
+        List<StaticBackend> staticBackends, Persistence persistence) {
 
     public L2Service {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(scheduler, "scheduler");
         Objects.requireNonNull(schedulerSettings, "schedulerSettings");
         staticBackends = List.copyOf(staticBackends);
+    }
+
+    /** A service without persistence. */
+    public L2Service(String name, int address, int protocol, int port, String scheduler, Config schedulerSettings,
+            List<StaticBackend> staticBackends) {
+        this(name, address, protocol, port, scheduler, schedulerSettings, staticBackends, null);
+    }
+
+    /** The same service, its clients sticking to their backend as {@code persistence} says. */
+    public L2Service withPersistence(Persistence persistence) {
+        return new L2Service(name, address, protocol, port, scheduler, schedulerSettings, staticBackends,
+                persistence);
     }
 
     /** A TCP service whose backends are discovered by ARP for its address. */

@@ -62,7 +62,7 @@ public final class L3Dispatcher {
         Map<Integer, SourceNatPorts> poolByAddress = new HashMap<>();
         for (L3Service s : configs) {
             specs.add(new TrackedServices.Spec(s.name(), s.address(), s.protocol(), s.port(), s.scheduler(),
-                    s.schedulerSettings(), s.backends(), s.backendPort(), s.gateway()));
+                    s.schedulerSettings(), s.backends(), s.backendPort(), s.gateway(), s.persistence()));
             if (s.fullNat()) {
                 natPorts[specs.size() - 1] = poolByAddress.computeIfAbsent(s.sourceNatAddress(),
                         address -> new SourceNatPorts());
