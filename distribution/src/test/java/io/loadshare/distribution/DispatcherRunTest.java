@@ -3,19 +3,26 @@ package io.loadshare.distribution;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.loadshare.core.testing.NetnsTestbed;
 import io.loadshare.core.testing.TestHttpServer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -101,6 +108,10 @@ class DispatcherRunTest {
                             metrics);
                     assertTrue(metrics.contains("loadshare_sessions{state=\"established\"}"), metrics);
                     assertTrue(metrics.contains("loadshare_session_table_pressure 0.0"), metrics);
+                    for (String name : dashboardMetrics()) {
+                        assertTrue(metrics.contains("\n" + name + "{") || metrics.contains("\n" + name + " "),
+                                "the Grafana dashboard queries " + name + ", which /metrics lacks");
+                    }
                     for (String line : metrics.split("\n")) {
                         assertTrue(line.startsWith("#") || line.matches("[a-z_]+(\\{[^}]*})? [0-9.eE+-]+"),
                                 "not Prometheus text: " + line);
@@ -201,6 +212,22 @@ class DispatcherRunTest {
         }
         return List.of(testbed.exec(client, command.toArray(String[]::new)).split("\n")).stream()
                 .collect(Collectors.groupingBy(a -> a, TreeMap::new, Collectors.counting()));
+    }
+
+    /** Every metric the shipped Grafana dashboard's queries use. */
+    private static Set<String> dashboardMetrics() throws IOException {
+        Set<String> names = new TreeSet<>();
+        JsonNode dashboard = new ObjectMapper().readTree(Path.of("src/main/dist/grafana/loadshare.json").toFile());
+        for (JsonNode panel : dashboard.path("panels")) {
+            for (JsonNode target : panel.path("targets")) {
+                Matcher matcher = Pattern.compile("loadshare_[a-z_]+").matcher(target.path("expr").asText());
+                while (matcher.find()) {
+                    names.add(matcher.group());
+                }
+            }
+        }
+        assertTrue(names.size() >= 10, "the dashboard's queries: " + names);
+        return names;
     }
 
     private static String get(String url) throws Exception {
