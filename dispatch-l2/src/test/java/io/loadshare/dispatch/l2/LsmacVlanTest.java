@@ -10,9 +10,11 @@ import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.testing.NetnsTestbed;
 import io.loadshare.core.testing.TestHttpServer;
 import io.loadshare.transport.rawsocket.RawSocketChannel;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -50,12 +52,17 @@ class LsmacVlanTest {
             }
             // Everything on the trunk, both ways, while requests run: each frame must carry VLAN 100.
             Process capture = bed.testbed.start(bed.dispatcher, "tcpdump", "-l", "-nn", "-e", "-i", "d0", "-c", "40");
-            Thread.sleep(300);
+            BufferedReader output = new BufferedReader(new InputStreamReader(capture.getInputStream(),
+                    StandardCharsets.UTF_8));
+            for (String line = output.readLine(); line == null || !line.contains("listening on");
+                    line = output.readLine()) {
+                assertTrue(line != null, "tcpdump ended before it listened");
+            }
             Map<String, Long> spread = bed.requests(40).stream()
                     .collect(Collectors.groupingBy(a -> a, TreeMap::new, Collectors.counting()));
             assertEquals(Map.of("b1", 20L, "b2", 20L), spread);
             assertTrue(capture.waitFor(10, TimeUnit.SECONDS), "tcpdump saw 40 frames on the trunk");
-            List<String> frames = Arrays.stream(new String(capture.getInputStream().readAllBytes()).split("\n"))
+            List<String> frames = output.lines()
                     .filter(line -> line.matches("\\d\\d:\\d\\d:\\d\\d.*")).toList();
             assertEquals(40, frames.size(), String.join("\n", frames));
             frames.forEach(line -> assertTrue(line.contains("vlan 100"), "untagged on the trunk: " + line));
