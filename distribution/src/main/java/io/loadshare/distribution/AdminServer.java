@@ -166,6 +166,7 @@ final class AdminServer implements AutoCloseable {
                         + " POST /backends/state?service=NAME&backend=ADDRESS|MAC&state=draining|down|source, or"
                         + " POST /backends/weight?service=NAME&backend=ADDRESS|MAC&weight=N|source\n", "text/plain");
             } else if (request.uri().equals("/metrics")) {
+                view.refreshKernelStatistics();
                 ByteBuf body = ctx.alloc().buffer();
                 try (ByteBufOutputStream out = new ByteBufOutputStream(body)) {
                     writer.write(out, view.registry().scrape(), EscapingScheme.UNDERSCORE_ESCAPING);

@@ -123,7 +123,8 @@ public final class Dispatcher implements AutoCloseable {
                     reconfigurer, health);
             if (config.admin().enabled()) {
                 dispatcher.admin = new AdminServer(new DispatcherView(services, () -> dispatcher.config.services(),
-                        context), dispatcher::reload, config.admin());
+                        context, channels.stream().map(RawSocketChannel.class::cast).toList()), dispatcher::reload,
+                        config.admin());
                 LOG.info("admin and metrics on http://{}:{}/ (/metrics, /status, POST /reload)",
                         config.admin().address(), dispatcher.admin.address().getPort());
             }

@@ -5,22 +5,28 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.loadshare.core.backend.Backend;
 import io.loadshare.core.backend.BackendState;
-import io.loadshare.core.metrics.DispatchCounters;
 import io.loadshare.core.metrics.ControlEvent;
+import io.loadshare.core.metrics.DispatchCounters;
 import io.loadshare.core.metrics.DropReason;
+import io.loadshare.core.packet.EtherType;
 import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Service;
 import io.loadshare.core.session.PersistenceTemplates;
+import io.loadshare.core.session.SessionEnd;
 import io.loadshare.core.session.SessionState;
 import io.loadshare.core.session.SessionTable;
-import io.loadshare.core.session.SessionEnd;
+import io.loadshare.transport.rawsocket.RawSocketChannel;
+import io.loadshare.transport.rawsocket.RawSocketStats;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
@@ -37,11 +43,13 @@ final class DispatcherView {
     private final DispatchCounters counters;
     private final SessionTable sessions;
     private final PersistenceTemplates templates;
+    private final List<RawSocketChannel> channels;
     private final PrometheusRegistry registry = new PrometheusRegistry();
 
     DispatcherView(List<Service> services, Supplier<List<DispatcherConfig.ServiceConfig>> configs,
-            DispatchContext context) {
+            DispatchContext context, List<RawSocketChannel> channels) {
         this.services = services;
+        this.channels = channels;
         this.configs = configs;
         this.counters = context.counters();
         this.sessions = context.sessions();
@@ -96,12 +104,62 @@ final class DispatcherView {
         GaugeWithCallback.builder().name("loadshare_session_table_pressure")
                 .help("1 while the session table is above its pressure watermark (half-open sessions live briefly).")
                 .callback(cb -> cb.call(sessions.underPressure() ? 1 : 0)).register(registry);
+        socketCounter("loadshare_socket_received_frames", "Frames a raw socket read.", RawSocketStats::receivedFrames);
+        socketCounter("loadshare_socket_received_bytes", "Bytes a raw socket read.", RawSocketStats::receivedBytes);
+        socketCounter("loadshare_socket_received_oversize", "Frames longer than max-frame-size, skipped.",
+                RawSocketStats::receivedOversize);
+        socketCounter("loadshare_socket_received_other_vlan", "Frames of another VLAN than the socket's, skipped.",
+                RawSocketStats::receivedOtherVlan);
+        socketCounter("loadshare_socket_sent_frames", "Frames a raw socket sent.", RawSocketStats::sentFrames);
+        socketCounter("loadshare_socket_sent_bytes", "Bytes a raw socket sent.", RawSocketStats::sentBytes);
+        socketCounter("loadshare_socket_send_oversize", "Frames the kernel refused as too long for the interface.",
+                RawSocketStats::sendOversizeDrops);
+        socketCounter("loadshare_socket_send_no_buffers", "Frames the kernel refused for want of buffers.",
+                RawSocketStats::sendNoBufferDrops);
+        socketCounter("loadshare_socket_send_errors", "Frames a send failed for another reason.",
+                RawSocketStats::sendErrors);
+        socketCounter("loadshare_socket_send_blocked", "Times a send found the socket's queue full and waited.",
+                RawSocketStats::sendBlocked);
+        socketCounter("loadshare_socket_kernel_packets", "Frames the kernel handed the socket (PACKET_STATISTICS).",
+                RawSocketStats::kernelPackets);
+        socketCounter("loadshare_socket_kernel_drops", "Frames the kernel dropped because the socket's queue was"
+                + " full (PACKET_STATISTICS): lost before the dispatcher saw them.", RawSocketStats::kernelDrops);
         CounterWithCallback.builder().name("loadshare_sessions_ended").help("Sessions that ended, by how.")
                 .labelNames("end").callback(cb -> {
                     for (SessionEnd end : SessionEnd.values()) {
                         cb.call(counters.sessionsEnded(end), end.label());
                     }
                 }).register(registry);
+    }
+
+    private interface SocketCounter {
+        long read(RawSocketStats stats);
+    }
+
+    /** A counter per raw socket, labelled by interface and by what it receives (data, or arp). */
+    private void socketCounter(String name, String help, SocketCounter counter) {
+        CounterWithCallback.builder().name(name).help(help).labelNames("interface", "socket").callback(cb -> {
+            for (RawSocketChannel channel : channels) {
+                cb.call(counter.read(channel.stats()), String.valueOf(channel.localAddress()),
+                        channel.etherType() == EtherType.ARP ? "arp" : "data");
+            }
+        }).register(registry);
+    }
+
+    /** Brings the kernel's PACKET_STATISTICS into every open socket's counters, on each socket's event loop. */
+    void refreshKernelStatistics() {
+        for (RawSocketChannel channel : channels) {
+            if (channel.isOpen()) {
+                try {
+                    channel.eventLoop().submit(channel::refreshKernelStatistics).get(1, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                } catch (ExecutionException | TimeoutException e) {
+                    // Closing, or a loop too busy to answer: the figures of the last scrape stay.
+                }
+            }
+        }
     }
 
     private interface BackendCounter {

@@ -108,6 +108,9 @@ class DispatcherRunTest {
                             metrics);
                     assertTrue(metrics.contains("loadshare_sessions{state=\"established\"}"), metrics);
                     assertTrue(metrics.contains("loadshare_session_table_pressure 0.0"), metrics);
+                    assertTrue(metrics.contains("loadshare_socket_received_frames_total{interface=\"d0\",socket=\"data\"}")
+                            && metrics.contains("loadshare_socket_kernel_drops_total{interface=\"d0\",socket=\"arp\"}"),
+                            metrics);
                     for (String name : dashboardMetrics()) {
                         assertTrue(metrics.contains("\n" + name + "{") || metrics.contains("\n" + name + " "),
                                 "the Grafana dashboard queries " + name + ", which /metrics lacks");

@@ -32,6 +32,8 @@ final class Linux {
     static final int PACKET_VERSION = 10;
     static final int PACKET_VNET_HDR = 15;
     static final int PACKET_AUXDATA = 8;
+    /** struct tpacket_stats: frames the socket was offered and dropped since the last read, which resets them. */
+    static final int PACKET_STATISTICS = 6;
     /** tp_status bits of tpacket_auxdata and tpacket3_hdr (linux/if_packet.h). */
     static final int TP_STATUS_VLAN_VALID = 1 << 4;
     static final int TP_STATUS_VLAN_TPID_VALID = 1 << 6;

@@ -203,6 +203,19 @@ final class RawSocket implements AutoCloseable {
         }
     }
 
+    /**
+     * PACKET_STATISTICS since the last call (reading resets them): frames the kernel handed the socket, and those it
+     * dropped because the receive queue or ring was full, as {@code packets << 32 | drops}.
+     */
+    long takeKernelStatistics() throws RawSocketException {
+        try (Arena temporary = Arena.ofConfined()) {
+            // tpacket_stats_v3 (12 bytes) for a TPACKET_V3 ring, tpacket_stats (8) otherwise; the first two agree.
+            MemorySegment value = temporary.allocate(12, 4);
+            getOption(Linux.SOL_PACKET, Linux.PACKET_STATISTICS, value, "PACKET_STATISTICS");
+            return ((long) value.get(ValueLayout.JAVA_INT, 0) << 32) | (value.get(ValueLayout.JAVA_INT, 4) & 0xFFFF_FFFFL);
+        }
+    }
+
     /** The pending socket error (SO_ERROR), clearing it; 0 when there is none. */
     int pendingError() throws RawSocketException {
         try (Arena temporary = Arena.ofConfined()) {

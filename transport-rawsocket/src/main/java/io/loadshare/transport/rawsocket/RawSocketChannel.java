@@ -158,6 +158,30 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
         return mtu;
     }
 
+    /**
+     * Adds the kernel's PACKET_STATISTICS since the last call to {@link #stats()}: frames handed to the socket and
+     * frames dropped for want of room. Call on the channel's event loop.
+     */
+    public void refreshKernelStatistics() {
+        if (!eventLoop().inEventLoop()) {
+            throw new IllegalStateException("refreshKernelStatistics runs on the channel's event loop");
+        }
+        if (!active) {
+            return;
+        }
+        try {
+            long taken = socket.takeKernelStatistics();
+            stats.countKernel(taken >>> 32, taken & 0xFFFF_FFFFL);
+        } catch (RawSocketException closing) {
+            // The socket is going away; its last figures stay.
+        }
+    }
+
+    /** The EtherType this channel receives, or 0 for every one. */
+    public int etherType() {
+        return config.etherType();
+    }
+
     /** Why the channel closed, if it closed on an error (an interface going down, say). */
     public Throwable closeCause() {
         return closeCause;

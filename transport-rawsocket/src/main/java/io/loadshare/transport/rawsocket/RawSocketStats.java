@@ -14,8 +14,10 @@ public final class RawSocketStats {
     private static final int TX_ERRORS = 7;
     private static final int TX_BLOCKED = 8;
     private static final int RX_OTHER_VLAN = 9;
+    private static final int KERNEL_PACKETS = 10;
+    private static final int KERNEL_DROPS = 11;
 
-    private final LongCounters counters = new LongCounters(10);
+    private final LongCounters counters = new LongCounters(12);
 
     void countReceived(int bytes) {
         counters.increment(RX_FRAMES);
@@ -28,6 +30,27 @@ public final class RawSocketStats {
 
     void countReceivedOtherVlan() {
         counters.increment(RX_OTHER_VLAN);
+    }
+
+    void countKernel(long packets, long drops) {
+        counters.add(KERNEL_PACKETS, packets);
+        counters.add(KERNEL_DROPS, drops);
+    }
+
+    /**
+     * Frames the kernel handed the socket (PACKET_STATISTICS), as of the last
+     * {@link RawSocketChannel#refreshKernelStatistics}.
+     */
+    public long kernelPackets() {
+        return counters.get(KERNEL_PACKETS);
+    }
+
+    /**
+     * Frames the kernel dropped because the socket's receive queue or ring was full (PACKET_STATISTICS), as of the
+     * last {@link RawSocketChannel#refreshKernelStatistics}: what a flood costs before user space sees anything.
+     */
+    public long kernelDrops() {
+        return counters.get(KERNEL_DROPS);
     }
 
     void countSent(int bytes) {

@@ -194,6 +194,31 @@ class RawSocketChannelTest {
         };
     }
 
+    /**
+     * The kernel's own counts (PACKET_STATISTICS) reach the channel's stats: every frame handed to the socket, and the
+     * frames it dropped when the receive queue was full, which user space never sees.
+     */
+    @Test
+    void theKernelsOwnCountsAndDropsReachTheStats() throws Exception {
+        RawSocketChannel channelA = RawSocketTestSupport.bind(loops, a, "a0", new Collector(), bootstrap -> { });
+        RawSocketChannel channelB = RawSocketTestSupport.bind(loops, b, "b0", new Collector(), bootstrap -> {
+            bootstrap.option(RawSocketChannelOption.RECEIVE_BUFFER_SIZE, 4096);
+            bootstrap.option(io.netty.channel.ChannelOption.AUTO_READ, false);
+        });
+        SplittableRandom random = new SplittableRandom(12);
+        for (int i = 0; i < 500; i++) {
+            channelA.write(frame(channelB.hardwareAddress(), channelA.hardwareAddress(), 500, random));
+        }
+        channelA.flush();
+        Thread.sleep(300);
+        channelB.eventLoop().submit(channelB::refreshKernelStatistics).get(5, TimeUnit.SECONDS);
+        assertTrue(channelB.stats().kernelPackets() >= 500, "handed to the socket: " + channelB.stats().kernelPackets());
+        assertTrue(channelB.stats().kernelDrops() > 0, "a 4 KiB queue nobody reads must overflow");
+        assertEquals(0, channelB.stats().receivedFrames(), "reading was paused");
+        channelA.close().sync();
+        channelB.close().sync();
+    }
+
     @Test
     void framesForOtherHostsAreFilteredInTheKernel() throws Exception {
         Collector atB = new Collector();
