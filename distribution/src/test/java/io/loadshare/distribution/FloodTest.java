@@ -69,11 +69,7 @@ class FloodTest {
                     io.loadshare.dispatch.l2.arp { interval = 200ms, miss-limit = 1, sender-address = "192.0.2.1" }
                     """.formatted(dispatcher, VIP));
             try (Dispatcher running = Dispatcher.start(DispatcherConfig.load(file, SchedulerRegistry.load()))) {
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-                while (running.services().getFirst().pool().availableCount() < 4) {
-                    assertTrue(System.nanoTime() < deadline, "backends never resolved");
-                    Thread.sleep(50);
-                }
+                LsmacCluster.awaitResolved(running, 4);
                 AtomicBoolean allUp = new AtomicBoolean(true);
                 AtomicBoolean watching = new AtomicBoolean(true);
                 ExecutorService threads = Executors.newFixedThreadPool(2);

@@ -50,6 +50,17 @@ final class LsmacCluster implements AutoCloseable {
         return namespace;
     }
 
+    /** Waits until a running dispatcher's first service has {@code backends} backends taking sessions. */
+    static void awaitResolved(Dispatcher running, int backends) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (running.services().getFirst().pool().availableCount() < backends) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("backends never resolved: " + running.services().getFirst().pool());
+            }
+            Thread.sleep(50);
+        }
+    }
+
     @Override
     public void close() throws Exception {
         for (TestHttpServer server : httpServers) {

@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,11 +46,7 @@ class PersistenceRunTest {
                     io.loadshare.dispatch.l2.arp.interval = 200ms
                     """.formatted(cluster.dispatcher, LsmacCluster.VIP));
             try (Dispatcher running = Dispatcher.start(DispatcherConfig.load(file, SchedulerRegistry.load()))) {
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-                while (running.services().getFirst().pool().availableCount() < 3) {
-                    assertTrue(System.nanoTime() < deadline, "backends never resolved");
-                    Thread.sleep(50);
-                }
+                LsmacCluster.awaitResolved(running, 3);
                 Map<String, Long> first = spread(cluster, cluster.client, 20);
                 assertEquals(1, first.size(), "one client, one backend: " + first);
                 Map<String, Long> other = spread(cluster, second, 20);

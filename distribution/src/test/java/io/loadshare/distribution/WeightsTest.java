@@ -59,7 +59,7 @@ class WeightsTest {
 
             Files.writeString(file, template.formatted(dispatcher, VIP, "wrr", 4));
             try (Dispatcher running = Dispatcher.start(DispatcherConfig.load(file, SchedulerRegistry.load()))) {
-                awaitUp(running);
+                LsmacCluster.awaitResolved(running, WEIGHTS.length);
                 long total = 0;
                 for (int round = 0; round < 10 && total < 10_000; round++) {
                     LoadGenerator.Result result = new LoadGenerator(new LoadGenerator.Settings(
@@ -103,7 +103,7 @@ class WeightsTest {
             // wlc: 50 downloads held open at once settle 5/10/15/20 (each is 400 KB at 50 KB/s: 8 s).
             Files.writeString(file, template.formatted(dispatcher, VIP, "wlc", 4));
             try (Dispatcher running = Dispatcher.start(DispatcherConfig.load(file, SchedulerRegistry.load()))) {
-                awaitUp(running);
+                LsmacCluster.awaitResolved(running, WEIGHTS.length);
                 Process held = testbed.start(client, "sh", "-c", "for i in $(seq 50); do curl -s -o /dev/null"
                         + " --max-time 20 --limit-rate 50k http://" + VIP + "/bytes?n=400000 & done; wait");
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(8);
@@ -134,14 +134,6 @@ class WeightsTest {
             command.add("http://" + VIP + "/");
         }
         return command;
-    }
-
-    private static void awaitUp(Dispatcher running) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (running.services().getFirst().pool().availableCount() < WEIGHTS.length) {
-            assertTrue(System.nanoTime() < deadline, "backends never resolved: " + running.services().getFirst().pool());
-            Thread.sleep(50);
-        }
     }
 
     private static Backend backend(Dispatcher running, int n) {
