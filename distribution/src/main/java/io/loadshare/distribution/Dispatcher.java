@@ -16,6 +16,9 @@ import io.loadshare.dispatch.l2.L2Service;
 import io.loadshare.dispatch.l3.Arm;
 import io.loadshare.dispatch.l3.L3Dispatcher;
 import io.loadshare.dispatch.l3.L3Service;
+import io.loadshare.offload.OffloadSettings;
+import io.loadshare.offload.XdpFlowOffload;
+import io.loadshare.offload.bpf.BpfException;
 import io.loadshare.transport.pcap.PcapChannelOption;
 import io.loadshare.transport.pcap.PcapFileAddress;
 import io.loadshare.transport.pcap.PcapFileChannel;
@@ -64,12 +67,14 @@ public final class Dispatcher implements AutoCloseable {
     private final List<Service> services;
     private final Reconfigurer reconfigurer;
     private final HealthChecker health;
+    /** The fast path, or null when every packet goes through the pipeline. */
+    private final XdpFlowOffload offload;
     private volatile DispatcherConfig config;
     private final AtomicBoolean closed = new AtomicBoolean();
     private AdminServer admin;
 
     private Dispatcher(DispatcherConfig config, EventLoopGroup loop, List<Channel> channels, DispatchContext context,
-            List<Service> services, Reconfigurer reconfigurer, HealthChecker health) {
+            List<Service> services, Reconfigurer reconfigurer, HealthChecker health, XdpFlowOffload offload) {
         this.config = config;
         this.loop = loop;
         this.channels = channels;
@@ -77,6 +82,7 @@ public final class Dispatcher implements AutoCloseable {
         this.services = services;
         this.reconfigurer = reconfigurer;
         this.health = health;
+        this.offload = offload;
     }
 
     /** Opens the interfaces and starts dispatching. */
@@ -90,6 +96,7 @@ public final class Dispatcher implements AutoCloseable {
             DispatchContext context;
             List<Service> services;
             Reconfigurer reconfigurer;
+            XdpFlowOffload offload = null;
             if (config.mode() == DispatcherConfig.Mode.L2) {
                 L2DispatchInitializer lsmac = l2(config).build();
                 context = lsmac.context();
@@ -98,6 +105,7 @@ public final class Dispatcher implements AutoCloseable {
                 channels.addAll(bind(loop, config, namespace, config.clientInterface(), config.clientVlan(), lsmac,
                         SocketFilter.builder().acceptBroadcast(config.rawSocket().acceptBroadcast())
                                 .ipv4Destinations(vips), lsmac.arpInitializer(), false));
+                offload = offload(config, namespace, (RawSocketChannel) channels.getLast(), context);
             } else {
                 L3Dispatcher.checkHost(namespace);
                 L3Dispatcher lsnat = l3(config).build();
@@ -117,13 +125,15 @@ public final class Dispatcher implements AutoCloseable {
                             lsnat.initializer(Arm.CLIENT), SocketFilter.builder().ipv4Destinations(vips),
                             lsnat.arpInitializer(Arm.CLIENT), true));
                 }
+                offload(config, namespace, null, context);
             }
             HealthChecker health = new HealthChecker(namespace);
             Dispatcher dispatcher = new Dispatcher(config, loop, List.copyOf(channels), context, services,
-                    reconfigurer, health);
+                    reconfigurer, health, offload);
             if (config.admin().enabled()) {
                 dispatcher.admin = new AdminServer(new DispatcherView(services, () -> dispatcher.config.services(),
-                        context, channels.stream().map(RawSocketChannel.class::cast).toList()), dispatcher::reload,
+                        context, channels.stream().map(RawSocketChannel.class::cast).toList(), offload),
+                        dispatcher::reload,
                         config.admin());
                 LOG.info("admin and metrics on http://{}:{}/ (/metrics, /status, POST /reload)",
                         config.admin().address(), dispatcher.admin.address().getPort());
@@ -143,6 +153,42 @@ public final class Dispatcher implements AutoCloseable {
             }
             loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw e;
+        }
+    }
+
+    /**
+     * Attaches the fast path to LSMAC's data channel as {@code io.loadshare.offload.mode} asks: {@code auto} falls
+     * back to the pipeline alone with one log line saying why, {@code on} refuses to start.
+     *
+     * @param data the bound data channel; null for a mode the fast path does not carry
+     * @return the attached fast path, or null
+     */
+    private static XdpFlowOffload offload(DispatcherConfig config, NetworkNamespace namespace, RawSocketChannel data,
+            DispatchContext context) throws InterruptedException {
+        OffloadSettings settings = config.offload();
+        if (settings.mode() == OffloadSettings.Mode.OFF) {
+            return null;
+        }
+        String refusal = data == null ? "it carries LSMAC (mode = l2) only so far"
+                : config.clientVlan() != 0 ? "it does not carry VLAN-tagged frames (interfaces.client-vlan)" : null;
+        try {
+            if (refusal != null) {
+                throw new IllegalArgumentException(refusal);
+            }
+            XdpFlowOffload fastPath = XdpFlowOffload.attachLsmac(namespace, config.clientInterface(),
+                    data.interfaceIndex(), data.hardwareAddress(), settings, config.core().maxBackendId());
+            data.eventLoop().submit(() -> context.offload(fastPath)).sync();
+            LOG.info("fast path: XDP ({} mode) on {}, up to {} flows", settings.attach().name().toLowerCase(Locale.ROOT),
+                    config.clientInterface(), settings.maxFlows());
+            return fastPath;
+        } catch (BpfException | IllegalArgumentException e) {
+            if (settings.mode() == OffloadSettings.Mode.ON) {
+                throw new IllegalStateException(OffloadSettings.ROOT + ".mode = on, but the fast path cannot start: "
+                        + e.getMessage(), e);
+            }
+            LOG.warn("fast path off, every packet goes through the pipeline: {}", e.getMessage().lines().findFirst()
+                    .orElse(""));
+            return null;
         }
     }
 
@@ -312,6 +358,11 @@ public final class Dispatcher implements AutoCloseable {
     /** The services, in configuration order, with their current pools. */
     public List<Service> services() {
         return services;
+    }
+
+    /** The fast path, or null when every packet goes through the pipeline. */
+    public XdpFlowOffload offload() {
+        return offload;
     }
 
     /** The data-plane state: sessions and counters. */

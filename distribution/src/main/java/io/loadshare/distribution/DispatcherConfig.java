@@ -21,6 +21,7 @@ import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.loadshare.core.session.Persistence;
 import io.loadshare.dispatch.l2.L2Settings;
 import io.loadshare.dispatch.l3.L3Settings;
+import io.loadshare.offload.OffloadSettings;
 import io.loadshare.transport.rawsocket.RawSocketSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,7 +51,7 @@ import java.util.TreeSet;
  */
 public record DispatcherConfig(Path file, Mode mode, String clientInterface, String backendInterface, int clientVlan,
         int backendVlan, String networkNamespace, List<ServiceConfig> services, CoreSettings core, RawSocketSettings rawSocket,
-        L2Settings l2, L3Settings l3, Admin admin, Config resolved) {
+        L2Settings l2, L3Settings l3, OffloadSettings offload, Admin admin, Config resolved) {
 
     /**
      * The admin and metrics listener.
@@ -147,7 +148,8 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
         return new DispatcherConfig(file, mode, root.getString("interfaces.client"), backendInterface, clientVlan,
                 backendVlan, root.getString("network-namespace"), List.copyOf(services), CoreSettings.from(config),
                 rawSocket, L2Settings.from(config, L2Settings.ROOT),
-                L3Settings.from(config, L3Settings.ROOT), admin, config);
+                L3Settings.from(config, L3Settings.ROOT), OffloadSettings.from(config, OffloadSettings.ROOT), admin,
+                config);
     }
 
     /**

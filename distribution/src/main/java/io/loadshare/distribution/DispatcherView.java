@@ -18,6 +18,7 @@ import io.loadshare.core.session.PersistenceTemplates;
 import io.loadshare.core.session.SessionEnd;
 import io.loadshare.core.session.SessionState;
 import io.loadshare.core.session.SessionTable;
+import io.loadshare.offload.XdpFlowOffload;
 import io.loadshare.transport.rawsocket.RawSocketChannel;
 import io.loadshare.transport.rawsocket.RawSocketStats;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
@@ -36,6 +37,8 @@ import java.util.function.Supplier;
  */
 final class DispatcherView {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Labels of {@link XdpFlowOffload#flowEvents}, by index. */
+    private static final String[] FLOW_EVENTS = {"installed", "removed", "map-full", "failed"};
 
     private final List<Service> services;
     /** The running configuration's services, which a reload replaces. */
@@ -44,11 +47,14 @@ final class DispatcherView {
     private final SessionTable sessions;
     private final PersistenceTemplates templates;
     private final List<RawSocketChannel> channels;
+    /** The fast path, or null. */
+    private final XdpFlowOffload offload;
     private final PrometheusRegistry registry = new PrometheusRegistry();
 
     DispatcherView(List<Service> services, Supplier<List<DispatcherConfig.ServiceConfig>> configs,
-            DispatchContext context, List<RawSocketChannel> channels) {
+            DispatchContext context, List<RawSocketChannel> channels, XdpFlowOffload offload) {
         this.services = services;
+        this.offload = offload;
         this.channels = channels;
         this.configs = configs;
         this.counters = context.counters();
@@ -124,6 +130,22 @@ final class DispatcherView {
                 RawSocketStats::kernelPackets);
         socketCounter("loadshare_socket_kernel_drops", "Frames the kernel dropped because the socket's queue was"
                 + " full (PACKET_STATISTICS): lost before the dispatcher saw them.", RawSocketStats::kernelDrops);
+        backendCounter("loadshare_offload_backend_packets", "Frames the in-kernel fast path sent to a backend.",
+                id -> offload == null ? 0 : offload.backendTraffic(id).packets());
+        backendCounter("loadshare_offload_backend_bytes", "Bytes the in-kernel fast path sent to a backend.",
+                id -> offload == null ? 0 : offload.backendTraffic(id).bytes());
+        CounterWithCallback.builder().name("loadshare_offload_flow_events")
+                .help("Flows handed to the fast path (installed), taken back (removed), or refused (map-full, failed).")
+                .labelNames("event").callback(cb -> {
+                    for (int event = 0; event < FLOW_EVENTS.length; event++) {
+                        cb.call(offload == null ? 0 : offload.flowEvents(event), FLOW_EVENTS[event]);
+                    }
+                }).register(registry);
+        GaugeWithCallback.builder().name("loadshare_offload_flows").help("Flows the fast path carries now.")
+                .callback(cb -> cb.call(offload == null ? 0 : offload.flows())).register(registry);
+        GaugeWithCallback.builder().name("loadshare_offload_enabled")
+                .help("1 when the in-kernel fast path is attached, 0 when every packet goes through the pipeline.")
+                .callback(cb -> cb.call(offload == null ? 0 : 1)).register(registry);
         CounterWithCallback.builder().name("loadshare_sessions_ended").help("Sessions that ended, by how.")
                 .labelNames("end").callback(cb -> {
                     for (SessionEnd end : SessionEnd.values()) {
@@ -284,8 +306,20 @@ final class DispatcherView {
                 b.put("state", backend.state().label());
                 b.put("active", counters.activeSessions(backend.id()));
                 b.put("sessions", counters.sessionsOpened(backend.id()));
-                b.put("packets", counters.packets(backend.id()));
-                b.put("bytes", counters.bytes(backend.id()));
+                XdpFlowOffload.BackendTraffic fast = offload == null ? new XdpFlowOffload.BackendTraffic(0, 0)
+                        : offload.backendTraffic(backend.id());
+                b.put("packets", counters.packets(backend.id()) + fast.packets());
+                b.put("bytes", counters.bytes(backend.id()) + fast.bytes());
+                b.put("fast_path_packets", fast.packets());
+                b.put("fast_path_bytes", fast.bytes());
+            }
+        }
+        if (offload != null) {
+            ObjectNode fastPath = root.putObject("fast_path");
+            fastPath.put("interface", offload.interfaceName());
+            fastPath.put("flows", offload.flows());
+            for (int event = 0; event < FLOW_EVENTS.length; event++) {
+                fastPath.put(FLOW_EVENTS[event], offload.flowEvents(event));
             }
         }
         ObjectNode drops = root.putObject("drops");

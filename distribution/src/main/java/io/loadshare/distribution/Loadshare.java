@@ -12,6 +12,9 @@ import io.loadshare.dispatch.l3.L3Dispatcher;
 import io.loadshare.distribution.bench.ClusterDemo;
 import io.loadshare.distribution.bench.Workload;
 import io.loadshare.distribution.bench.WorkloadServer;
+import io.loadshare.offload.OffloadSettings;
+import io.loadshare.offload.XdpFlowOffload;
+import io.loadshare.offload.bpf.BpfException;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
@@ -168,11 +171,41 @@ public final class Loadshare {
                     loaded.backendInterface().isEmpty() ? loaded.clientInterface()
                             : loaded.clientInterface() + " (clients) and " + loaded.backendInterface() + " (backends)",
                     loaded.services().size());
+            String fastPath = fastPath(loaded);
+            if (fastPath != null) {
+                System.out.println(fastPath);
+                if (loaded.offload().mode() == OffloadSettings.Mode.ON && !fastPath.startsWith("fast path: would")) {
+                    return CONFIG_ERROR;
+                }
+            }
             sharedSourceNat(loaded).forEach((address, names) -> System.out.printf(
                     "source-NAT address %s is shared by services %s: they draw on one pool of its %,d ports"
                             + " (1024-65535), so a port is never given to two sessions at once%n",
                     Ipv4Address.format(address), String.join(", ", names), 65536 - 1024));
             return 0;
+        }
+
+        /**
+         * Whether the fast path the configuration asks for would load here (the program through the verifier, the
+         * maps created, nothing attached), or null when it is off.
+         */
+        private static String fastPath(DispatcherConfig config) {
+            OffloadSettings.Mode mode = config.offload().mode();
+            if (mode == OffloadSettings.Mode.OFF) {
+                return null;
+            }
+            String consequence = mode == OffloadSettings.Mode.ON ? "`run` would refuse to start"
+                    : "`run` would dispatch in user space alone";
+            if (config.mode() != DispatcherConfig.Mode.L2 || config.clientVlan() != 0) {
+                return "fast path: not for this configuration (LSMAC without a VLAN only so far); " + consequence;
+            }
+            try {
+                XdpFlowOffload.probe();
+                return "fast path: would load (XDP program verified by this kernel; attach = "
+                        + config.offload().attach().name().toLowerCase(Locale.ROOT) + ")";
+            } catch (BpfException e) {
+                return "fast path: cannot load, " + consequence + ": " + e.getMessage();
+            }
         }
 
         /** Source-NAT addresses that more than one service uses, with those services' names. */

@@ -20,6 +20,8 @@ final class LsmacCluster implements AutoCloseable {
     final NetnsTestbed testbed = NetnsTestbed.create();
     final String client;
     final String dispatcher;
+    /** The backends' namespaces, b1 first. */
+    final List<String> backends = new ArrayList<>();
     private final String lan;
     private final EventLoopGroup servers = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     private final List<TestHttpServer> httpServers = new ArrayList<>();
@@ -34,6 +36,7 @@ final class LsmacCluster implements AutoCloseable {
         testbed.sysctl(client, "net.ipv4.tcp_tw_reuse", "1");
         for (int n = 1; n <= backends; n++) {
             String backend = host("b" + n, "e0", "192.0.2.1" + n);
+            this.backends.add(backend);
             testbed.address(backend, "lo", VIP + "/32");
             testbed.sysctl(backend, "net.ipv4.conf.all.arp_ignore", "1");
             testbed.sysctl(backend, "net.ipv4.conf.all.arp_announce", "2");

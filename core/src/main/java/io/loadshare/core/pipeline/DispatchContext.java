@@ -5,6 +5,7 @@ import io.loadshare.core.backend.Backend;
 import io.loadshare.core.config.CoreSettings;
 import io.loadshare.core.metrics.DispatchCounters;
 import io.loadshare.core.metrics.DropReason;
+import io.loadshare.core.offload.FlowOffload;
 import io.loadshare.core.scheduler.Scheduler;
 import io.loadshare.core.session.PersistenceTemplates;
 import io.loadshare.core.session.SessionEnd;
@@ -35,6 +36,7 @@ public final class DispatchContext implements SessionListener {
     private ScheduledFuture<?> sweeper;
     private volatile EventExecutor loop;
     private SessionListener natPortListener;
+    private FlowOffload offload = FlowOffload.NONE;
 
     public DispatchContext(CoreSettings settings, ServiceTable services, Ticker ticker) {
         this(settings, services, ticker, false);
@@ -112,6 +114,21 @@ public final class DispatchContext implements SessionListener {
         return current;
     }
 
+    /** The fast path this loop's sessions are handed to; {@link FlowOffload#NONE} unless one was attached. */
+    public FlowOffload offload() {
+        return offload;
+    }
+
+    /**
+     * Attaches a fast path: established sessions are handed to it from now on. Call on the owning loop; the
+     * context closes it when it stops.
+     */
+    public void offload(FlowOffload fastPath) {
+        this.offload = Objects.requireNonNull(fastPath, "fastPath");
+        sessions.offloadTo(fastPath);
+        fastPath.syncBackends(services);
+    }
+
     /** Milliseconds on this context's clock, the time base of session deadlines. */
     public int now() {
         return (int) TimeUnit.NANOSECONDS.toMillis(ticker.read() - originNanos);
@@ -157,6 +174,7 @@ public final class DispatchContext implements SessionListener {
         if (templates != null) {
             templates.sweep(now, templateSweepBudget);
         }
+        offload.syncBackends(services);
         return sessions.sweep(now);
     }
 
@@ -169,12 +187,19 @@ public final class DispatchContext implements SessionListener {
         }
     }
 
-    /** Stops the sweep and ends every session (counted as flushed). Call on the owning loop. */
+    /**
+     * Stops the sweep, detaches the fast path and ends every session (counted as flushed). Call on the owning
+     * loop.
+     */
     public void stop() {
         if (sweeper != null) {
             sweeper.cancel(false);
             sweeper = null;
         }
+        FlowOffload detached = offload;
+        offload = FlowOffload.NONE;
+        sessions.offloadTo(FlowOffload.NONE);
+        detached.close();
         sessions.removeIf((table, slot) -> true, SessionEnd.FLUSHED);
     }
 }

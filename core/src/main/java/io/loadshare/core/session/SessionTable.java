@@ -12,7 +12,7 @@ import io.loadshare.core.packet.TcpHeader;
  * <pre>
  * word 0: source address (32) | destination address (32)
  * word 1: NAT port (16) | service index (8) | protocol (8) | source port (16) | destination port (16)
- * word 2: aux (8) | state (8) | backend id (16) | deadline, event-loop milliseconds (32)
+ * word 2: aux (8) | offloaded (1) | state (7) | backend id (16) | deadline, event-loop milliseconds (32)
  * </pre>
  * The table never exceeds a load factor of {@value #MAX_LOAD_PERCENT}%, so a full table costs
  * 24 / 0.{@value #MAX_LOAD_PERCENT} = 30 bytes per session, under the paper's 32. A protocol of 0 marks an empty
@@ -38,6 +38,11 @@ import io.loadshare.core.packet.TcpHeader;
  * parallel {@code long[]} (8 more bytes a slot). LSNAT addresses a session's replies to it, so that no later frame,
  * spoofed or not, can move where another session's replies go.
  *
+ * <p>A session handed to an in-kernel fast path ({@link #markOffloaded}) is taken back from it when it leaves the
+ * table, and its packets may no longer reach the table: before such a session expires, the table asks the fast
+ * path when it last saw the flow ({@link OffloadedFlows#idleNanos}) and, if that was within the state's timeout,
+ * keeps it for the rest of that timeout.
+ *
  * <p>A slot index returned by {@link #lookup} or {@link #insert} stays valid until the next insert, removal or
  * sweep.
  */
@@ -59,6 +64,7 @@ public final class SessionTable {
     private static final int WORDS = 3;
     private static final long KEY_MASK = 0xFF_FFFF_FFFFL;
     private static final long DEADLINE_MASK = 0xFFFF_FFFFL;
+    private static final long OFFLOADED = 1L << 55;
 
     private final long[] words;
     /** Per slot, the session's last-hop MAC (0 until set); null unless the table keeps them. */
@@ -79,6 +85,7 @@ public final class SessionTable {
     private final int udpIdleMillis;
     private final int sweepBudget;
     private final SessionListener listener;
+    private OffloadedFlows offloads = OffloadedFlows.NONE;
     private int size;
     private int sweepCursor;
 
@@ -112,6 +119,11 @@ public final class SessionTable {
 
     private static int millis(long value) {
         return (int) Math.max(1, value);
+    }
+
+    /** The fast path that carries the packets of sessions marked offloaded; call on the owning loop. */
+    public void offloadTo(OffloadedFlows offloads) {
+        this.offloads = java.util.Objects.requireNonNull(offloads, "offloads");
     }
 
     /** Sessions currently held, lingering ones included. */
@@ -176,7 +188,7 @@ public final class SessionTable {
                 return -1;
             }
             if ((w1 & KEY_MASK) == key1 && words[base] == key0) {
-                if ((int) words[base + 2] - now <= 0) {
+                if (expired(slot, now)) {
                     removeAt(slot, endOf(state(slot)));
                     return -1;
                 }
@@ -321,7 +333,17 @@ public final class SessionTable {
     }
 
     public int state(int slot) {
-        return (int) (words[slot * WORDS + 2] >>> 48) & 0xFF;
+        return (int) (words[slot * WORDS + 2] >>> 48) & 0x7F;
+    }
+
+    /** Whether the session was handed to the fast path (whether or not the fast path took it). */
+    public boolean isOffloaded(int slot) {
+        return (words[slot * WORDS + 2] & OFFLOADED) != 0;
+    }
+
+    /** Records that the session was handed to the fast path, which is told when the session ends. */
+    public void markOffloaded(int slot) {
+        words[slot * WORDS + 2] |= OFFLOADED;
     }
 
     public int backendId(int slot) {
@@ -389,7 +411,7 @@ public final class SessionTable {
         for (int visited = 0; visited < sweepBudget; visited++) {
             int base = slot * WORDS;
             // A removal shifts a later entry into this slot, so look at the same slot again.
-            while (words[base + 1] != 0 && (int) words[base + 2] - now <= 0) {
+            while (words[base + 1] != 0 && expired(slot, now)) {
                 removeAt(slot, endOf(state(slot)));
                 removed++;
             }
@@ -425,12 +447,40 @@ public final class SessionTable {
     private void setStateAndDeadline(int slot, int state, int deadline) {
         int base = slot * WORDS + 2;
         long w2 = words[base];
-        int previous = (int) (w2 >>> 48) & 0xFF;
+        int previous = (int) (w2 >>> 48) & 0x7F;
         if (previous != state) {
             byState.add(previous, -1);
             byState.increment(state);
         }
-        words[base] = packValue(deadline, (int) (w2 >>> 32) & 0xFFFF, state, (int) (w2 >>> 56) & 0xFF);
+        words[base] = packValue(deadline, (int) (w2 >>> 32) & 0xFFFF, state, (int) (w2 >>> 56) & 0xFF)
+                | (w2 & OFFLOADED);
+    }
+
+    /**
+     * Whether a session's deadline has passed. For an offloaded session, the fast path's last sighting of the flow
+     * counts as a packet: seen within the state's timeout, the session lives on to that timeout's end.
+     */
+    private boolean expired(int slot, int now) {
+        int base = slot * WORDS;
+        long w2 = words[base + 2];
+        if ((int) w2 - now > 0) {
+            return false;
+        }
+        if ((w2 & OFFLOADED) == 0) {
+            return true;
+        }
+        long w0 = words[base];
+        long w1 = words[base + 1];
+        long idle = offloads.idleNanos((int) (w1 >>> 32) & 0xFF, (int) (w0 >>> 32), (int) (w1 >>> 16) & 0xFFFF,
+                (int) w0, (int) w1 & 0xFFFF);
+        int state = state(slot);
+        int timeout = timeoutFor(state);
+        long idleMillis = idle / 1_000_000;
+        if (idle < 0 || idleMillis >= timeout) {
+            return true;
+        }
+        setStateAndDeadline(slot, state, now + (int) (timeout - idleMillis));
+        return false;
     }
 
     private int timeoutFor(int state) {
@@ -453,6 +503,12 @@ public final class SessionTable {
         int backendId = backendId(slot);
         int natPort = natPort(slot);
         byState.add(state(slot), -1);
+        if ((words[base + 2] & OFFLOADED) != 0) {
+            long w0 = words[base];
+            long w1 = words[base + 1];
+            offloads.remove((int) (w1 >>> 32) & 0xFF, (int) (w0 >>> 32), (int) (w1 >>> 16) & 0xFFFF, (int) w0,
+                    (int) w1 & 0xFFFF);
+        }
         words[base] = 0;
         words[base + 1] = 0;
         words[base + 2] = 0;

@@ -81,6 +81,7 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
     private volatile boolean active;
     private volatile long hardwareAddress = MacAddress.UNKNOWN;
     private volatile int mtu;
+    private volatile int interfaceIndex;
     private volatile Throwable closeCause;
     /** The VLAN this channel serves on a trunk, or 0; fixed at bind. */
     private int vlan;
@@ -150,6 +151,11 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
     @Override
     public long hardwareAddress() {
         return hardwareAddress;
+    }
+
+    /** The bound interface's index in the socket's network namespace; 0 before the channel is bound. */
+    public int interfaceIndex() {
+        return interfaceIndex;
     }
 
     /** The bound interface's MTU, read when the channel is bound. */
@@ -256,6 +262,7 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
         }
         String name = address.interfaceName();
         int ifindex = socket.interfaceIndex(name);
+        interfaceIndex = ifindex;
         hardwareAddress = socket.hardwareAddress(name);
         mtu = socket.mtu(name);
         if (config.vnetHeader()) {

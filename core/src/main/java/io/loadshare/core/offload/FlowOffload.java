@@ -1,0 +1,64 @@
+package io.loadshare.core.offload;
+
+import io.loadshare.core.pipeline.Packet;
+import io.loadshare.core.pipeline.ServiceTable;
+import io.loadshare.core.session.OffloadedFlows;
+
+/**
+ * An in-kernel fast path as the pipeline sees it: it repeats, for a flow's later packets, the rewrite the pipeline
+ * chose, while every decision stays in the pipeline. The pipeline hands it a session once the session is
+ * established ({@link OffloadHandler}); the session table takes it back when the session ends and asks it how
+ * recently the flow was seen before expiring it ({@link OffloadedFlows}). A backend the pools mark down is
+ * withdrawn at the next sweep ({@link #syncBackends}), so that its flows' packets reach the pipeline, which ends
+ * their sessions.
+ *
+ * <p>Every method but {@link #close} runs on the event loop that owns the dispatch context.
+ */
+public interface FlowOffload extends OffloadedFlows, AutoCloseable {
+    /** No fast path: every packet goes through the pipeline. */
+    FlowOffload NONE = new FlowOffload() {
+        @Override
+        public boolean install(Packet packet) {
+            return false;
+        }
+
+        @Override
+        public void remove(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
+                int destinationPort) {
+        }
+
+        @Override
+        public long idleNanos(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
+                int destinationPort) {
+            return -1;
+        }
+
+        @Override
+        public void syncBackends(ServiceTable services) {
+        }
+
+        @Override
+        public void close() {
+        }
+
+        @Override
+        public String toString() {
+            return "no fast path";
+        }
+    };
+
+    /**
+     * Takes over the flow of a packet the pipeline has just rewritten: the fast path repeats that rewrite (read
+     * from the frame itself) for the flow's later packets.
+     *
+     * @return whether the fast path took the flow; false when it is full or cannot carry it
+     */
+    boolean install(Packet packet);
+
+    /** Brings the fast path's view of the backends (their MACs, whether they take packets) in line with the pools. */
+    void syncBackends(ServiceTable services);
+
+    /** Detaches the fast path; its flows' packets reach the pipeline again. Idempotent, any thread. */
+    @Override
+    void close();
+}

@@ -1,0 +1,28 @@
+package io.loadshare.core.session;
+
+/**
+ * What a {@link SessionTable} asks of a fast path that carries some of its sessions' packets: to forget a flow
+ * when its session ends, and how long ago it last carried one of the flow's packets, so that a session whose
+ * packets no longer reach the table does not expire while they flow.
+ */
+public interface OffloadedFlows {
+    /** No fast path: nothing to forget, nothing seen. */
+    OffloadedFlows NONE = new OffloadedFlows() {
+        @Override
+        public void remove(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
+                int destinationPort) {
+        }
+
+        @Override
+        public long idleNanos(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
+                int destinationPort) {
+            return -1;
+        }
+    };
+
+    /** Stops carrying a flow's packets; they reach the pipeline again. */
+    void remove(int protocol, int sourceAddress, int sourcePort, int destinationAddress, int destinationPort);
+
+    /** Nanoseconds since the fast path last carried a packet of the flow, or -1 when it holds no such flow. */
+    long idleNanos(int protocol, int sourceAddress, int sourcePort, int destinationAddress, int destinationPort);
+}

@@ -1,0 +1,155 @@
+package io.loadshare.offload.bpf;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * A BPF map, created through {@code BPF_MAP_CREATE} and closed with its file descriptor. Keys and values travel
+ * through an {@link Accessor}, which holds the segments of one thread's calls, so a lookup, update or delete
+ * allocates nothing.
+ */
+public final class BpfMap implements AutoCloseable {
+    private final int fd;
+    private final int type;
+    private final String name;
+    private final int keySize;
+    private final int valueSize;
+    private final int maxEntries;
+    private boolean closed;
+
+    private BpfMap(int fd, int type, String name, int keySize, int valueSize, int maxEntries) {
+        this.fd = fd;
+        this.type = type;
+        this.name = name;
+        this.keySize = keySize;
+        this.valueSize = valueSize;
+        this.maxEntries = maxEntries;
+    }
+
+    /** Creates a map; {@code type} is one of the {@code Bpf.MAP_TYPE_*} constants. */
+    public static BpfMap create(int type, String name, int keySize, int valueSize, int maxEntries)
+            throws BpfException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment attr = Bpf.newAttr(arena);
+            attr.set(ValueLayout.JAVA_INT, 0, type);
+            attr.set(ValueLayout.JAVA_INT, 4, keySize);
+            attr.set(ValueLayout.JAVA_INT, 8, valueSize);
+            attr.set(ValueLayout.JAVA_INT, 12, maxEntries);
+            Bpf.putName(attr, 28, name);
+            long fd = Bpf.call(Bpf.newErrnoSegment(arena), Bpf.MAP_CREATE, attr);
+            if (fd < 0) {
+                throw new BpfException("creating BPF map " + name + " (" + maxEntries + " entries of " + keySize
+                        + "+" + valueSize + " bytes)", (int) -fd);
+            }
+            return new BpfMap((int) fd, type, name, keySize, valueSize, maxEntries);
+        }
+    }
+
+    public int fd() {
+        return fd;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public int maxEntries() {
+        return maxEntries;
+    }
+
+    /** Bytes a lookup writes: a per-CPU map holds one 8-byte-aligned value per possible CPU. */
+    public int valueBufferSize() {
+        return type == Bpf.MAP_TYPE_PERCPU_ARRAY ? ((valueSize + 7) & ~7) * possibleCpus() : valueSize;
+    }
+
+    /** Segments for the calls of one thread; they live as long as {@code arena}. */
+    public Accessor accessor(Arena arena) {
+        return new Accessor(arena);
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            Bpf.close(fd);
+        }
+    }
+
+    /** CPUs the kernel may bring online, which sizes a per-CPU map's values ({@code /sys/devices/system/cpu/possible}). */
+    public static int possibleCpus() {
+        try {
+            String text = Files.readString(Path.of("/sys/devices/system/cpu/possible")).trim();
+            int max = 0;
+            for (String range : text.split(",")) {
+                String[] ends = range.split("-");
+                max = Math.max(max, Integer.parseInt(ends[ends.length - 1]));
+            }
+            return max + 1;
+        } catch (java.io.IOException | RuntimeException e) {
+            return Runtime.getRuntime().availableProcessors();
+        }
+    }
+
+    /**
+     * One thread's handle on the map: fill {@link #key()} (and {@link #value()} for an update), then call. Not
+     * thread-safe; each thread takes its own.
+     */
+    public final class Accessor {
+        private final MemorySegment attr;
+        private final MemorySegment errno;
+        private final MemorySegment key;
+        private final MemorySegment value;
+
+        private Accessor(Arena arena) {
+            attr = Bpf.newAttr(arena);
+            errno = Bpf.newErrnoSegment(arena);
+            key = arena.allocate(keySize, 8);
+            value = arena.allocate(valueBufferSize(), 8);
+            attr.set(ValueLayout.JAVA_INT, 0, fd);
+            attr.set(ValueLayout.JAVA_LONG, 8, key.address());
+            attr.set(ValueLayout.JAVA_LONG, 16, value.address());
+        }
+
+        public MemorySegment key() {
+            return key;
+        }
+
+        public MemorySegment value() {
+            return value;
+        }
+
+        /** Reads the key's value into {@link #value()}. @return 0, or minus errno ({@code -ENOENT}: no such key) */
+        public int lookup() {
+            attr.set(ValueLayout.JAVA_LONG, 24, 0);
+            return (int) Bpf.call(errno, Bpf.MAP_LOOKUP_ELEM, attr);
+        }
+
+        /**
+         * Writes {@link #value()} under the key.
+         *
+         * @param flags {@link Bpf#ANY} or {@link Bpf#NOEXIST}
+         * @return 0, or minus errno ({@code -E2BIG}: a hash map is full)
+         */
+        public int update(int flags) {
+            attr.set(ValueLayout.JAVA_LONG, 24, flags);
+            return (int) Bpf.call(errno, Bpf.MAP_UPDATE_ELEM, attr);
+        }
+
+        /** Removes the key. @return 0, or minus errno ({@code -ENOENT}: no such key) */
+        public int delete() {
+            attr.set(ValueLayout.JAVA_LONG, 24, 0);
+            return (int) Bpf.call(errno, Bpf.MAP_DELETE_ELEM, attr);
+        }
+
+        /** {@link #update}, failing with the map's name and the errno. */
+        public void put(int flags) throws BpfException {
+            int result = update(flags);
+            if (result < 0) {
+                throw new BpfException("writing to BPF map " + name, -result);
+            }
+        }
+    }
+}
