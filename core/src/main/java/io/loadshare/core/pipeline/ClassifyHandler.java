@@ -21,7 +21,8 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  * <p>A SYN on a closing session's four-tuple (a client reusing its port) ends the old session and starts a new
  * one. A session whose backend has left the pool or gone down is ended at its next packet, and a TCP client is
  * told at once: it gets a reset from the cluster address (RFC 793 section 3.4), so it fails and reconnects instead
- * of retransmitting into a session that is gone. An ICMP error is matched to the session it is about and follows
+ * of retransmitting into a session that is gone. The client's next segments in the linger after that (its answer to a
+ * reset that missed the window's exact edge, RFC 5961) get a reset too ({@link RecentResets}). An ICMP error is matched to the session it is about and follows
  * it, but never opens one.
  *
  * <p>Replies that a mode's own classifier already matched ({@link Packet#isReply()}) pass through.
@@ -33,9 +34,11 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 public final class ClassifyHandler extends ChannelInboundHandlerAdapter {
     private static final byte[] NO_PAYLOAD = new byte[0];
     private final DispatchContext context;
+    private final RecentResets resets;
 
     public ClassifyHandler(DispatchContext context) {
         this.context = context;
+        this.resets = new RecentResets(context.sessions().lingerMillis());
     }
 
     @Override
@@ -45,9 +48,14 @@ public final class ClassifyHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         DropReason reason = classify(packet);
-        if (reason == DropReason.BACKEND_GONE && packet.protocol() == IpProtocol.TCP
-                && (packet.tcpFlags() & TcpHeader.RST) == 0) {
-            reset(ctx, packet);
+        if (packet.protocol() == IpProtocol.TCP && !packet.isIcmpError() && (packet.tcpFlags() & TcpHeader.RST) == 0) {
+            if (reason == DropReason.BACKEND_GONE) {
+                reset(ctx, packet);
+                resets.remember(packet, context.now());
+            } else if (reason == DropReason.NO_SESSION && resets.contains(packet, context.now())) {
+                reset(ctx, packet);
+                reason = DropReason.BACKEND_GONE;
+            }
         }
         if (reason != null) {
             context.drop(packet, reason);

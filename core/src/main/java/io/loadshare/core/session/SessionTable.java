@@ -126,6 +126,11 @@ public final class SessionTable {
         this.offloads = java.util.Objects.requireNonNull(offloads, "offloads");
     }
 
+    /** How long a closing (FIN or RST) session lingers, in milliseconds. */
+    public int lingerMillis() {
+        return lingerMillis;
+    }
+
     /** Sessions currently held, lingering ones included. */
     public int size() {
         return size;

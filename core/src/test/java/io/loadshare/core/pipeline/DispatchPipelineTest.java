@@ -65,6 +65,12 @@ class DispatchPipelineTest {
         return TestFrames.tcp(CLIENT, clientPort, VIP, 80, flags, NONE);
     }
 
+    /** An ACK from the client acknowledging {@code acknowledgement}, as a challenge ACK does. */
+    private ByteBuf tcpAck(int clientPort, long acknowledgement) {
+        return Frames.tcp(Unpooled.buffer(), TestFrames.DISPATCHER_MAC, TestFrames.CLIENT_MAC, CLIENT, clientPort, VIP,
+                80, 1000, acknowledgement, TcpHeader.ACK, NONE);
+    }
+
     private long drops(DropReason reason) {
         return harness.context.counters().drops(reason);
     }
@@ -216,6 +222,16 @@ class DispatchPipelineTest {
         assertNull(harness.channel.readOutbound(), "nothing went to the backend");
         assertEquals(1, drops(DropReason.BACKEND_GONE));
         assertEquals(1, harness.context.counters().sessionsEnded(SessionEnd.BACKEND_GONE));
+        // The client's challenge ACK (RFC 5961: the reset missed the exact edge of its window) gets another reset,
+        // at the number it names; a stray segment of another flow gets nothing.
+        ByteBuf again = send(tcpAck(1, 7001));
+        ByteBuf exact = Frames.tcp(Unpooled.buffer(), TestFrames.CLIENT_MAC, TestFrames.DISPATCHER_MAC, VIP, 80,
+                CLIENT, 1, 7001, 0, TcpHeader.RST, NONE);
+        assertEquals(TestFrames.hex(exact), TestFrames.hex(again));
+        again.release();
+        exact.release();
+        assertNull(send(tcpAck(9, 7001)), "no reset for a flow that was never reset");
+        assertEquals(2, drops(DropReason.BACKEND_GONE));
         harness.web.publish(harness.web.pool().without(2).without(3).without(1));
         assertNull(send(tcp(2, TcpHeader.SYN)));
         assertEquals(1, drops(DropReason.NO_BACKEND));

@@ -38,6 +38,54 @@ class SessionTableTest {
         return new FlowKey(IpProtocol.TCP, 0xCB007105, clientPort, 0xC000020A, 80);
     }
 
+    /** Stands in for the kernel's flow map: what it was told to forget, and how long ago it saw each flow. */
+    private static final class FakeFastPath implements OffloadedFlows {
+        final List<FlowKey> removed = new ArrayList<>();
+        final Map<FlowKey, Long> idle = new HashMap<>();
+
+        @Override
+        public void remove(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
+                int destinationPort) {
+            removed.add(new FlowKey(protocol, sourceAddress, sourcePort, destinationAddress, destinationPort));
+        }
+
+        @Override
+        public long idleNanos(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
+                int destinationPort) {
+            return idle.getOrDefault(new FlowKey(protocol, sourceAddress, sourcePort, destinationAddress,
+                    destinationPort), -1L);
+        }
+    }
+
+    @Test
+    void anOffloadedSessionLivesWhileTheFastPathSeesItAndIsTakenBackWhenItEnds() {
+        SessionTable table = table(10);
+        FakeFastPath fastPath = new FakeFastPath();
+        table.offloadTo(fastPath);
+        FlowKey flow = tcp(40000);
+        FlowKey other = tcp(40001);
+        table.onTcpPacket(table.insert(flow, 0, 1, 0), ACK, 0);
+        table.onTcpPacket(table.insert(other, 0, 1, 0), ACK, 0);
+        int slot = table.lookup(flow, 0);
+        table.markOffloaded(slot);
+        assertTrue(table.isOffloaded(slot));
+        assertEquals(SessionState.ESTABLISHED, table.state(slot), "the mark leaves the state alone");
+        assertEquals(2, table.sessionsIn(SessionState.ESTABLISHED));
+
+        // 15 min idle timeout: at its deadline the fast path saw the flow 1 s ago, so it lives 14m59s more.
+        int deadline = 15 * 60_000;
+        fastPath.idle.put(flow, 1_000_000_000L);
+        assertTrue(table.lookup(flow, deadline) >= 0);
+        assertEquals(-1, table.lookup(other, deadline), "a session the fast path does not carry expires");
+        assertTrue(table.lookup(flow, 2 * deadline - 1001) >= 0);
+        // Unseen since: it expires at the extended deadline and the fast path forgets it.
+        fastPath.idle.put(flow, (long) deadline * 1_000_000);
+        assertEquals(-1, table.lookup(flow, 2 * deadline - 1000));
+        assertEquals(List.of(flow), fastPath.removed, "only the offloaded session is taken back");
+        assertEquals(List.of("0/1/IDLE_TIMEOUT", "0/1/IDLE_TIMEOUT"), ended);
+        assertEquals(0, table.sessionsIn(SessionState.ESTABLISHED));
+    }
+
     @Test
     void synDataFinLingerGone() {
         SessionTable table = table(10);

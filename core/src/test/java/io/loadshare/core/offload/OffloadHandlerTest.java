@@ -1,0 +1,138 @@
+package io.loadshare.core.offload;
+
+import static io.loadshare.core.testing.PipelineHarness.CLIENT;
+import static io.loadshare.core.testing.PipelineHarness.VIP;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.loadshare.core.backend.BackendState;
+import io.loadshare.core.packet.MacAddress;
+import io.loadshare.core.packet.TcpHeader;
+import io.loadshare.core.pipeline.DispatchPipeline;
+import io.loadshare.core.pipeline.Packet;
+import io.loadshare.core.pipeline.ServiceTable;
+import io.loadshare.core.testing.GoldenFrames;
+import io.loadshare.core.testing.PipelineHarness;
+import io.loadshare.core.testing.TestFrames;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The offload step in the shared pipeline, with a recording fast path standing in for the kernel's: a TCP session
+ * is handed over at the ACK that establishes it, once, after the rewrite (the frame it sees already carries the
+ * backend's MAC); a UDP session at its first datagram; half-open and closing sessions never; the session table
+ * takes the flow back when the session ends. Every frame is still forwarded.
+ */
+class OffloadHandlerTest {
+    private static final byte[] NONE = new byte[0];
+
+    /** Records what the pipeline hands over and takes back. */
+    private static final class RecordingFastPath implements FlowOffload {
+        final List<String> events = new ArrayList<>();
+        int syncs;
+
+        @Override
+        public boolean install(Packet packet) {
+            events.add("install " + packet.sourcePort() + " to " + MacAddress.format(packet.ethernet().destination()));
+            return true;
+        }
+
+        @Override
+        public void remove(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
+                int destinationPort) {
+            events.add("remove " + sourcePort);
+        }
+
+        @Override
+        public long idleNanos(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
+                int destinationPort) {
+            return -1;
+        }
+
+        @Override
+        public void syncBackends(ServiceTable services) {
+            syncs++;
+        }
+
+        @Override
+        public void close() {
+            events.add("close");
+        }
+    }
+
+    /** Sets the MACs as LSMAC does. */
+    private static final class Rewriter extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            Packet packet = (Packet) msg;
+            packet.ethernet().setDestination(packet.backend().mac());
+            packet.ethernet().setSource(TestFrames.DISPATCHER_MAC);
+            ctx.fireChannelRead(packet);
+        }
+    }
+
+    private final PipelineHarness harness = new PipelineHarness(
+            "io.loadshare.core.session { tcp-linger = 2s }", context -> new Rewriter());
+    private final RecordingFastPath fastPath = new RecordingFastPath();
+
+    @AfterEach
+    void close() {
+        harness.close();
+    }
+
+    @Test
+    void handsOverEstablishedSessionsOnce() {
+        assertTrue(harness.channel.pipeline().names().indexOf(DispatchPipeline.OFFLOADER)
+                == harness.channel.pipeline().names().indexOf(DispatchPipeline.REWRITER) + 1);
+        harness.context.offload(fastPath);
+        assertEquals(1, fastPath.syncs, "attaching publishes the backends");
+
+        forward(TestFrames.tcp(CLIENT, 40000, VIP, 80, TcpHeader.SYN, NONE));
+        assertEquals(List.of(), fastPath.events, "a half-open session stays in the pipeline");
+        forward(TestFrames.tcp(CLIENT, 40000, VIP, 80, TcpHeader.ACK, NONE));
+        forward(TestFrames.tcp(CLIENT, 40000, VIP, 80, TcpHeader.ACK | TcpHeader.PSH, "GET /".getBytes()));
+        assertEquals(List.of("install 40000 to 02:00:00:00:01:01"), fastPath.events, "once, after the rewrite");
+
+        forward(TestFrames.tcp(CLIENT, 40001, VIP, 80, TcpHeader.SYN, NONE));
+        forward(TestFrames.tcp(CLIENT, 40001, VIP, 80, TcpHeader.RST, NONE));
+        forward(TestFrames.tcp(CLIENT, 40001, VIP, 80, TcpHeader.ACK, NONE));
+        assertEquals(1, fastPath.events.size(), "a reset session is never handed over");
+
+        forward(HexFormat.of().parseHex(GoldenFrames.UDP_DNS));
+        assertEquals("install 53000 to 02:00:00:00:01:01", fastPath.events.getLast(), "UDP: at once");
+
+        // The FIN passes through the pipeline; once the linger has ended, the table takes the flow back.
+        forward(TestFrames.tcp(CLIENT, 40000, VIP, 80, TcpHeader.FIN | TcpHeader.ACK, NONE));
+        harness.advance(2001);
+        harness.channel.writeInbound(TestFrames.tcp(CLIENT, 40000, VIP, 80, TcpHeader.ACK, NONE));
+        assertTrue(harness.channel.readOutbound() == null, "a segment after the linger finds no session");
+        assertTrue(fastPath.events.contains("remove 40000"), fastPath.events.toString());
+        assertEquals(1, fastPath.events.stream().filter(e -> e.startsWith("remove")).count(),
+                "the reset session was never handed over, so it is not taken back");
+
+        harness.web.publish(harness.web.pool().with(harness.web.pool().byId(2).withState(BackendState.DOWN)));
+        harness.context.sweep();
+        assertTrue(fastPath.syncs > 1, "each sweep brings the backends to the fast path");
+        harness.channel.eventLoop().execute(harness.context::stop);
+        harness.channel.runPendingTasks();
+        assertEquals("close", fastPath.events.getLast(), "stopping detaches the fast path before flushing");
+    }
+
+    private void forward(ByteBuf frame) {
+        harness.channel.writeInbound(frame);
+        ByteBuf out = harness.channel.readOutbound();
+        assertTrue(out != null, "every frame is forwarded");
+        out.release();
+    }
+
+    private void forward(byte[] frame) {
+        forward(Unpooled.wrappedBuffer(frame));
+    }
+}
