@@ -10,6 +10,9 @@ import io.loadshare.dispatch.l2.L2Service;
 import io.loadshare.dispatch.l3.Arm;
 import io.loadshare.dispatch.l3.L3Dispatcher;
 import io.loadshare.dispatch.l3.L3Service;
+import io.loadshare.core.config.CoreSettings;
+import io.loadshare.offload.OffloadSettings;
+import io.loadshare.offload.XdpFlowOffload;
 import io.loadshare.transport.rawsocket.RawSocketAddress;
 import io.loadshare.transport.rawsocket.RawSocketChannel;
 import io.loadshare.transport.rawsocket.RawSocketChannelOption;
@@ -29,6 +32,7 @@ import java.util.concurrent.TimeUnit;
  * The dispatcher {@code dev/bench-paper} measures: LSMAC or one-armed LSNAT on one interface, round robin over
  * the given backends, until killed. The raw socket runs in plain mode unless {@code -Dloadshare.bench.ring=true}:
  * the ring hands over a block per millisecond at light load, which costs latency a connection-rate test feels.
+ * With {@code -Dloadshare.bench.offload=true} (LSMAC only) the XDP fast path carries established sessions.
  *
  * <p>Usage: {@code DispatcherMain l2|l3 INTERFACE VIP PORT BACKEND...}
  */
@@ -61,13 +65,19 @@ public final class DispatcherMain {
         }
         boolean ring = Boolean.getBoolean("loadshare.bench.ring");
         EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-        new Bootstrap().group(loop).channel(RawSocketChannel.class)
+        RawSocketChannel channel = (RawSocketChannel) new Bootstrap().group(loop).channel(RawSocketChannel.class)
                 .option(RawSocketChannelOption.RX_RING, RawSocketSettings.from(ConfigFactory.parseString(
                         RawSocketSettings.ROOT + ".ring.enabled = " + ring), RawSocketSettings.ROOT).ring())
                 .option(RawSocketChannelOption.SOCKET_FILTER, SocketFilter.builder().acceptBroadcast(mode.equals("l3"))
                         .build())
                 .handler(initializer)
-                .bind(new RawSocketAddress(args[1])).sync();
+                .bind(new RawSocketAddress(args[1])).sync().channel();
+        if (Boolean.getBoolean("loadshare.bench.offload")) {
+            XdpFlowOffload offload = XdpFlowOffload.attachLsmac(null, args[1], channel.interfaceIndex(),
+                    channel.hardwareAddress(), OffloadSettings.defaults(), CoreSettings.defaults().maxBackendId());
+            loop.submit(() -> context.offload(offload)).sync();
+            System.out.println("fast path attached: " + offload);
+        }
         System.out.println("dispatching " + mode + " " + vip + ":" + port + " over " + args[1]);
         loop.scheduleAtFixedRate(() -> System.out.println(report(context)), 1, 1, TimeUnit.SECONDS);
         loop.terminationFuture().sync();

@@ -56,6 +56,43 @@ class DispatcherConfigTest {
         assertTrue(config.rawSocket().ring().enabled());
     }
 
+    /** Every {@code hocon} example in docs/ that configures the dispatcher loads as it stands. */
+    @Test
+    void theDocsExamplesLoad() throws IOException {
+        int examples = 0;
+        try (var docs = Files.list(Path.of("..", "docs"))) {
+            for (Path doc : docs.filter(p -> p.toString().endsWith(".md")).sorted().toList()) {
+                java.util.regex.Matcher block = java.util.regex.Pattern.compile("```hocon\\n(.*?)```",
+                        java.util.regex.Pattern.DOTALL).matcher(Files.readString(doc));
+                while (block.find()) {
+                    if (block.group(1).contains("loadshare {")) {
+                        try {
+                            load(block.group(1));
+                        } catch (ConfigException e) {
+                            throw new AssertionError(doc.getFileName() + ": " + block.group(1) + e.getMessage(), e);
+                        }
+                        examples++;
+                    }
+                }
+            }
+        }
+        assertTrue(examples >= 6, "found only " + examples + " examples");
+    }
+
+    @Test
+    void offloadSettingsAreCheckedByName() throws IOException {
+        String error = error("""
+                loadshare.services = [ { name = web, address = "198.51.100.10", port = 80 } ]
+                io.loadshare.offload.mode = always
+                """);
+        assertTrue(error.contains("io.loadshare.offload") && error.contains("mode must be one of off, auto, on, was"
+                + " always"), error);
+        assertEquals(io.loadshare.offload.OffloadSettings.Mode.ON, load("""
+                loadshare.services = [ { name = web, address = "198.51.100.10", port = 80 } ]
+                io.loadshare.offload { mode = on, max-flows = 1000 }
+                """).offload().mode());
+    }
+
     @Test
     void aTypoIsAnErrorWithItsLine() throws IOException {
         String message = error("""

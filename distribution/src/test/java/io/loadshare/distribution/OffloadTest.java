@@ -10,6 +10,7 @@ import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.loadshare.core.testing.NetnsTestbed;
 import io.loadshare.core.testing.TestHttpServer;
+import io.loadshare.distribution.bench.LoadGenerator;
 import io.loadshare.offload.XdpFlowOffload;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -24,6 +25,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -35,7 +37,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * LSMAC with the XDP fast path on ({@code io.loadshare.offload.mode = on}), through the packaged dispatcher, with
  * offloads on every veth: 300 requests split exactly by round robin while the pipeline sees only the frames that
- * open and close each session; 10 MB down and 10 MB up byte-exact, each outlasting the idle timeout while its
+ * open and close each session; 3 s of 32 concurrent connections reusing client ports, none failing, with every
+ * ended session's flow gone from the kernel; 10 MB down and 10 MB up byte-exact, each outlasting the idle timeout while its
  * packets stay in the kernel; a backend set down ends the sessions it held (the client gets a reset); a second
  * dispatcher on the interface is refused; and stopping detaches the program.
  */
@@ -102,6 +105,20 @@ class OffloadTest {
                         + " session: " + requests.pipeline);
                 assertTrue(requests.fastPath >= 300, "the requests themselves went through the kernel: "
                         + requests.fastPath);
+
+                // Load with client ports reused: every ended session's flow leaves the kernel's map, or the next
+                // connection on its four-tuple would follow the stale entry to the old backend.
+                LoadGenerator.Result load = new LoadGenerator(new LoadGenerator.Settings(new InetSocketAddress(VIP, 80),
+                        List.of("/"), 32, Duration.ofSeconds(3), Duration.ofSeconds(2)))
+                        .run(NetworkNamespace.named(cluster.client), 1);
+                long installed = offload.flowEvents(XdpFlowOffload.INSTALLED);
+                long removed = offload.flowEvents(XdpFlowOffload.REMOVED);
+                System.out.printf("load: %d connections (%.0f/s), failures %s; flows installed %d, removed %d,"
+                        + " sessions %d%n", load.connections(), load.connectionsPerSecond(), load.failures(), installed,
+                        removed, running.context().sessions().size());
+                assertEquals(0, load.failureCount(), "failed connections " + load.failures());
+                assertTrue(installed - removed <= running.context().sessions().size(), "the kernel holds no flow"
+                        + " whose session ended");
 
                 // 10 MB down: only the client's ACKs pass the dispatcher.
                 Traffic before = Traffic.of(running, 0);

@@ -50,6 +50,12 @@ public final class HashingScheduler extends PreparedScheduler<MaglevTable> {
         return pool.byId(table.lookup(hash));
     }
 
+    /** The pick is a function of the flow and the pool's addresses and weights, identical in every dispatcher. */
+    @Override
+    public boolean continuesFlows() {
+        return true;
+    }
+
     private static int addressHash(int address) {
         long z = (address & 0xFFFF_FFFFL) * 0x9E37_79B9_7F4A_7C15L;
         return (int) ((z ^ (z >>> 29)) >>> 32);

@@ -13,7 +13,12 @@ public enum ControlEvent {
     /** A client was scheduled without a persistence template: every one of {@code persistence-templates} was taken. */
     PERSISTENCE_FULL("persistence-full"),
     /** A backend could not join because every backend id up to {@code max-backend-id} was in use. */
-    BACKEND_IDS_EXHAUSTED("backend-ids-exhausted");
+    BACKEND_IDS_EXHAUSTED("backend-ids-exhausted"),
+    /**
+     * A TCP segment without a session here was taken as the continuation of a flow another dispatcher (or this one
+     * before a restart) started, and given the backend the service's consistent hash picks.
+     */
+    SESSION_CONTINUED("session-continued");
 
     private final String label;
 

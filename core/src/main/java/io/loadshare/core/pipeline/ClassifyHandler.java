@@ -25,6 +25,10 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  * reset that missed the window's exact edge, RFC 5961) get a reset too ({@link RecentResets}). An ICMP error is matched to the session it is about and follows
  * it, but never opens one.
  *
+ * <p>A TCP segment of a service whose scheduler hashes consistently ({@link
+ * io.loadshare.core.scheduler.Scheduler#continuesFlows}) that finds no session continues its flow: after a restart,
+ * or when ECMP moved the flow from another dispatcher, the consistent hash gives it the backend it had.
+ *
  * <p>Replies that a mode's own classifier already matched ({@link Packet#isReply()}) pass through.
  *
  * <p>Ownership: a classified packet is forwarded; anything it cannot place (ARP, stray ICMP, no service, no
@@ -116,10 +120,24 @@ public final class ClassifyHandler extends ChannelInboundHandlerAdapter {
             return DropReason.NO_SERVICE;
         }
         if (!packet.isSessionStart()) {
+            if (continues(packet, service)) {
+                packet.markContinuedSession(service);
+                return null;
+            }
             return DropReason.NO_SESSION;
         }
         packet.markNewSession(service);
         return null;
+    }
+
+    /**
+     * Whether a TCP segment without a session may continue its flow here: the service's scheduler picks by
+     * consistent hash, the segment is no reset, and the table is below its pressure watermark, so that a flood of
+     * made-up segments can fill at most that share of it with sessions that are never evicted.
+     */
+    private boolean continues(Packet packet, Service service) {
+        return packet.protocol() == IpProtocol.TCP && (packet.tcpFlags() & TcpHeader.RST) == 0
+                && context.scheduler(service).continuesFlows() && !context.sessions().underPressure();
     }
 
     private DropReason followSession(Packet packet, SessionTable sessions, int slot, int now) {

@@ -51,6 +51,7 @@ public final class Packet implements Flow, ReferenceCounted {
     private int sessionSlot;
     private Backend backend;
     private boolean newSession;
+    private boolean continued;
     private boolean reply;
 
     Packet() {
@@ -71,6 +72,7 @@ public final class Packet implements Flow, ReferenceCounted {
         this.sessionSlot = -1;
         this.backend = null;
         this.newSession = false;
+        this.continued = false;
         this.reply = false;
         ethernet.wrap(frame, frame.readerIndex());
     }
@@ -102,6 +104,21 @@ public final class Packet implements Flow, ReferenceCounted {
         this.newSession = true;
         this.sessionSlot = -1;
         this.backend = null;
+    }
+
+    /**
+     * Marks a TCP packet that belongs to no session here as the continuation of a flow another dispatcher (or this
+     * one before a restart) started: the schedule step creates an established session for it on the backend the
+     * service's consistent hash picks.
+     */
+    public void markContinuedSession(Service service) {
+        markNewSession(service);
+        this.continued = true;
+    }
+
+    /** Whether the new session continues a flow whose opening this dispatcher never saw. */
+    public boolean isContinuedSession() {
+        return continued;
     }
 
     /** Records the session the packet belongs to and the backend it goes to. */

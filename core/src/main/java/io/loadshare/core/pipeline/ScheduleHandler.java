@@ -14,7 +14,8 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  * Schedule: gives each packet that {@link ClassifyHandler} marked as new a backend from the service's scheduler,
  * and records the session. Packets of existing sessions pass straight through. For a service with persistence
  * (IPVS's {@code -p}), a client whose template lives goes to its template's backend, whatever the scheduler would
- * pick, and each new connection refreshes the template.
+ * pick, and each new connection refreshes the template. A continued flow ({@link Packet#isContinuedSession})
+ * starts established.
  *
  * <p>Ownership: a scheduled packet is forwarded; one that cannot get a session (table full, no backend) is
  * released here and counted under its {@link DropReason}.
@@ -57,6 +58,10 @@ public final class ScheduleHandler extends ChannelInboundHandlerAdapter {
         if (persistence != null && !context.templates().put(service.index(),
                 persistence.network(packet.sourceAddress()), backend.id(), now + persistence.timeoutMillis())) {
             context.counters().event(ControlEvent.PERSISTENCE_FULL);
+        }
+        if (packet.isContinuedSession()) {
+            sessions.continueEstablished(slot, packet.tcpFlags(), now);
+            context.counters().event(ControlEvent.SESSION_CONTINUED);
         }
         scheduler.sessionOpened(backend);
         context.counters().sessionOpened(backend.id());

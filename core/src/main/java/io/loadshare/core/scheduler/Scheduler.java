@@ -24,6 +24,16 @@ public interface Scheduler {
      */
     Backend pick(BackendPool pool, Flow flow);
 
+    /**
+     * Whether {@link #pick} depends on the flow and the pool alone, the same in every process given the same
+     * backends (consistent hashing), so that a dispatcher that never saw a TCP flow's opening, after a restart or
+     * when ECMP moves the flow to it, can continue the flow on the backend the first one chose (Maglev, NSDI 2016,
+     * section 3.3; Katran does the same). Schedulers that count or rotate say false, and such flows are dropped.
+     */
+    default boolean continuesFlows() {
+        return false;
+    }
+
     /** A session was created on {@code backend} after {@link #pick} chose it. */
     default void sessionOpened(Backend backend) {
     }

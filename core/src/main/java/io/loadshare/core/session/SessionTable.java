@@ -294,6 +294,18 @@ public final class SessionTable {
     }
 
     /**
+     * Makes a just-inserted TCP session established at once: it continues a flow whose handshake another
+     * dispatcher saw. A FIN or RST on the segment that continues it closes it as usual.
+     */
+    public void continueEstablished(int slot, int tcpFlags, int now) {
+        setStateAndDeadline(slot, SessionState.ESTABLISHED, now + tcpIdleMillis);
+        int next = closing(SessionState.ESTABLISHED, tcpFlags);
+        if (next != SessionState.ESTABLISHED) {
+            setStateAndDeadline(slot, next, now + timeoutFor(next));
+        }
+    }
+
+    /**
      * Moves a TCP session along its lifecycle for one packet from its backend (a table that sees replies): a SYN-ACK
      * answers a SYN, and what the client's ACK must acknowledge is kept; FIN and RST close as from the client.
      *

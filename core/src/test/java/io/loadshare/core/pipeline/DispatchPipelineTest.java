@@ -237,6 +237,46 @@ class DispatchPipelineTest {
         assertEquals(1, drops(DropReason.NO_BACKEND));
     }
 
+    /** Picks by the client port, as a consistent hash picks by the flow: the same backend in every dispatcher. */
+    private static final class ByPortScheduler implements io.loadshare.core.scheduler.Scheduler {
+        @Override
+        public io.loadshare.core.backend.Backend pick(io.loadshare.core.backend.BackendPool pool,
+                io.loadshare.core.session.Flow flow) {
+            return pool.available(flow.sourcePort() % pool.availableCount());
+        }
+
+        @Override
+        public boolean continuesFlows() {
+            return true;
+        }
+    }
+
+    @Test
+    void aConsistentSchedulerContinuesFlowsItNeverSawOpen() {
+        // With the cycling scheduler, a segment without a session is dropped.
+        assertNull(send(tcp(7, TcpHeader.ACK)));
+        assertEquals(1, drops(DropReason.NO_SESSION));
+
+        harness.web.replaceSchedulers(ByPortScheduler::new);
+        harness.context.replaceScheduler(harness.web);
+        ByteBuf continued = send(tcp(7, TcpHeader.ACK | TcpHeader.PSH));
+        assertEquals(MacAddress.format(harness.web.pool().available(7 % 3).mac()),
+                MacAddress.format(continued.getLong(0) >>> 16), "the consistent pick");
+        continued.release();
+        assertEquals(1, harness.context.counters().events(io.loadshare.core.metrics.ControlEvent.SESSION_CONTINUED));
+        assertEquals(1, harness.context.sessions().sessionsIn(io.loadshare.core.session.SessionState.ESTABLISHED),
+                "it continues established, so it is never evicted as half-open");
+        send(tcp(7, TcpHeader.ACK)).release();
+        assertEquals(1, harness.context.counters().events(io.loadshare.core.metrics.ControlEvent.SESSION_CONTINUED),
+                "the next segment finds the session");
+
+        assertNull(send(tcp(8, TcpHeader.RST)), "a reset continues nothing");
+        ByteBuf closing = send(tcp(9, TcpHeader.FIN | TcpHeader.ACK));
+        closing.release();
+        assertEquals(1, harness.context.sessions().sessionsIn(io.loadshare.core.session.SessionState.FIN_SEEN),
+                "a FIN continues its flow into the linger");
+    }
+
     @Test
     void notWritableDropsInsteadOfQueueing() {
         harness.channel.config().setWriteBufferWaterMark(new WriteBufferWaterMark(0, 1));

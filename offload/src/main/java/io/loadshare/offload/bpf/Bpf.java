@@ -40,14 +40,14 @@ public final class Bpf {
     public static final int NOEXIST = 1;
 
     static final int EPERM = 1;
-    static final int ENOENT = 2;
+    public static final int ENOENT = 2;
     public static final int E2BIG = 7;
     static final int ENOMEM = 12;
     static final int EACCES = 13;
     static final int EBUSY = 16;
     static final int EEXIST = 17;
     static final int ENODEV = 19;
-    static final int EINVAL = 22;
+    public static final int EINVAL = 22;
     static final int ENOSPC = 28;
     static final int ENOSYS = 38;
     static final int EOPNOTSUPP = 95;

@@ -110,7 +110,6 @@ public final class BpfMap implements AutoCloseable {
             value = arena.allocate(valueBufferSize(), 8);
             attr.set(ValueLayout.JAVA_INT, 0, fd);
             attr.set(ValueLayout.JAVA_LONG, 8, key.address());
-            attr.set(ValueLayout.JAVA_LONG, 16, value.address());
         }
 
         public MemorySegment key() {
@@ -123,6 +122,7 @@ public final class BpfMap implements AutoCloseable {
 
         /** Reads the key's value into {@link #value()}. @return 0, or minus errno ({@code -ENOENT}: no such key) */
         public int lookup() {
+            attr.set(ValueLayout.JAVA_LONG, 16, value.address());
             attr.set(ValueLayout.JAVA_LONG, 24, 0);
             return (int) Bpf.call(errno, Bpf.MAP_LOOKUP_ELEM, attr);
         }
@@ -134,12 +134,15 @@ public final class BpfMap implements AutoCloseable {
          * @return 0, or minus errno ({@code -E2BIG}: a hash map is full)
          */
         public int update(int flags) {
+            attr.set(ValueLayout.JAVA_LONG, 16, value.address());
             attr.set(ValueLayout.JAVA_LONG, 24, flags);
             return (int) Bpf.call(errno, Bpf.MAP_UPDATE_ELEM, attr);
         }
 
         /** Removes the key. @return 0, or minus errno ({@code -ENOENT}: no such key) */
         public int delete() {
+            // The kernel refuses (EINVAL) a delete whose attribute has anything set after the key.
+            attr.set(ValueLayout.JAVA_LONG, 16, 0);
             attr.set(ValueLayout.JAVA_LONG, 24, 0);
             return (int) Bpf.call(errno, Bpf.MAP_DELETE_ELEM, attr);
         }
