@@ -36,5 +36,6 @@ ensure_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# Debian packages the test suite uses: namespaces and veth (iproute2), captures (libpcap, tcpdump).
-TEST_PACKAGES=(iproute2 libpcap0.8 tcpdump procps curl util-linux ethtool)
+# Debian packages the test suite uses: namespaces and veth (iproute2), captures (libpcap, tcpdump), a BGP daemon
+# for the scale-out tests (bird2).
+TEST_PACKAGES=(iproute2 libpcap0.8 tcpdump procps curl util-linux ethtool bird2)

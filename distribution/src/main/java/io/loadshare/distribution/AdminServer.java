@@ -65,7 +65,13 @@ final class AdminServer implements AutoCloseable {
         List<String> reload();
     }
 
-    AdminServer(DispatcherView view, Reload reload, DispatcherConfig.Admin settings) throws InterruptedException {
+    /** Starts draining the dispatcher; answers what happens. */
+    interface Drain {
+        String drain();
+    }
+
+    AdminServer(DispatcherView view, Reload reload, Drain drain, DispatcherConfig.Admin settings)
+            throws InterruptedException {
         PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
         AtomicBoolean reloading = new AtomicBoolean();
         long readTimeout = settings.readTimeout().toMillis();
@@ -75,7 +81,7 @@ final class AdminServer implements AutoCloseable {
                     protected void initChannel(SocketChannel ch) {
                         ch.pipeline().addLast(new ReadTimeoutHandler(readTimeout, TimeUnit.MILLISECONDS),
                                 new HttpServerCodec(), new HttpObjectAggregator(4096),
-                                new Handler(view, reload, reloads, reloading, writer));
+                                new Handler(view, reload, drain, reloads, reloading, writer));
                     }
                 }).bind(new InetSocketAddress(settings.address(), settings.port())).sync().channel();
     }
@@ -88,14 +94,16 @@ final class AdminServer implements AutoCloseable {
     private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
         private final DispatcherView view;
         private final Reload reload;
+        private final Drain drain;
         private final ExecutorService reloads;
         private final AtomicBoolean reloading;
         private final PrometheusTextFormatWriter writer;
 
-        Handler(DispatcherView view, Reload reload, ExecutorService reloads, AtomicBoolean reloading,
+        Handler(DispatcherView view, Reload reload, Drain drain, ExecutorService reloads, AtomicBoolean reloading,
                 PrometheusTextFormatWriter writer) {
             this.view = view;
             this.reload = reload;
+            this.drain = drain;
             this.reloads = reloads;
             this.reloading = reloading;
             this.writer = writer;
@@ -155,7 +163,9 @@ final class AdminServer implements AutoCloseable {
                 return;
             }
             boolean state = uri.path().equals("/backends/state");
-            if (request.method() == HttpMethod.POST && (state || uri.path().equals("/backends/weight"))) {
+            if (request.method() == HttpMethod.POST && uri.path().equals("/drain")) {
+                response = text(HttpResponseStatus.ACCEPTED, drain.drain(), "text/plain");
+            } else if (request.method() == HttpMethod.POST && (state || uri.path().equals("/backends/weight"))) {
                 String problem = state
                         ? view.setState(first(uri, "service"), first(uri, "backend"), first(uri, "state"))
                         : view.setWeight(first(uri, "service"), first(uri, "backend"), first(uri, "weight"));
@@ -163,7 +173,7 @@ final class AdminServer implements AutoCloseable {
                         : text(HttpResponseStatus.BAD_REQUEST, problem + "\n", "text/plain");
             } else if (request.method() != HttpMethod.GET) {
                 response = text(HttpResponseStatus.METHOD_NOT_ALLOWED, "GET /metrics, GET /status, POST /reload,"
-                        + " POST /backends/state?service=NAME&backend=ADDRESS|MAC&state=draining|down|source, or"
+                        + " POST /drain, POST /backends/state?service=NAME&backend=ADDRESS|MAC&state=draining|down|source, or"
                         + " POST /backends/weight?service=NAME&backend=ADDRESS|MAC&weight=N|source\n", "text/plain");
             } else if (request.uri().equals("/metrics")) {
                 view.refreshKernelStatistics();

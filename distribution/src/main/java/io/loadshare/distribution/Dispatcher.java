@@ -16,6 +16,7 @@ import io.loadshare.dispatch.l2.L2Service;
 import io.loadshare.dispatch.l3.Arm;
 import io.loadshare.dispatch.l3.L3Dispatcher;
 import io.loadshare.dispatch.l3.L3Service;
+import io.loadshare.distribution.announce.Announcer;
 import io.loadshare.offload.OffloadSettings;
 import io.loadshare.offload.XdpFlowOffload;
 import io.loadshare.offload.bpf.BpfException;
@@ -37,6 +38,7 @@ import io.netty.util.concurrent.Future;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -72,6 +74,9 @@ public final class Dispatcher implements AutoCloseable {
     private volatile DispatcherConfig config;
     private final AtomicBoolean closed = new AtomicBoolean();
     private AdminServer admin;
+    /** Announces the service addresses to the routing daemon; null unless announce.enabled. */
+    private Announcer announcer;
+    private final AtomicBoolean draining = new AtomicBoolean();
 
     private Dispatcher(DispatcherConfig config, EventLoopGroup loop, List<Channel> channels, DispatchContext context,
             List<Service> services, Reconfigurer reconfigurer, HealthChecker health, XdpFlowOffload offload) {
@@ -130,10 +135,14 @@ public final class Dispatcher implements AutoCloseable {
             HealthChecker health = new HealthChecker(namespace);
             Dispatcher dispatcher = new Dispatcher(config, loop, List.copyOf(channels), context, services,
                     reconfigurer, health, offload);
+            if (config.announce().enabled()) {
+                dispatcher.announcer = Announcer.start(namespace, config.announce().interfacePrefix(),
+                        config.announce().interval(), services);
+            }
             if (config.admin().enabled()) {
                 dispatcher.admin = new AdminServer(new DispatcherView(services, () -> dispatcher.config.services(),
                         context, channels.stream().map(RawSocketChannel.class::cast).toList(), offload),
-                        dispatcher::reload,
+                        dispatcher::reload, dispatcher::drain,
                         config.admin());
                 LOG.info("admin and metrics on http://{}:{}/ (/metrics, /status, POST /reload)",
                         config.admin().address(), dispatcher.admin.address().getPort());
@@ -360,6 +369,55 @@ public final class Dispatcher implements AutoCloseable {
         return services;
     }
 
+    /**
+     * Drains this dispatcher out of a scale-out tier: withdraws every service address (the routers send new flows
+     * to the other dispatchers), then stops once its sessions have ended or {@code announce.drain-timeout} has
+     * passed, whichever comes first. Returns at once; {@code loadshare run} then exits 0.
+     *
+     * @return what happens, for the operator
+     */
+    public String drain() {
+        if (!draining.compareAndSet(false, true)) {
+            return "already draining\n";
+        }
+        if (announcer != null) {
+            announcer.withdrawAll();
+        }
+        Duration timeout = config.announce().drainTimeout();
+        Thread.ofPlatform().name("loadshare-drain").daemon().start(() -> {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            try {
+                int left;
+                while ((left = sessionsLeft()) > 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(100);
+                }
+                LOG.info("drained: {} session(s) left, stopping", left);
+                close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        LOG.info("draining: {}; stopping once the sessions have ended, within {}", announcer == null
+                ? "nothing is announced (announce.enabled = false)" : "every service address withdrawn", timeout);
+        return (announcer == null ? "nothing to withdraw (announce.enabled = false); " : "withdrawn; ")
+                + "stopping once the sessions have ended, within " + timeout.toSeconds() + " s\n";
+    }
+
+    /** Sessions the data plane holds, read on its loop. */
+    private int sessionsLeft() throws InterruptedException {
+        try {
+            return context.eventLoop().submit(() -> context.sessions().size()).get(1, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException
+                | java.util.concurrent.RejectedExecutionException e) {
+            return 0;
+        }
+    }
+
+    /** Whether each service address is announced now; empty unless announce.enabled. */
+    public java.util.Map<String, Boolean> announced() {
+        return announcer == null ? java.util.Map.of() : announcer.announced();
+    }
+
     /** The fast path, or null when every packet goes through the pipeline. */
     public XdpFlowOffload offload() {
         return offload;
@@ -407,6 +465,9 @@ public final class Dispatcher implements AutoCloseable {
     public void close() throws InterruptedException {
         if (!closed.compareAndSet(false, true)) {
             return;
+        }
+        if (announcer != null) {
+            announcer.close();
         }
         health.close();
         if (admin != null) {

@@ -51,7 +51,7 @@ import java.util.TreeSet;
  */
 public record DispatcherConfig(Path file, Mode mode, String clientInterface, String backendInterface, int clientVlan,
         int backendVlan, String networkNamespace, List<ServiceConfig> services, CoreSettings core, RawSocketSettings rawSocket,
-        L2Settings l2, L3Settings l3, OffloadSettings offload, Admin admin, Config resolved) {
+        L2Settings l2, L3Settings l3, OffloadSettings offload, Admin admin, Announce announce, Config resolved) {
 
     /**
      * The admin and metrics listener.
@@ -64,6 +64,17 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
     static final String ROOT = "loadshare";
 
     /** The dispatch modes. */
+    /**
+     * Announcing the service addresses through a routing daemon.
+     *
+     * @param enabled false announces nothing
+     * @param interfacePrefix the tun interfaces' names are this and 0, 1, ...
+     * @param interval how often the pools are looked at
+     * @param drainTimeout how long {@code loadshare drain} waits for sessions to end
+     */
+    public record Announce(boolean enabled, String interfacePrefix, Duration interval, Duration drainTimeout) {
+    }
+
     public enum Mode {
         L2,
         L3,
@@ -145,11 +156,22 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
         }
         Admin admin = new Admin(root.getBoolean("admin.enabled"), root.getString("admin.address"), adminPort,
                 readTimeout);
+        String prefix = root.getString("announce.interface-prefix");
+        if (!prefix.matches("[A-Za-z][A-Za-z0-9_-]{0,11}")) {
+            throw bad(root, "announce.interface-prefix", "expected 1 to 12 letters, digits, '-' or '_', starting with"
+                    + " a letter, got '" + prefix + "'");
+        }
+        Duration announceInterval = root.getDuration("announce.interval");
+        if (announceInterval.toMillis() < 10) {
+            throw bad(root, "announce.interval", "expected at least 10ms, got " + announceInterval);
+        }
+        Announce announce = new Announce(root.getBoolean("announce.enabled"), prefix, announceInterval,
+                root.getDuration("announce.drain-timeout"));
         return new DispatcherConfig(file, mode, root.getString("interfaces.client"), backendInterface, clientVlan,
                 backendVlan, root.getString("network-namespace"), List.copyOf(services), CoreSettings.from(config),
                 rawSocket, L2Settings.from(config, L2Settings.ROOT),
                 L3Settings.from(config, L3Settings.ROOT), OffloadSettings.from(config, OffloadSettings.ROOT), admin,
-                config);
+                announce, config);
     }
 
     /**

@@ -9,6 +9,7 @@ import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.loadshare.dispatch.l3.L3Dispatcher;
+import io.loadshare.distribution.announce.Announcer;
 import io.loadshare.distribution.bench.ClusterDemo;
 import io.loadshare.distribution.bench.Workload;
 import io.loadshare.distribution.bench.WorkloadServer;
@@ -50,7 +51,8 @@ import sun.misc.Signal;
 @Command(name = "loadshare", mixinStandardHelpOptions = true, version = "loadshare 0.1.0",
         description = "A user-space cluster dispatcher: LSMAC (layer 2) and LSNAT (layer 3, RFC 2391).",
         subcommands = {Loadshare.Run.class, Loadshare.Check.class, Loadshare.Status.class, Loadshare.Backend.class,
-            Loadshare.Reload.class, Loadshare.Replay.class, Loadshare.Demo.class, Loadshare.Serve.class,
+            Loadshare.Reload.class, Loadshare.Drain.class, Loadshare.AnnounceConfig.class, Loadshare.Replay.class,
+            Loadshare.Demo.class, Loadshare.Serve.class,
             Loadshare.WorkloadFiles.class})
 public final class Loadshare {
     /** Exit status of a configuration or host-setup error. */
@@ -316,6 +318,39 @@ public final class Loadshare {
         public Integer call() throws Exception {
             return askAdmin(admin.url, HttpRequest.newBuilder(URI.create(admin.url + "/reload"))
                     .POST(HttpRequest.BodyPublishers.noBody()), UnaryOperator.identity());
+        }
+    }
+
+    @Command(name = "drain", mixinStandardHelpOptions = true,
+            description = "Drain a running dispatcher out of a scale-out tier: withdraw every service address, then"
+                    + " stop once its sessions have ended (or after loadshare.announce.drain-timeout).")
+    static final class Drain implements Callable<Integer> {
+        @Mixin
+        AdminOption admin;
+
+        @Override
+        public Integer call() throws Exception {
+            return askAdmin(admin.url, HttpRequest.newBuilder(URI.create(admin.url + "/drain"))
+                    .POST(HttpRequest.BodyPublishers.noBody()), UnaryOperator.identity());
+        }
+    }
+
+    @Command(name = "announce-config", mixinStandardHelpOptions = true,
+            description = "Print the BIRD 2 protocol that announces this configuration's service addresses while"
+                    + " the dispatcher serves them (docs/scale-out.md).")
+    static final class AnnounceConfig implements Callable<Integer> {
+        @Option(names = "--config", required = true, description = "The HOCON file.")
+        Path config;
+
+        @Override
+        public Integer call() {
+            DispatcherConfig loaded = load(config);
+            if (loaded == null) {
+                return CONFIG_ERROR;
+            }
+            System.out.print(Announcer.birdConfig(loaded.announce().interfacePrefix(), loaded.services().stream()
+                    .map(DispatcherConfig.ServiceConfig::address).toList()));
+            return 0;
         }
     }
 

@@ -50,7 +50,7 @@ class AdminServerTest {
                 Thread.currentThread().interrupt();
             }
             return List.of();
-        }, new DispatcherConfig.Admin(true, "127.0.0.1", 0, Duration.ofMillis(300)));
+        }, () -> "draining\n", new DispatcherConfig.Admin(true, "127.0.0.1", 0, Duration.ofMillis(300)));
         address = admin.address();
     }
 
