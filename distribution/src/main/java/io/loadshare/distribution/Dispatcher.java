@@ -141,7 +141,8 @@ public final class Dispatcher implements AutoCloseable {
             }
             if (config.admin().enabled()) {
                 dispatcher.admin = new AdminServer(new DispatcherView(services, () -> dispatcher.config.services(),
-                        context, channels.stream().map(RawSocketChannel.class::cast).toList(), offload),
+                        context, channels.stream().map(RawSocketChannel.class::cast).toList(), offload,
+                        dispatcher::announced),
                         dispatcher::reload, dispatcher::drain,
                         config.admin());
                 LOG.info("admin and metrics on http://{}:{}/ (/metrics, /status, POST /reload)",

@@ -49,12 +49,16 @@ final class DispatcherView {
     private final List<RawSocketChannel> channels;
     /** The fast path, or null. */
     private final XdpFlowOffload offload;
+    /** Whether each service address is announced, by address; empty when nothing is announced. */
+    private final Supplier<java.util.Map<String, Boolean>> announced;
     private final PrometheusRegistry registry = new PrometheusRegistry();
 
     DispatcherView(List<Service> services, Supplier<List<DispatcherConfig.ServiceConfig>> configs,
-            DispatchContext context, List<RawSocketChannel> channels, XdpFlowOffload offload) {
+            DispatchContext context, List<RawSocketChannel> channels, XdpFlowOffload offload,
+            Supplier<java.util.Map<String, Boolean>> announced) {
         this.services = services;
         this.offload = offload;
+        this.announced = announced;
         this.channels = channels;
         this.configs = configs;
         this.counters = context.counters();
@@ -143,6 +147,10 @@ final class DispatcherView {
                 }).register(registry);
         GaugeWithCallback.builder().name("loadshare_offload_flows").help("Flows the fast path carries now.")
                 .callback(cb -> cb.call(offload == null ? 0 : offload.flows())).register(registry);
+        GaugeWithCallback.builder().name("loadshare_announced")
+                .help("1 while a service address is announced to the routing daemon (announce.enabled), else 0.")
+                .labelNames("address").callback(cb -> announced.get().forEach((address, up) -> cb.call(up ? 1 : 0,
+                        address))).register(registry);
         GaugeWithCallback.builder().name("loadshare_offload_enabled")
                 .help("1 when the in-kernel fast path is attached, 0 when every packet goes through the pipeline.")
                 .callback(cb -> cb.call(offload == null ? 0 : 1)).register(registry);
@@ -313,6 +321,11 @@ final class DispatcherView {
                 b.put("fast_path_packets", fast.packets());
                 b.put("fast_path_bytes", fast.bytes());
             }
+        }
+        java.util.Map<String, Boolean> announcements = announced.get();
+        if (!announcements.isEmpty()) {
+            ObjectNode announce = root.putObject("announced");
+            announcements.forEach(announce::put);
         }
         if (offload != null) {
             ObjectNode fastPath = root.putObject("fast_path");

@@ -34,6 +34,14 @@ final class StatusTable {
                         backend.path("bytes").asLong()));
             }
         }
+        JsonNode announced = root.path("announced");
+        if (announced.size() > 0) {
+            out.append("Announced:");
+            for (Map.Entry<String, JsonNode> address : announced.properties()) {
+                out.append(' ').append(address.getKey()).append(address.getValue().asBoolean() ? " (up)" : " (down)");
+            }
+            out.append('\n');
+        }
         JsonNode fastPath = root.path("fast_path");
         if (!fastPath.isMissingNode()) {
             out.append(String.format("Fast path: XDP on %s, %d flows now (installed %d, removed %d, map-full %d);"
