@@ -32,11 +32,14 @@ import java.util.concurrent.TimeUnit;
  * The dispatcher {@code dev/bench-paper} measures: LSMAC or one-armed LSNAT on one interface, round robin over
  * the given backends, until killed. The raw socket runs in plain mode unless {@code -Dloadshare.bench.ring=true}:
  * the ring hands over a block per millisecond at light load, which costs latency a connection-rate test feels.
- * With {@code -Dloadshare.bench.offload=true} (LSMAC only) the XDP fast path carries established sessions.
+ * With {@code -Dloadshare.bench.offload=true} (LSMAC only) the XDP fast path carries established sessions;
+ * {@code -Dloadshare.bench.scheduler=maglev} (round robin by default) lets it place new flows too.
  *
  * <p>Usage: {@code DispatcherMain l2|l3 INTERFACE VIP PORT BACKEND...}
  */
 public final class DispatcherMain {
+    private static final String SCHEDULER = System.getProperty("loadshare.bench.scheduler", "round-robin");
+
     private DispatcherMain() {
     }
 
@@ -53,13 +56,13 @@ public final class DispatcherMain {
         DispatchContext context;
         if (mode.equals("l2")) {
             L2DispatchInitializer l2 = L2DispatchInitializer.builder().service(new L2Service("bench",
-                    Ipv4Address.parse(vip), IpProtocol.TCP, port, "round-robin", ConfigFactory.empty(), backends)).build();
+                    Ipv4Address.parse(vip), IpProtocol.TCP, port, SCHEDULER, ConfigFactory.empty(), backends)).build();
             initializer = l2;
             context = l2.context();
         } else {
             L3Dispatcher.checkHost(null);
             L3Dispatcher l3 = L3Dispatcher.builder().service(new L3Service("bench", Ipv4Address.parse(vip),
-                    IpProtocol.TCP, port, 0, "round-robin", ConfigFactory.empty(), backends, 0, 0)).build();
+                    IpProtocol.TCP, port, 0, SCHEDULER, ConfigFactory.empty(), backends, 0, 0)).build();
             initializer = l3.initializer(Arm.BOTH);
             context = l3.context();
         }
@@ -74,7 +77,8 @@ public final class DispatcherMain {
                 .bind(new RawSocketAddress(args[1])).sync().channel();
         if (Boolean.getBoolean("loadshare.bench.offload")) {
             XdpFlowOffload offload = XdpFlowOffload.attachLsmac(null, args[1], channel.interfaceIndex(),
-                    channel.hardwareAddress(), OffloadSettings.defaults(), CoreSettings.defaults().maxBackendId());
+                    channel.hardwareAddress(), OffloadSettings.defaults(), CoreSettings.defaults().maxBackendId(),
+                    context);
             loop.submit(() -> context.offload(offload)).sync();
             System.out.println("fast path attached: " + offload);
         }

@@ -135,26 +135,31 @@ public final class Dispatcher implements AutoCloseable {
             HealthChecker health = new HealthChecker(namespace);
             Dispatcher dispatcher = new Dispatcher(config, loop, List.copyOf(channels), context, services,
                     reconfigurer, health, offload);
-            if (config.announce().enabled()) {
-                dispatcher.announcer = Announcer.start(namespace, config.announce().interfacePrefix(),
-                        config.announce().interval(), services);
-            }
-            if (config.admin().enabled()) {
-                dispatcher.admin = new AdminServer(new DispatcherView(services, () -> dispatcher.config.services(),
-                        context, channels.stream().map(RawSocketChannel.class::cast).toList(), offload,
-                        dispatcher::announced),
-                        dispatcher::reload, dispatcher::drain,
-                        config.admin());
-                LOG.info("admin and metrics on http://{}:{}/ (/metrics, /status, POST /reload)",
-                        config.admin().address(), dispatcher.admin.address().getPort());
-            }
-            LOG.info("dispatching {} for {} service(s) on {}", config.mode().name().toLowerCase(Locale.ROOT),
-                    config.services().size(), channels);
-            for (Service service : services) {
-                HealthChecker.Settings check = config.services().get(service.index()).healthCheck();
-                if (check != null) {
-                    health.watch(service, check);
+            try {
+                if (config.admin().enabled()) {
+                    DispatcherView view = new DispatcherView(services, () -> dispatcher.config.services(), context,
+                            channels.stream().map(RawSocketChannel.class::cast).toList(), offload,
+                            dispatcher::announced);
+                    dispatcher.admin = new AdminServer(view, dispatcher::reload, dispatcher::drain, config.admin());
+                    LOG.info("admin and metrics on http://{}:{}/ (/metrics, /status, POST /reload, POST /drain)",
+                            config.admin().address(), dispatcher.admin.address().getPort());
                 }
+                LOG.info("dispatching {} for {} service(s) on {}", config.mode().name().toLowerCase(Locale.ROOT),
+                        config.services().size(), channels);
+                for (Service service : services) {
+                    HealthChecker.Settings check = config.services().get(service.index()).healthCheck();
+                    if (check != null) {
+                        health.watch(service, check);
+                    }
+                }
+                // Last: the routers send traffic once the address is announced, so everything else must be up.
+                if (config.announce().enabled()) {
+                    dispatcher.announcer = Announcer.start(namespace, config.announce().interfacePrefix(),
+                            config.announce().interval(), services);
+                }
+            } catch (IOException | InterruptedException | RuntimeException e) {
+                dispatcher.close();
+                throw e;
             }
             return dispatcher;
         } catch (IOException | InterruptedException | RuntimeException e) {
@@ -186,7 +191,7 @@ public final class Dispatcher implements AutoCloseable {
                 throw new IllegalArgumentException(refusal);
             }
             XdpFlowOffload fastPath = XdpFlowOffload.attachLsmac(namespace, config.clientInterface(),
-                    data.interfaceIndex(), data.hardwareAddress(), settings, config.core().maxBackendId());
+                    data.interfaceIndex(), data.hardwareAddress(), settings, config.core().maxBackendId(), context);
             data.eventLoop().submit(() -> context.offload(fastPath)).sync();
             LOG.info("fast path: XDP ({} mode) on {}, up to {} flows", settings.attach().name().toLowerCase(Locale.ROOT),
                     config.clientInterface(), settings.maxFlows());

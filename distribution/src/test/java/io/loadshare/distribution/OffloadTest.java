@@ -192,6 +192,76 @@ class OffloadTest {
         }
     }
 
+    @Test
+    void maglevFlowsArePlacedInTheKernel() throws Exception {
+        NetnsTestbed.requireRoot();
+        try (LsmacCluster cluster = new LsmacCluster(3)) {
+            Path file = dir.resolve("placed.conf");
+            Files.writeString(file, """
+                    loadshare {
+                      interfaces.client = d0
+                      network-namespace = "%s"
+                      admin.port = 0
+                      services = [ { name = web, address = "%s", port = 80, scheduler = maglev,
+                        backends = [ "192.0.2.11", "192.0.2.12", "192.0.2.13" ] } ]
+                    }
+                    io.loadshare.offload.mode = on
+                    io.loadshare.dispatch.l2.arp.interval = 200ms
+                    io.loadshare.core.session { tcp-linger = 200ms, sweep-interval = 50ms, sweep-cycle = 200ms }
+                    """.formatted(cluster.dispatcher, VIP));
+            try (Dispatcher running = Dispatcher.start(DispatcherConfig.load(file, SchedulerRegistry.load()))) {
+                LsmacCluster.awaitResolved(running, 3);
+                XdpFlowOffload offload = running.offload();
+                Thread.sleep(200);
+                List<String> command = new ArrayList<>(List.of("curl", "-s", "--max-time", "5"));
+                for (int i = 0; i < 300; i++) {
+                    command.add("http://" + VIP + "/");
+                }
+                String answers = cluster.testbed.exec(cluster.client, command.toArray(String[]::new));
+                assertEquals(300, answers.lines().filter(l -> l.matches("b[123]")).count(), answers);
+                for (int n = 1; n <= 3; n++) {
+                    String name = "b" + n;
+                    assertTrue(answers.lines().anyMatch(name::equals), name + " got none of 300 under maglev");
+                }
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+                while (offload.flowEvents(XdpFlowOffload.PLACED) < 300 && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+                Traffic requests = Traffic.of(running, 0);
+                System.out.printf("placed in the kernel: 300 requests, pipeline forwarded %d frames, the fast path %d;"
+                        + " flows placed %d, handed over %d, sessions continued %d%n", requests.pipeline,
+                        requests.fastPath, offload.flowEvents(XdpFlowOffload.PLACED),
+                        offload.flowEvents(XdpFlowOffload.INSTALLED), running.context().counters().events(
+                                io.loadshare.core.metrics.ControlEvent.SESSION_CONTINUED));
+                assertEquals(300, offload.flowEvents(XdpFlowOffload.PLACED), "the session table learnt every flow");
+                assertEquals(300, opened(running), "each counted once");
+                assertTrue(requests.pipeline <= 2 * 300, "the pipeline sees a FIN a connection, about: "
+                        + requests.pipeline);
+
+                LoadGenerator.Result load = new LoadGenerator(new LoadGenerator.Settings(new InetSocketAddress(VIP, 80),
+                        List.of("/"), 32, Duration.ofSeconds(3), Duration.ofSeconds(2)))
+                        .run(NetworkNamespace.named(cluster.client), 1);
+                long held = offload.flowEvents(XdpFlowOffload.PLACED) + offload.flowEvents(XdpFlowOffload.INSTALLED)
+                        - offload.flowEvents(XdpFlowOffload.REMOVED);
+                System.out.printf("placed in the kernel, load: %d connections (%.0f/s), failures %s; placed %d,"
+                        + " removed %d, sessions %d%n", load.connections(), load.connectionsPerSecond(),
+                        load.failures(), offload.flowEvents(XdpFlowOffload.PLACED),
+                        offload.flowEvents(XdpFlowOffload.REMOVED), running.context().sessions().size());
+                assertEquals(0, load.failureCount(), "failed connections " + load.failures());
+                assertTrue(held <= running.context().sessions().size(), "the kernel holds no flow whose session"
+                        + " ended: " + held + " held, " + running.context().sessions().size() + " sessions");
+            }
+        }
+    }
+
+    private static long opened(Dispatcher running) {
+        long sum = 0;
+        for (Backend backend : running.services().getFirst().pool().all()) {
+            sum += running.context().counters().sessionsOpened(backend.id());
+        }
+        return sum;
+    }
+
     /** Frames the pipeline and the fast path forwarded to one service's backends. */
     private record Traffic(long pipeline, long fastPath, long fastPathBytes) {
         static Traffic of(Dispatcher running, int service) {

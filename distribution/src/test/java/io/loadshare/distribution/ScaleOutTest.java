@@ -118,7 +118,8 @@ class ScaleOutTest {
             try (HttpClient admin = HttpClient.newHttpClient()) {
                 String status = admin.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + (19920 + 2)
                         + "/status")).build(), HttpResponse.BodyHandlers.ofString()).body();
-                assertTrue(status.contains("\"announced\"") && status.contains("\"" + VIP + "\" : true"), status);
+                assertTrue(status.contains("\"announced\"") && status.contains("\"" + VIP + "\" : true"),
+                        "a dispatcher announces only once its admin interface is up, and says so: " + status);
             }
             LoadGenerator.Result warm = new LoadGenerator(new LoadGenerator.Settings(new InetSocketAddress(VIP, 80),
                     List.of("/"), 4, Duration.ofSeconds(1), Duration.ofSeconds(3))).run(NetworkNamespace.named(client), 1);

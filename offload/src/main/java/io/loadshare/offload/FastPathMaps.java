@@ -15,8 +15,13 @@ import java.nio.ByteOrder;
  *                  value 16 B: backend id (u32), 4 zero bytes, last seen (u64, CLOCK_MONOTONIC ns)
  * backends  array by backend id, 8 B: MAC (6 bytes, network order), up (u8), 1 zero byte
  * stats     per-CPU array by backend id, 16 B: packets (u64), bytes (u64)
+ * vips      hash, key 8 B: service address (network order), port (network order), protocol, 0
+ *                  value 16 B: offset of its table in maglev (u32), table size (u32), service index (u32), 0
+ * maglev    array, 4 B: backend id per slot, every placed service's Maglev table one after another
+ * ring      ring buffer of events, 24 B each: flow key (16 B), backend id (u32), service index (u32)
  * </pre>
- * Backends live apart from flows so that a backend's new MAC or its going down reaches every flow at once.
+ * Backends live apart from flows so that a backend's new MAC or its going down reaches every flow at once. The
+ * last three serve flows the program places itself (in-kernel placement, consistent hashing only).
  */
 final class FastPathMaps implements AutoCloseable {
     static final int KEY_SIZE = 16;
@@ -26,6 +31,12 @@ final class FastPathMaps implements AutoCloseable {
     static final int BACKEND_SIZE = 8;
     static final int BACKEND_UP = 6;
     static final int STATS_SIZE = 16;
+    static final int VIP_OFFSET = 0;
+    static final int VIP_SIZE = 4;
+    static final int VIP_SERVICE = 8;
+    static final int EVENT_SIZE = 24;
+    /** Ring buffer bytes: 32,768 events of 32 B with their headers, more than a sweep interval brings. */
+    static final int RING_SIZE = 1 << 20;
     private static final ValueLayout.OfInt INT_BE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfShort SHORT_BE =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
@@ -33,25 +44,33 @@ final class FastPathMaps implements AutoCloseable {
     private final BpfMap flows;
     private final BpfMap backends;
     private final BpfMap stats;
+    private final BpfMap vips;
+    private final BpfMap maglev;
+    private final BpfMap ring;
 
-    private FastPathMaps(BpfMap flows, BpfMap backends, BpfMap stats) {
-        this.flows = flows;
-        this.backends = backends;
-        this.stats = stats;
+    private FastPathMaps(java.util.List<BpfMap> maps) {
+        this.flows = maps.get(0);
+        this.backends = maps.get(1);
+        this.stats = maps.get(2);
+        this.vips = maps.get(3);
+        this.maglev = maps.get(4);
+        this.ring = maps.get(5);
     }
 
-    static FastPathMaps create(int maxFlows, int maxBackendId) throws BpfException {
-        BpfMap flows = BpfMap.create(Bpf.MAP_TYPE_HASH, "ls_flows", KEY_SIZE, FLOW_SIZE, maxFlows);
-        BpfMap backends = null;
+    /** @param maglevSlots room for the placed services' tables; at least 1 */
+    static FastPathMaps create(int maxFlows, int maxBackendId, int maglevSlots) throws BpfException {
+        java.util.List<BpfMap> maps = new java.util.ArrayList<>();
         try {
-            backends = BpfMap.create(Bpf.MAP_TYPE_ARRAY, "ls_backends", 4, BACKEND_SIZE, maxBackendId + 1);
-            return new FastPathMaps(flows, backends, BpfMap.create(Bpf.MAP_TYPE_PERCPU_ARRAY, "ls_stats", 4,
-                    STATS_SIZE, maxBackendId + 1));
+            maps.add(BpfMap.create(Bpf.MAP_TYPE_HASH, "ls_flows", KEY_SIZE, FLOW_SIZE, maxFlows));
+            maps.add(BpfMap.create(Bpf.MAP_TYPE_ARRAY, "ls_backends", 4, BACKEND_SIZE, maxBackendId + 1));
+            maps.add(BpfMap.create(Bpf.MAP_TYPE_PERCPU_ARRAY, "ls_stats", 4, STATS_SIZE, maxBackendId + 1));
+            maps.add(BpfMap.create(Bpf.MAP_TYPE_HASH, "ls_vips", 8, 16, io.loadshare.core.session.SessionTable
+                    .MAX_SERVICES));
+            maps.add(BpfMap.create(Bpf.MAP_TYPE_ARRAY, "ls_maglev", 4, 4, Math.max(1, maglevSlots)));
+            maps.add(BpfMap.create(Bpf.MAP_TYPE_RINGBUF, "ls_ring", 0, 0, RING_SIZE));
+            return new FastPathMaps(maps);
         } catch (BpfException e) {
-            flows.close();
-            if (backends != null) {
-                backends.close();
-            }
+            maps.forEach(BpfMap::close);
             throw e;
         }
     }
@@ -66,6 +85,26 @@ final class FastPathMaps implements AutoCloseable {
 
     BpfMap stats() {
         return stats;
+    }
+
+    BpfMap vips() {
+        return vips;
+    }
+
+    BpfMap maglev() {
+        return maglev;
+    }
+
+    BpfMap ring() {
+        return ring;
+    }
+
+    /** Writes a service's key in the vips layout. */
+    static void writeVip(MemorySegment key, int address, int port, int protocol) {
+        key.set(INT_BE, 0, address);
+        key.set(SHORT_BE, 4, (short) port);
+        key.set(ValueLayout.JAVA_BYTE, 6, (byte) protocol);
+        key.set(ValueLayout.JAVA_BYTE, 7, (byte) 0);
     }
 
     /** Writes a flow's key in the layout above. */
@@ -89,8 +128,8 @@ final class FastPathMaps implements AutoCloseable {
 
     @Override
     public void close() {
-        flows.close();
-        backends.close();
-        stats.close();
+        for (BpfMap map : new BpfMap[] {flows, backends, stats, vips, maglev, ring}) {
+            map.close();
+        }
     }
 }

@@ -11,8 +11,9 @@ import java.util.Locale;
  * @param mode whether the fast path is used
  * @param attach where the XDP program runs
  * @param maxFlows flows the fast path holds at most
+ * @param placeNewFlows whether the program places new TCP flows itself for services scheduled by maglev
  */
-public record OffloadSettings(Mode mode, Attach attach, int maxFlows) {
+public record OffloadSettings(Mode mode, Attach attach, int maxFlows, boolean placeNewFlows) {
     public static final String ROOT = "io.loadshare.offload";
 
     /** Whether the fast path is used. */
@@ -34,7 +35,7 @@ public record OffloadSettings(Mode mode, Attach attach, int maxFlows) {
     public static OffloadSettings from(Config config, String path) {
         return SettingsReader.read(config, ROOT, path, c -> new OffloadSettings(
                 choice(Mode.class, c.getString("mode"), "mode"), choice(Attach.class, c.getString("attach"), "attach"),
-                c.getInt("max-flows")));
+                c.getInt("max-flows"), c.getBoolean("place-new-flows")));
     }
 
     public static OffloadSettings defaults() {

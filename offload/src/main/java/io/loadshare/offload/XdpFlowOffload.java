@@ -8,7 +8,15 @@ import io.loadshare.core.offload.FlowOffload;
 import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.pipeline.Packet;
 import io.loadshare.core.pipeline.Service;
-import io.loadshare.core.pipeline.ServiceTable;
+import io.loadshare.core.backend.BackendPool;
+import io.loadshare.core.packet.IpProtocol;
+import io.loadshare.core.pipeline.DispatchContext;
+import io.loadshare.core.scheduler.Scheduler;
+import io.loadshare.core.session.SessionTable;
+import io.loadshare.offload.bpf.BpfRingBuffer;
+import java.nio.ByteOrder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import io.loadshare.offload.bpf.Bpf;
 import io.loadshare.offload.bpf.BpfException;
 import io.loadshare.offload.bpf.BpfMap;
@@ -36,6 +44,12 @@ public final class XdpFlowOffload implements FlowOffload {
     public static final int REMOVED = 1;
     public static final int MAP_FULL = 2;
     public static final int INSTALL_FAILED = 3;
+    /** Flows the program placed itself and the session table learnt of. */
+    public static final int PLACED = 4;
+    private static final Logger LOG = LoggerFactory.getLogger(XdpFlowOffload.class);
+    private static final ValueLayout.OfInt INT_BE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfShort SHORT_BE =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final long UP = 1L << 48;
     private static final long MAC_MASK = 0xFFFF_FFFF_FFFFL;
 
@@ -50,11 +64,23 @@ public final class XdpFlowOffload implements FlowOffload {
     /** Per backend id, the sync round that last found it in a pool. */
     private final int[] seenInRound;
     private int round;
-    private final LongCounters events = new LongCounters(4);
+    private final LongCounters events = new LongCounters(5);
+    /** Per service index: where its Maglev table starts in the maglev map, or -1 when the program places none. */
+    private final int[] tableOffset;
+    private final int[] tableSize;
+    /** Per service index: the pool and scheduler whose table was last published. */
+    private final Object[] publishedPool;
+    private final Object[] publishedScheduler;
+    private final BpfMap.Accessor vips;
+    /** Null when the program places no flow. */
+    private final BpfRingBuffer ring;
+    private final MutableFlow learnt = new MutableFlow();
+    private final BpfRingBuffer.Reader learner = this::learnOne;
+    private DispatchContext learning;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private XdpFlowOffload(String interfaceName, FastPathMaps maps, BpfProgram program, XdpLink link,
-            int maxBackendId) {
+            int maxBackendId, Placement placement, BpfRingBuffer ring) {
         this.interfaceName = interfaceName;
         this.maps = maps;
         this.program = program;
@@ -63,9 +89,37 @@ public final class XdpFlowOffload implements FlowOffload {
         Arena arena = Arena.ofAuto();
         this.flows = maps.flows().accessor(arena);
         this.backends = maps.backends().accessor(arena);
+        this.vips = maps.vips().accessor(arena);
         this.published = new long[maxBackendId + 1];
         this.seenInRound = new int[maxBackendId + 1];
         Arrays.fill(published, -1);
+        this.tableOffset = placement.offsets;
+        this.tableSize = placement.sizes;
+        this.publishedPool = new Object[tableOffset.length];
+        this.publishedScheduler = new Object[tableOffset.length];
+        this.ring = ring;
+    }
+
+    /**
+     * Which services the program places new flows for, and where their tables go: TCP services without
+     * persistence whose scheduler publishes a flow table (maglev).
+     */
+    private record Placement(int[] offsets, int[] sizes, int slots) {
+        static Placement of(DispatchContext context, boolean enabled) {
+            int[] offsets = new int[SessionTable.MAX_SERVICES];
+            int[] sizes = new int[SessionTable.MAX_SERVICES];
+            Arrays.fill(offsets, -1);
+            int slots = 0;
+            for (Service service : context.services().services()) {
+                int size = context.scheduler(service).flowTableSize();
+                if (enabled && size > 0 && service.protocol() == IpProtocol.TCP && service.persistence() == null) {
+                    offsets[service.index()] = slots;
+                    sizes[service.index()] = size;
+                    slots += size;
+                }
+            }
+            return new Placement(offsets, sizes, slots);
+        }
     }
 
     /**
@@ -76,17 +130,24 @@ public final class XdpFlowOffload implements FlowOffload {
      * @param mac the interface's MAC, written as the source of every frame the fast path sends
      */
     public static XdpFlowOffload attachLsmac(NetworkNamespace namespace, String interfaceName, int ifindex, long mac,
-            OffloadSettings settings, int maxBackendId) throws BpfException {
-        FastPathMaps maps = FastPathMaps.create(settings.maxFlows(), maxBackendId);
+            OffloadSettings settings, int maxBackendId, DispatchContext context) throws BpfException {
+        Placement placement = Placement.of(context, settings.placeNewFlows());
+        FastPathMaps maps = FastPathMaps.create(settings.maxFlows(), maxBackendId, placement.slots());
         BpfProgram program = null;
+        BpfRingBuffer ring = null;
         try {
-            program = BpfProgram.loadXdp("lsmac_fastpath", LsmacXdpProgram.assemble(maps, mac));
+            boolean places = placement.slots() > 0;
+            program = BpfProgram.loadXdp("lsmac_fastpath", LsmacXdpProgram.assemble(maps, mac, places));
+            ring = places ? BpfRingBuffer.map(maps.ring(), FastPathMaps.RING_SIZE) : null;
             int flags = settings.attach() == OffloadSettings.Attach.NATIVE ? XdpLink.DRV_MODE : XdpLink.SKB_MODE;
             BpfProgram loaded = program;
             XdpLink link = namespace == null ? XdpLink.attach(loaded, ifindex, interfaceName, flags)
                     : inNamespace(namespace, () -> XdpLink.attach(loaded, ifindex, interfaceName, flags));
-            return new XdpFlowOffload(interfaceName, maps, program, link, maxBackendId);
+            return new XdpFlowOffload(interfaceName, maps, program, link, maxBackendId, placement, ring);
         } catch (BpfException | RuntimeException e) {
+            if (ring != null) {
+                ring.close();
+            }
             if (program != null) {
                 program.close();
             }
@@ -101,8 +162,8 @@ public final class XdpFlowOffload implements FlowOffload {
      * @throws BpfException what stops it, with the verifier's log or the missing capability
      */
     public static void probe() throws BpfException {
-        try (FastPathMaps maps = FastPathMaps.create(16, 15);
-                BpfProgram ignored = BpfProgram.loadXdp("lsmac_probe", LsmacXdpProgram.assemble(maps, 0))) {
+        try (FastPathMaps maps = FastPathMaps.create(16, 15, 17);
+                BpfProgram ignored = BpfProgram.loadXdp("lsmac_probe", LsmacXdpProgram.assemble(maps, 0, true))) {
             // Loaded and verified: that is all a probe asks.
         }
     }
@@ -167,9 +228,9 @@ public final class XdpFlowOffload implements FlowOffload {
     }
 
     @Override
-    public void syncBackends(ServiceTable services) {
+    public void sync(DispatchContext context) {
         round++;
-        for (Service service : services.services()) {
+        for (Service service : context.services().services()) {
             for (Backend backend : service.pool().all()) {
                 publish(backend);
                 seenInRound[backend.id()] = round;
@@ -180,6 +241,87 @@ public final class XdpFlowOffload implements FlowOffload {
                 write(id, published[id] & ~UP);
             }
         }
+        for (Service service : context.services().services()) {
+            if (tableOffset[service.index()] >= 0) {
+                publishTable(service, context.scheduler(service));
+            }
+        }
+    }
+
+    /**
+     * Writes a placed service's Maglev table when its pool or scheduler changed, then its vips entry; withdraws
+     * the entry when the scheduler has no table of the allocated size (a reload to another scheduler), so that
+     * its SYNs go to the pipeline again.
+     */
+    private void publishTable(Service service, Scheduler scheduler) {
+        int index = service.index();
+        BackendPool pool = service.pool();
+        if (publishedPool[index] == pool && publishedScheduler[index] == scheduler) {
+            return;
+        }
+        FastPathMaps.writeVip(vips.key(), service.address(), service.port(), service.protocol());
+        int[] table = scheduler.flowTableSize() == tableSize[index] ? scheduler.flowTable(pool) : null;
+        try {
+            if (table == null) {
+                vips.delete();
+            } else {
+                maps.maglev().putAll(tableOffset[index], table);
+                FastPathMaps.writeVip(vips.key(), service.address(), service.port(), service.protocol());
+                MemorySegment value = vips.value();
+                value.set(ValueLayout.JAVA_INT, FastPathMaps.VIP_OFFSET, tableOffset[index]);
+                value.set(ValueLayout.JAVA_INT, FastPathMaps.VIP_SIZE, table.length);
+                value.set(ValueLayout.JAVA_INT, FastPathMaps.VIP_SERVICE, index);
+                value.set(ValueLayout.JAVA_INT, 12, 0);
+                vips.put(Bpf.ANY);
+            }
+            publishedPool[index] = pool;
+            publishedScheduler[index] = scheduler;
+        } catch (BpfException e) {
+            LOG.warn("{}: cannot publish service {}'s table to the fast path, its SYNs go to the pipeline: {}",
+                    interfaceName, service.name(), e.getMessage());
+            vips.delete();
+        }
+    }
+
+    @Override
+    public void learn(DispatchContext context) {
+        if (ring != null && ring.hasRecords()) {
+            learning = context;
+            ring.drain(learner);
+            learning = null;
+        }
+    }
+
+    /**
+     * One flow the program placed: recorded as a half-open, offloaded session on the backend the program chose,
+     * which the table promotes once the fast path has carried it past its opening. A flow the table cannot take
+     * (full, or its backend already gone) is taken back from the kernel, so that its next packet reaches the
+     * pipeline, which continues it.
+     */
+    private void learnOne(MemorySegment data, long offset, int length) {
+        DispatchContext context = learning;
+        learnt.set(data.get(ValueLayout.JAVA_BYTE, offset + 12) & 0xFF, data.get(INT_BE, offset),
+                data.get(SHORT_BE, offset + 8) & 0xFFFF, data.get(INT_BE, offset + 4),
+                data.get(SHORT_BE, offset + 10) & 0xFFFF);
+        int backendId = data.get(ValueLayout.JAVA_INT_UNALIGNED, offset + 16);
+        Service service = context.services().byIndex(data.get(ValueLayout.JAVA_INT_UNALIGNED, offset + 20));
+        Backend backend = service == null ? null : service.pool().byId(backendId);
+        SessionTable sessions = context.sessions();
+        int now = context.now();
+        if (sessions.lookup(learnt, now) >= 0) {
+            return;
+        }
+        int slot = backend == null || sessions.isFull() && !sessions.evictHalfOpen() ? -1
+                : sessions.insert(learnt, service.index(), backendId, now);
+        if (slot < 0) {
+            remove(learnt.protocol(), learnt.sourceAddress(), learnt.sourcePort(), learnt.destinationAddress(),
+                    learnt.destinationPort());
+            return;
+        }
+        sessions.markOffloaded(slot);
+        context.scheduler(service).sessionOpened(backend);
+        context.counters().sessionOpened(backendId);
+        events.increment(PLACED);
     }
 
     /** Writes a backend's entry if it changed: its MAC, and up unless it is down or its MAC unknown. */
@@ -241,6 +383,9 @@ public final class XdpFlowOffload implements FlowOffload {
         if (closed.compareAndSet(false, true)) {
             link.close();
             program.close();
+            if (ring != null) {
+                ring.close();
+            }
             maps.close();
         }
     }

@@ -14,6 +14,9 @@ import io.loadshare.core.testing.NetnsTestbed;
 import io.loadshare.offload.bpf.Bpf;
 import io.loadshare.offload.bpf.BpfMap;
 import io.loadshare.offload.bpf.BpfProgram;
+import io.loadshare.offload.bpf.BpfRingBuffer;
+import io.loadshare.core.session.FlowKey;
+import java.util.List;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -37,6 +40,8 @@ class LsmacXdpProgramTest {
     private static final int VIP = Ipv4Address.parse("192.0.2.10");
     private static final int BACKEND_ID = 3;
     private static final String REWRITTEN_MACS = "02000000000b0200000000fe";
+    /** A Maglev table of 11 slots over backends 3, 5 and 7 (any table will do: the program only looks it up). */
+    private static final int[] TABLE = {3, 5, 7, 3, 5, 7, 3, 5, 7, 3, 5};
 
     private final Arena arena = Arena.ofConfined();
     private FastPathMaps maps;
@@ -45,8 +50,8 @@ class LsmacXdpProgramTest {
     @BeforeEach
     void load() throws Exception {
         NetnsTestbed.requireRoot();
-        maps = FastPathMaps.create(64, 15);
-        program = BpfProgram.loadXdp("lsmac_test", LsmacXdpProgram.assemble(maps, DISPATCHER));
+        maps = FastPathMaps.create(64, 15, TABLE.length);
+        program = BpfProgram.loadXdp("lsmac_test", LsmacXdpProgram.assemble(maps, DISPATCHER, false));
     }
 
     @AfterEach
@@ -112,6 +117,48 @@ class LsmacXdpProgramTest {
         assertStats(0, 0);
     }
 
+    @Test
+    void placesASynByTheMaglevTableAsThePipelineWould() throws Exception {
+        program.close();
+        program = BpfProgram.loadXdp("lsmac_place", LsmacXdpProgram.assemble(maps, DISPATCHER, true));
+        for (int id : new int[] {3, 5, 7}) {
+            backend(id, 0x0200_0000_0000L + id, true);
+        }
+        maps.maglev().putAll(0, TABLE);
+        BpfMap.Accessor vips = maps.vips().accessor(arena);
+        FastPathMaps.writeVip(vips.key(), VIP, 80, IpProtocol.TCP);
+        vips.value().set(ValueLayout.JAVA_INT, FastPathMaps.VIP_OFFSET, 0);
+        vips.value().set(ValueLayout.JAVA_INT, FastPathMaps.VIP_SIZE, TABLE.length);
+        vips.value().set(ValueLayout.JAVA_INT, FastPathMaps.VIP_SERVICE, 2);
+        vips.put(Bpf.ANY);
+        try (BpfRingBuffer ring = BpfRingBuffer.map(maps.ring(), FastPathMaps.RING_SIZE)) {
+            for (int port = 40000; port < 40200; port++) {
+                BpfProgram.TestRun run = program.testRun(tcpFrom(port, TcpHeader.SYN, ""));
+                assertEquals(LsmacXdpProgram.XDP_TX, run.verdict(), "a SYN to a placed service");
+                // The pipeline's pick for the same flow: Flow.flowHash() into the same table.
+                int hash = new FlowKey(IpProtocol.TCP, CLIENT, port, VIP, 80).flowHash();
+                int expected = TABLE[(int) (((hash & 0xFFFF_FFFFL) * TABLE.length) >>> 32)];
+                assertEquals(expected, run.frame()[5], "port " + port + ": the backend the pipeline would pick");
+                List<int[]> events = new java.util.ArrayList<>();
+                ring.drain((data, offset, length) -> events.add(new int[] {
+                    data.get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN), offset + 8)
+                            & 0xFFFF, data.get(ValueLayout.JAVA_INT_UNALIGNED, offset + 16),
+                    data.get(ValueLayout.JAVA_INT_UNALIGNED, offset + 20)}));
+                assertEquals(1, events.size(), "one event for the session table");
+                assertArrayEquals(new int[] {port, expected, 2}, events.getFirst());
+            }
+            assertTrue(lastSeen(IpProtocol.TCP, 40000, 80) > 0, "the flow entered the map");
+            assertPasses(tcpFrom(40000, TcpHeader.SYN, ""), "a SYN for a flow the map holds (port reuse)");
+            assertEquals(LsmacXdpProgram.XDP_TX, program.testRun(tcpFrom(40000, TcpHeader.ACK, "")).verdict(),
+                    "the flow's next segment follows the map");
+            assertPasses(tcpFrom(50000, TcpHeader.SYN | TcpHeader.ACK, ""), "SYN+ACK");
+            FastPathMaps.writeVip(vips.key(), VIP, 80, IpProtocol.TCP);
+            assertEquals(0, vips.delete());
+            assertPasses(tcpFrom(50001, TcpHeader.SYN, ""), "a SYN to a service without a table");
+            assertTrue(!ring.hasRecords(), "nothing more on the ring");
+        }
+    }
+
     private void assertPasses(byte[] frame, String what) throws Exception {
         BpfProgram.TestRun run = program.testRun(frame);
         assertEquals(LsmacXdpProgram.XDP_PASS, run.verdict(), what);
@@ -152,8 +199,12 @@ class LsmacXdpProgramTest {
     }
 
     private void backend(long mac, boolean up) throws Exception {
+        backend(BACKEND_ID, mac, up);
+    }
+
+    private void backend(int id, long mac, boolean up) throws Exception {
         BpfMap.Accessor backends = maps.backends().accessor(arena);
-        backends.key().set(ValueLayout.JAVA_INT, 0, BACKEND_ID);
+        backends.key().set(ValueLayout.JAVA_INT, 0, id);
         FastPathMaps.writeBackend(backends.value(), mac, up);
         backends.put(Bpf.ANY);
     }

@@ -50,6 +50,25 @@ public final class HashingScheduler extends PreparedScheduler<MaglevTable> {
         return pool.byId(table.lookup(hash));
     }
 
+    /** maglev's table, for a fast path that places new flows; source-hash and destination-hash hash other keys. */
+    @Override
+    public int[] flowTable(BackendPool pool) {
+        MaglevTable table = key == Key.FLOW ? derived(pool) : null;
+        if (table == null) {
+            return null;
+        }
+        int[] slots = new int[table.size()];
+        for (int i = 0; i < slots.length; i++) {
+            slots[i] = table.slot(i);
+        }
+        return slots;
+    }
+
+    @Override
+    public int flowTableSize() {
+        return key == Key.FLOW ? tableSize : 0;
+    }
+
     /** The pick is a function of the flow and the pool's addresses and weights, identical in every dispatcher. */
     @Override
     public boolean continuesFlows() {

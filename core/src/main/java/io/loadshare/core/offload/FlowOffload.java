@@ -1,7 +1,7 @@
 package io.loadshare.core.offload;
 
+import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Packet;
-import io.loadshare.core.pipeline.ServiceTable;
 import io.loadshare.core.session.OffloadedFlows;
 
 /**
@@ -9,8 +9,10 @@ import io.loadshare.core.session.OffloadedFlows;
  * chose, while every decision stays in the pipeline. The pipeline hands it a session once the session is
  * established ({@link OffloadHandler}); the session table takes it back when the session ends and asks it how
  * recently the flow was seen before expiring it ({@link OffloadedFlows}). A backend the pools mark down is
- * withdrawn at the next sweep ({@link #syncBackends}), so that its flows' packets reach the pipeline, which ends
- * their sessions.
+ * withdrawn at the next sweep ({@link #sync}), so that its flows' packets reach the pipeline, which ends their
+ * sessions. A fast path may also place new flows itself by a consistent-hash table the pipeline's scheduler
+ * publishes ({@link io.loadshare.core.scheduler.Scheduler#flowTable}); the session table then learns of each
+ * ({@link #learn}).
  *
  * <p>Every method but {@link #close} runs on the event loop that owns the dispatch context.
  */
@@ -34,7 +36,11 @@ public interface FlowOffload extends OffloadedFlows, AutoCloseable {
         }
 
         @Override
-        public void syncBackends(ServiceTable services) {
+        public void sync(DispatchContext context) {
+        }
+
+        @Override
+        public void learn(DispatchContext context) {
         }
 
         @Override
@@ -55,8 +61,17 @@ public interface FlowOffload extends OffloadedFlows, AutoCloseable {
      */
     boolean install(Packet packet);
 
-    /** Brings the fast path's view of the backends (their MACs, whether they take packets) in line with the pools. */
-    void syncBackends(ServiceTable services);
+    /**
+     * Brings the fast path's view in line with the pools: the backends (their MACs, whether they take packets) and
+     * the consistent-hash tables of the services it places flows for.
+     */
+    void sync(DispatchContext context);
+
+    /**
+     * Records in the context's session table the flows the fast path placed itself since the last call. Cheap
+     * when there are none: the pipeline calls it for every packet, before classifying.
+     */
+    void learn(DispatchContext context);
 
     /** Detaches the fast path; its flows' packets reach the pipeline again. Idempotent, any thread. */
     @Override

@@ -51,6 +51,7 @@ public final class ClassifyHandler extends ChannelInboundHandlerAdapter {
             ctx.fireChannelRead(msg);
             return;
         }
+        context.offload().learn(context);
         DropReason reason = classify(packet);
         if (packet.protocol() == IpProtocol.TCP && !packet.isIcmpError() && (packet.tcpFlags() & TcpHeader.RST) == 0) {
             if (reason == DropReason.BACKEND_GONE) {

@@ -126,7 +126,7 @@ public final class DispatchContext implements SessionListener {
     public void offload(FlowOffload fastPath) {
         this.offload = Objects.requireNonNull(fastPath, "fastPath");
         sessions.offloadTo(fastPath);
-        fastPath.syncBackends(services);
+        fastPath.sync(this);
     }
 
     /** Milliseconds on this context's clock, the time base of session deadlines. */
@@ -174,7 +174,8 @@ public final class DispatchContext implements SessionListener {
         if (templates != null) {
             templates.sweep(now, templateSweepBudget);
         }
-        offload.syncBackends(services);
+        offload.learn(this);
+        offload.sync(this);
         return sessions.sweep(now);
     }
 

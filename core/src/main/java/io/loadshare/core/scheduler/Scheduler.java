@@ -34,6 +34,21 @@ public interface Scheduler {
         return false;
     }
 
+    /**
+     * The table behind {@link #pick} when the pick is {@code table[(flowHash × size) >>> 32]} over
+     * {@link Flow#flowHash()} (Maglev): slot → backend id, for a fast path that places new flows itself, as Katran's
+     * XDP program uses the Maglev table its control plane publishes. Null when the pick is not such a lookup, or
+     * the pool has no available backend. Control plane; it may allocate.
+     */
+    default int[] flowTable(BackendPool pool) {
+        return null;
+    }
+
+    /** The length of every {@link #flowTable}, fixed by the scheduler's settings; 0 when it has none. */
+    default int flowTableSize() {
+        return 0;
+    }
+
     /** A session was created on {@code backend} after {@link #pick} chose it. */
     default void sessionOpened(Backend backend) {
     }

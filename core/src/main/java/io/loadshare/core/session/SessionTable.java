@@ -496,7 +496,12 @@ public final class SessionTable {
         if (idle < 0 || idleMillis >= timeout) {
             return true;
         }
-        setStateAndDeadline(slot, state, now + (int) (timeout - idleMillis));
+        // A half-open session the fast path placed and then carried on is past its opening.
+        if (SessionState.isHalfOpen(state)) {
+            state = SessionState.ESTABLISHED;
+            timeout = tcpIdleMillis;
+        }
+        setStateAndDeadline(slot, state, now + (int) Math.max(1, timeout - idleMillis));
         return false;
     }
 

@@ -10,14 +10,13 @@ import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.packet.TcpHeader;
 import io.loadshare.core.pipeline.DispatchPipeline;
 import io.loadshare.core.pipeline.Packet;
-import io.loadshare.core.pipeline.ServiceTable;
+import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.testing.GoldenFrames;
 import io.loadshare.core.testing.PipelineHarness;
 import io.loadshare.core.testing.TestFrames;
+import io.loadshare.core.testing.TestMacRewriter;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -57,8 +56,12 @@ class OffloadHandlerTest {
         }
 
         @Override
-        public void syncBackends(ServiceTable services) {
+        public void sync(DispatchContext context) {
             syncs++;
+        }
+
+        @Override
+        public void learn(DispatchContext context) {
         }
 
         @Override
@@ -67,19 +70,8 @@ class OffloadHandlerTest {
         }
     }
 
-    /** Sets the MACs as LSMAC does. */
-    private static final class Rewriter extends ChannelInboundHandlerAdapter {
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            Packet packet = (Packet) msg;
-            packet.ethernet().setDestination(packet.backend().mac());
-            packet.ethernet().setSource(TestFrames.DISPATCHER_MAC);
-            ctx.fireChannelRead(packet);
-        }
-    }
-
     private final PipelineHarness harness = new PipelineHarness(
-            "io.loadshare.core.session { tcp-linger = 2s }", context -> new Rewriter());
+            "io.loadshare.core.session { tcp-linger = 2s }", context -> new TestMacRewriter());
     private final RecordingFastPath fastPath = new RecordingFastPath();
 
     @AfterEach

@@ -18,11 +18,9 @@ import io.loadshare.core.testing.CyclingSchedulerFactory.CyclingScheduler;
 import io.loadshare.core.testing.GoldenFrames;
 import io.loadshare.core.testing.PipelineHarness;
 import io.loadshare.core.testing.TestFrames;
+import io.loadshare.core.testing.TestMacRewriter;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelHandler;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.WriteBufferWaterMark;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -35,21 +33,9 @@ import org.junit.jupiter.api.Test;
 class DispatchPipelineTest {
     private static final byte[] NONE = new byte[0];
 
-    /** Sets the destination MAC to the backend's and the source to the dispatcher's, and forwards. */
-    @ChannelHandler.Sharable
-    static final class MacRewriterForTest extends ChannelInboundHandlerAdapter {
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            Packet packet = (Packet) msg;
-            packet.ethernet().setDestination(packet.backend().mac());
-            packet.ethernet().setSource(TestFrames.DISPATCHER_MAC);
-            ctx.fireChannelRead(packet);
-        }
-    }
-
     private final PipelineHarness harness = new PipelineHarness(
             "io.loadshare.core.session { max-sessions = 4, tcp-linger = 2s, tcp-idle-timeout = 60s }",
-            context -> new MacRewriterForTest());
+            context -> new TestMacRewriter());
 
     @AfterEach
     void close() {

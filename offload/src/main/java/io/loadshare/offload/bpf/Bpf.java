@@ -26,11 +26,13 @@ public final class Bpf {
     static final int MAP_DELETE_ELEM = 3;
     static final int PROG_LOAD = 5;
     static final int PROG_TEST_RUN = 10;
+    static final int MAP_UPDATE_BATCH = 26;
     static final int LINK_CREATE = 28;
 
     public static final int MAP_TYPE_HASH = 1;
     public static final int MAP_TYPE_ARRAY = 2;
     public static final int MAP_TYPE_PERCPU_ARRAY = 6;
+    public static final int MAP_TYPE_RINGBUF = 27;
 
     static final int PROG_TYPE_XDP = 6;
     static final int ATTACH_TYPE_XDP = 37;

@@ -34,6 +34,7 @@ public final class BpfAssembler {
     /** ALU operations. */
     public static final int ADD = 0x00;
     public static final int SUB = 0x10;
+    public static final int MUL = 0x20;
     public static final int OR = 0x40;
     public static final int AND = 0x50;
     public static final int LSH = 0x60;
@@ -50,7 +51,9 @@ public final class BpfAssembler {
 
     /** Helper functions ({@code enum bpf_func_id}). */
     public static final int MAP_LOOKUP_ELEM = 1;
+    public static final int MAP_UPDATE_ELEM = 2;
     public static final int KTIME_GET_NS = 5;
+    public static final int RINGBUF_OUTPUT = 130;
 
     private static final int CLASS_LD = 0x00;
     private static final int CLASS_LDX = 0x01;
@@ -109,6 +112,12 @@ public final class BpfAssembler {
     /** {@code *(size *)(dst + off) = src}. */
     public BpfAssembler store(int size, int dst, int off, int src) {
         return emit(CLASS_STX | MODE_MEM | size, dst, src, off, 0);
+    }
+
+    /** {@code dst = imm} for a full 64-bit constant (the two-slot load). */
+    public BpfAssembler movImm64(int dst, long imm) {
+        emit(CLASS_LD | DW | MODE_IMM, dst, 0, 0, (int) imm);
+        return emit(0, 0, 0, 0, (int) (imm >>> 32));
     }
 
     /** {@code dst = map}: the two-slot load the verifier turns into the map's address. */

@@ -65,6 +65,30 @@ public final class BpfMap implements AutoCloseable {
         return type == Bpf.MAP_TYPE_PERCPU_ARRAY ? ((valueSize + 7) & ~7) * possibleCpus() : valueSize;
     }
 
+    /**
+     * Writes {@code values} under the keys {@code first}, {@code first + 1}, ... of an array map of 4-byte keys and
+     * values, in one {@code BPF_MAP_UPDATE_BATCH}. Control plane: it allocates.
+     */
+    public void putAll(int first, int[] values) throws BpfException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment keys = arena.allocate((long) values.length * Integer.BYTES, 8);
+            MemorySegment data = arena.allocate((long) values.length * Integer.BYTES, 8);
+            for (int i = 0; i < values.length; i++) {
+                keys.setAtIndex(ValueLayout.JAVA_INT, i, first + i);
+                data.setAtIndex(ValueLayout.JAVA_INT, i, values[i]);
+            }
+            MemorySegment attr = Bpf.newAttr(arena);
+            attr.set(ValueLayout.JAVA_LONG, 16, keys.address());
+            attr.set(ValueLayout.JAVA_LONG, 24, data.address());
+            attr.set(ValueLayout.JAVA_INT, 32, values.length);
+            attr.set(ValueLayout.JAVA_INT, 36, fd);
+            long result = Bpf.call(Bpf.newErrnoSegment(arena), Bpf.MAP_UPDATE_BATCH, attr);
+            if (result < 0) {
+                throw new BpfException("writing " + values.length + " entries to BPF map " + name, (int) -result);
+            }
+        }
+    }
+
     /** Segments for the calls of one thread; they live as long as {@code arena}. */
     public Accessor accessor(Arena arena) {
         return new Accessor(arena);
