@@ -77,7 +77,8 @@ public final class DispatcherMain {
                 .bind(new RawSocketAddress(args[1])).sync().channel();
         if (Boolean.getBoolean("loadshare.bench.offload")) {
             XdpFlowOffload offload = XdpFlowOffload.attachLsmac(null, args[1], channel.interfaceIndex(),
-                    channel.hardwareAddress(), OffloadSettings.defaults(), CoreSettings.defaults().maxBackendId(),
+                    channel.hardwareAddress(), OffloadSettings.from(ConfigFactory.parseString(OffloadSettings.ROOT
+                            + ".place-new-flows = true"), OffloadSettings.ROOT), CoreSettings.defaults().maxBackendId(),
                     context);
             loop.submit(() -> context.offload(offload)).sync();
             System.out.println("fast path attached: " + offload);

@@ -38,7 +38,7 @@ import java.util.function.Supplier;
 final class DispatcherView {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Labels of {@link XdpFlowOffload#flowEvents}, by index. */
-    private static final String[] FLOW_EVENTS = {"installed", "removed", "map-full", "failed"};
+    private static final String[] FLOW_EVENTS = {"installed", "removed", "map-full", "failed", "placed"};
 
     private final List<Service> services;
     /** The running configuration's services, which a reload replaces. */
@@ -139,7 +139,8 @@ final class DispatcherView {
         backendCounter("loadshare_offload_backend_bytes", "Bytes the in-kernel fast path sent to a backend.",
                 id -> offload == null ? 0 : offload.backendTraffic(id).bytes());
         CounterWithCallback.builder().name("loadshare_offload_flow_events")
-                .help("Flows handed to the fast path (installed), taken back (removed), or refused (map-full, failed).")
+                .help("Flows handed to the fast path (installed), placed by it (placed), taken back (removed), or refused"
+                        + " (map-full, failed).")
                 .labelNames("event").callback(cb -> {
                     for (int event = 0; event < FLOW_EVENTS.length; event++) {
                         cb.call(offload == null ? 0 : offload.flowEvents(event), FLOW_EVENTS[event]);

@@ -205,7 +205,7 @@ class OffloadTest {
                       services = [ { name = web, address = "%s", port = 80, scheduler = maglev,
                         backends = [ "192.0.2.11", "192.0.2.12", "192.0.2.13" ] } ]
                     }
-                    io.loadshare.offload.mode = on
+                    io.loadshare.offload { mode = on, place-new-flows = true }
                     io.loadshare.dispatch.l2.arp.interval = 200ms
                     io.loadshare.core.session { tcp-linger = 200ms, sweep-interval = 50ms, sweep-cycle = 200ms }
                     """.formatted(cluster.dispatcher, VIP));

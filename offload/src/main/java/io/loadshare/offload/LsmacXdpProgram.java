@@ -66,6 +66,8 @@ final class LsmacXdpProgram {
     private static final int RST = 0x04;
     private static final int ACK = 0x10;
     private static final int NOEXIST = 1;
+    /** The session table polls the ring; a wake-up per event would cost an interrupt per new flow. */
+    private static final int RB_NO_WAKEUP = 1;
     /** The constants of {@code FlowHashing}: the golden ratio and murmur3's finaliser. */
     private static final long GOLDEN = 0x9E37_79B9_7F4A_7C15L;
     private static final long MIX_1 = 0xFF51_AFD7_ED55_8CCDL;
@@ -169,7 +171,7 @@ final class LsmacXdpProgram {
                 .load(B, R1, R0, FastPathMaps.BACKEND_UP).jumpImm(JEQ, R1, 0, PASS)
                 .mov(R9, R0)
                 .loadMap(R1, maps.ring()).mov(R2, R10).aluImm(ADD, R2, -56).movImm(R3, FastPathMaps.EVENT_SIZE)
-                .movImm(R4, 0).call(RINGBUF_OUTPUT)
+                .movImm(R4, RB_NO_WAKEUP).call(RINGBUF_OUTPUT)
                 .jumpImm(JNE, R0, 0, PASS)
                 .load(W, R1, R10, -40).store(DW, R10, -72, R1)
                 .call(KTIME_GET_NS).store(DW, R10, -64, R0)

@@ -364,14 +364,17 @@ public final class XdpFlowOffload implements FlowOffload {
     public record BackendTraffic(long packets, long bytes) {
     }
 
-    /** Flows installed, removed, refused for a full map and refused otherwise ({@link #INSTALLED} ...); any thread. */
+    /**
+     * Flows installed, removed, refused for a full map, refused otherwise, and placed by the program
+     * ({@link #INSTALLED} ...); any thread.
+     */
     public long flowEvents(int event) {
         return events.get(event);
     }
 
-    /** Flows the fast path holds now: installed and not yet removed. */
+    /** Flows the fast path holds now: installed or placed, and not yet removed. */
     public long flows() {
-        return events.get(INSTALLED) - events.get(REMOVED);
+        return events.get(INSTALLED) + events.get(PLACED) - events.get(REMOVED);
     }
 
     public String interfaceName() {

@@ -58,7 +58,9 @@ public final class ClassifyHandler extends ChannelInboundHandlerAdapter {
                 reset(ctx, packet);
                 resets.remember(packet, context.now());
             } else if (reason == DropReason.NO_SESSION && resets.contains(packet, context.now())) {
+                // While the backend's data keeps moving the edge, each of the client's segments gets one.
                 reset(ctx, packet);
+                resets.remember(packet, context.now());
                 reason = DropReason.BACKEND_GONE;
             }
         }

@@ -8,7 +8,8 @@ import io.loadshare.core.session.Flow;
  * not exactly the next expected one draws a challenge ACK instead of closing the connection (RFC 5961 section
  * 3.2); under LSMAC the backend's data reaches the client directly and moves that number on while the reset is on
  * its way, so the first reset often misses. The challenge ACK carries the exact number, and the second reset
- * closes the connection.
+ * closes the connection. A flow is remembered for a linger after the last segment that drew a reset, so that
+ * as long as the backend's data keeps the client talking, each segment is answered.
  *
  * <p>A direct-mapped array of a fixed size: a newer flow overwrites an older one in its slot, lookups cost one
  * probe, nothing is allocated. Used by one event loop.
