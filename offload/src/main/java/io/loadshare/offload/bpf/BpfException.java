@@ -29,11 +29,6 @@ public final class BpfException extends Exception {
         return verifierLog;
     }
 
-    /** Whether the process lacks a privilege (CAP_BPF, CAP_NET_ADMIN) rather than the kernel a feature. */
-    public boolean isPermission() {
-        return errno == Bpf.EPERM || errno == Bpf.EACCES && verifierLog.isEmpty();
-    }
-
     private static String hint(int errno) {
         return switch (errno) {
             case Bpf.EPERM -> "; loading and attaching XDP programs needs CAP_BPF and CAP_NET_ADMIN (run as root,"

@@ -56,10 +56,6 @@ public final class BpfMap implements AutoCloseable {
         return name;
     }
 
-    public int maxEntries() {
-        return maxEntries;
-    }
-
     /** Bytes a lookup writes: a per-CPU map holds one 8-byte-aligned value per possible CPU. */
     public int valueBufferSize() {
         return type == Bpf.MAP_TYPE_PERCPU_ARRAY ? ((valueSize + 7) & ~7) * possibleCpus() : valueSize;
