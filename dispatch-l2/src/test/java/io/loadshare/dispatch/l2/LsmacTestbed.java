@@ -104,14 +104,23 @@ final class LsmacTestbed implements AutoCloseable {
                     .channelFactory(() -> new RawSocketChannel(NetworkNamespace.named(sw)))
                     .option(RawSocketChannelOption.SOCKET_FILTER, SocketFilter.acceptAll())
                     .handler(new ChannelInboundHandlerAdapter() {
+                        // A frame that arrives before the other port is bound has nowhere to go: dropped.
                         @Override
                         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                            ports[other].write(msg, ports[other].voidPromise());
+                            Channel out = ports[other];
+                            if (out == null) {
+                                io.netty.util.ReferenceCountUtil.release(msg);
+                                return;
+                            }
+                            out.write(msg, out.voidPromise());
                         }
 
                         @Override
                         public void channelReadComplete(ChannelHandlerContext ctx) {
-                            ports[other].flush();
+                            Channel out = ports[other];
+                            if (out != null) {
+                                out.flush();
+                            }
                         }
                     });
             if (i == 1) {
