@@ -111,14 +111,15 @@ class OffloadTest {
                 LoadGenerator.Result load = new LoadGenerator(new LoadGenerator.Settings(new InetSocketAddress(VIP, 80),
                         List.of("/"), 32, Duration.ofSeconds(3), Duration.ofSeconds(2)))
                         .run(NetworkNamespace.named(cluster.client), 1);
-                long installed = offload.flowEvents(XdpFlowOffload.INSTALLED);
-                long removed = offload.flowEvents(XdpFlowOffload.REMOVED);
+                // Read on the loop, so that no session ends between the counters and the table's size.
+                long[] state = running.context().eventLoop().submit(() -> new long[] {
+                    offload.flowEvents(XdpFlowOffload.INSTALLED), offload.flowEvents(XdpFlowOffload.REMOVED),
+                    running.context().sessions().size()}).get();
                 System.out.printf("load: %d connections (%.0f/s), failures %s; flows installed %d, removed %d,"
-                        + " sessions %d%n", load.connections(), load.connectionsPerSecond(), load.failures(), installed,
-                        removed, running.context().sessions().size());
+                        + " sessions %d%n", load.connections(), load.connectionsPerSecond(), load.failures(), state[0],
+                        state[1], state[2]);
                 assertEquals(0, load.failureCount(), "failed connections " + load.failures());
-                assertTrue(installed - removed <= running.context().sessions().size(), "the kernel holds no flow"
-                        + " whose session ended");
+                assertTrue(state[0] - state[1] <= state[2], "the kernel holds no flow whose session ended");
 
                 // 10 MB down: only the client's ACKs pass the dispatcher.
                 Traffic before = Traffic.of(running, 0);
@@ -241,15 +242,15 @@ class OffloadTest {
                 LoadGenerator.Result load = new LoadGenerator(new LoadGenerator.Settings(new InetSocketAddress(VIP, 80),
                         List.of("/"), 32, Duration.ofSeconds(3), Duration.ofSeconds(2)))
                         .run(NetworkNamespace.named(cluster.client), 1);
-                long held = offload.flowEvents(XdpFlowOffload.PLACED) + offload.flowEvents(XdpFlowOffload.INSTALLED)
-                        - offload.flowEvents(XdpFlowOffload.REMOVED);
+                long[] state = running.context().eventLoop().submit(() -> new long[] {offload.flows(),
+                    offload.flowEvents(XdpFlowOffload.PLACED), offload.flowEvents(XdpFlowOffload.REMOVED),
+                    running.context().sessions().size()}).get();
                 System.out.printf("placed in the kernel, load: %d connections (%.0f/s), failures %s; placed %d,"
                         + " removed %d, sessions %d%n", load.connections(), load.connectionsPerSecond(),
-                        load.failures(), offload.flowEvents(XdpFlowOffload.PLACED),
-                        offload.flowEvents(XdpFlowOffload.REMOVED), running.context().sessions().size());
+                        load.failures(), state[1], state[2], state[3]);
                 assertEquals(0, load.failureCount(), "failed connections " + load.failures());
-                assertTrue(held <= running.context().sessions().size(), "the kernel holds no flow whose session"
-                        + " ended: " + held + " held, " + running.context().sessions().size() + " sessions");
+                assertTrue(state[0] <= state[3], "the kernel holds no flow whose session ended: " + state[0]
+                        + " held, " + state[3] + " sessions");
             }
         }
     }
