@@ -266,7 +266,6 @@ public final class XdpFlowOffload implements FlowOffload {
                 vips.delete();
             } else {
                 maps.maglev().putAll(tableOffset[index], table);
-                FastPathMaps.writeVip(vips.key(), service.address(), service.port(), service.protocol());
                 MemorySegment value = vips.value();
                 value.set(ValueLayout.JAVA_INT, FastPathMaps.VIP_OFFSET, tableOffset[index]);
                 value.set(ValueLayout.JAVA_INT, FastPathMaps.VIP_SIZE, table.length);
