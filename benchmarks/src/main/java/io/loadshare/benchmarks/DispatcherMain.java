@@ -2,6 +2,7 @@ package io.loadshare.benchmarks;
 
 import io.loadshare.core.metrics.DropReason;
 import io.loadshare.core.backend.StaticBackend;
+import io.loadshare.core.packet.EtherType;
 import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.packet.Ipv4Address;
@@ -12,6 +13,8 @@ import io.loadshare.dispatch.l3.L3Dispatcher;
 import io.loadshare.dispatch.l3.L3Service;
 import io.loadshare.core.config.CoreSettings;
 import io.loadshare.offload.OffloadSettings;
+import io.loadshare.offload.KernelFlowOffload;
+import io.loadshare.offload.TcFlowOffload;
 import io.loadshare.offload.XdpFlowOffload;
 import io.loadshare.transport.rawsocket.RawSocketAddress;
 import io.loadshare.transport.rawsocket.RawSocketChannel;
@@ -32,8 +35,9 @@ import java.util.concurrent.TimeUnit;
  * The dispatcher {@code dev/bench-paper} measures: LSMAC or one-armed LSNAT on one interface, round robin over
  * the given backends, until killed. The raw socket runs in plain mode unless {@code -Dloadshare.bench.ring=true}:
  * the ring hands over a block per millisecond at light load, which costs latency a connection-rate test feels.
- * With {@code -Dloadshare.bench.offload=true} (LSMAC only) the XDP fast path carries established sessions;
- * {@code -Dloadshare.bench.scheduler=maglev} (round robin by default) lets it place new flows too.
+ * With {@code -Dloadshare.bench.offload=true} the fast path carries established sessions (LSMAC's XDP program,
+ * LSNAT's tc program); {@code -Dloadshare.bench.scheduler=maglev} (round robin by default) lets LSMAC's place new
+ * flows too.
  *
  * <p>Usage: {@code DispatcherMain l2|l3 INTERFACE VIP PORT BACKEND...}
  */
@@ -52,7 +56,10 @@ public final class DispatcherMain {
         String vip = args[2];
         int port = Integer.parseInt(args[3]);
         List<StaticBackend> backends = StaticBackend.of(Arrays.copyOfRange(args, 4, args.length));
+        boolean offload = Boolean.getBoolean("loadshare.bench.offload");
         ChannelHandler initializer;
+        // LSNAT's fast path needs the data socket bound to IPv4 alone (TcFlowOffload), so ARP gets its own.
+        ChannelHandler arpInitializer = null;
         DispatchContext context;
         if (mode.equals("l2")) {
             L2DispatchInitializer l2 = L2DispatchInitializer.builder().service(new L2Service("bench",
@@ -65,6 +72,9 @@ public final class DispatcherMain {
                     IpProtocol.TCP, port, 0, SCHEDULER, ConfigFactory.empty(), backends, 0, 0)).build();
             initializer = l3.initializer(Arm.BOTH);
             context = l3.context();
+            if (offload) {
+                arpInitializer = l3.arpInitializer(Arm.BOTH);
+            }
         }
         boolean ring = Boolean.getBoolean("loadshare.bench.ring");
         EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
@@ -73,15 +83,27 @@ public final class DispatcherMain {
                         RawSocketSettings.ROOT + ".ring.enabled = " + ring), RawSocketSettings.ROOT).ring())
                 .option(RawSocketChannelOption.SOCKET_FILTER, SocketFilter.builder().acceptBroadcast(mode.equals("l3"))
                         .build())
+                .option(RawSocketChannelOption.ETHER_TYPE, arpInitializer == null ? 0 : EtherType.IPV4)
                 .handler(initializer)
                 .bind(new RawSocketAddress(args[1])).sync().channel();
-        if (Boolean.getBoolean("loadshare.bench.offload")) {
-            XdpFlowOffload offload = XdpFlowOffload.attachLsmac(null, args[1], channel.interfaceIndex(),
-                    channel.hardwareAddress(), OffloadSettings.from(ConfigFactory.parseString(OffloadSettings.ROOT
-                            + ".place-new-flows = true"), OffloadSettings.ROOT), CoreSettings.defaults().maxBackendId(),
-                    context);
-            loop.submit(() -> context.offload(offload)).sync();
-            System.out.println("fast path attached: " + offload);
+        if (arpInitializer != null) {
+            new Bootstrap().group(loop).channel(RawSocketChannel.class)
+                    .option(RawSocketChannelOption.SOCKET_FILTER, SocketFilter.builder().acceptBroadcast(true).build())
+                    .option(RawSocketChannelOption.ETHER_TYPE, EtherType.ARP)
+                    .handler(arpInitializer)
+                    .bind(new RawSocketAddress(args[1])).sync();
+        }
+        if (offload) {
+            OffloadSettings settings = OffloadSettings.from(ConfigFactory.parseString(OffloadSettings.ROOT
+                    + ".place-new-flows = true"), OffloadSettings.ROOT);
+            int maxBackendId = CoreSettings.defaults().maxBackendId();
+            TcFlowOffload.Arm arm = new TcFlowOffload.Arm(args[1], channel.interfaceIndex(), channel.hardwareAddress());
+            KernelFlowOffload fastPath = mode.equals("l2")
+                    ? XdpFlowOffload.attachLsmac(null, args[1], channel.interfaceIndex(), channel.hardwareAddress(),
+                            settings, maxBackendId, context)
+                    : TcFlowOffload.attachLsnat(null, arm, arm, settings, maxBackendId, context);
+            loop.submit(() -> context.offload(fastPath)).sync();
+            System.out.println("fast path attached: " + fastPath);
         }
         System.out.println("dispatching " + mode + " " + vip + ":" + port + " over " + args[1]);
         loop.scheduleAtFixedRate(() -> System.out.println(report(context)), 1, 1, TimeUnit.SECONDS);

@@ -18,6 +18,8 @@ import io.loadshare.dispatch.l3.L3Dispatcher;
 import io.loadshare.dispatch.l3.L3Service;
 import io.loadshare.distribution.announce.Announcer;
 import io.loadshare.offload.OffloadSettings;
+import io.loadshare.offload.KernelFlowOffload;
+import io.loadshare.offload.TcFlowOffload;
 import io.loadshare.offload.XdpFlowOffload;
 import io.loadshare.offload.bpf.BpfException;
 import io.loadshare.transport.pcap.PcapChannelOption;
@@ -70,7 +72,7 @@ public final class Dispatcher implements AutoCloseable {
     private final Reconfigurer reconfigurer;
     private final HealthChecker health;
     /** The fast path, or null when every packet goes through the pipeline. */
-    private final XdpFlowOffload offload;
+    private final KernelFlowOffload offload;
     private volatile DispatcherConfig config;
     private final AtomicBoolean closed = new AtomicBoolean();
     private AdminServer admin;
@@ -79,7 +81,7 @@ public final class Dispatcher implements AutoCloseable {
     private final AtomicBoolean draining = new AtomicBoolean();
 
     private Dispatcher(DispatcherConfig config, EventLoopGroup loop, List<Channel> channels, DispatchContext context,
-            List<Service> services, Reconfigurer reconfigurer, HealthChecker health, XdpFlowOffload offload) {
+            List<Service> services, Reconfigurer reconfigurer, HealthChecker health, KernelFlowOffload offload) {
         this.config = config;
         this.loop = loop;
         this.channels = channels;
@@ -101,7 +103,7 @@ public final class Dispatcher implements AutoCloseable {
             DispatchContext context;
             List<Service> services;
             Reconfigurer reconfigurer;
-            XdpFlowOffload offload = null;
+            KernelFlowOffload offload = null;
             if (config.mode() == DispatcherConfig.Mode.L2) {
                 L2DispatchInitializer lsmac = l2(config).build();
                 context = lsmac.context();
@@ -109,28 +111,35 @@ public final class Dispatcher implements AutoCloseable {
                 reconfigurer = lsmac::reconfigure;
                 channels.addAll(bind(loop, config, namespace, config.clientInterface(), config.clientVlan(), lsmac,
                         SocketFilter.builder().acceptBroadcast(config.rawSocket().acceptBroadcast())
-                                .ipv4Destinations(vips), lsmac.arpInitializer(), false));
-                offload = offload(config, namespace, (RawSocketChannel) channels.getLast(), context);
+                                .ipv4Destinations(vips), lsmac.arpInitializer(), false, 0));
+                RawSocketChannel data = (RawSocketChannel) channels.getLast();
+                offload = offload(config, namespace, data, data, context);
             } else {
                 L3Dispatcher.checkHost(namespace);
                 L3Dispatcher lsnat = l3(config).build();
                 context = lsnat.context();
                 services = lsnat.services();
                 reconfigurer = lsnat::reconfigure;
+                // With a fast path the data sockets take IPv4 alone: such a socket gets a frame after tc ingress,
+                // so one the fast path redirects never reaches it (a socket for every protocol copies it first).
+                int data = config.offload().mode() == OffloadSettings.Mode.OFF ? 0 : EtherType.IPV4;
                 // The ARP responders need broadcasts; replies and ICMP errors come from backend-side addresses.
                 if (config.backendInterface().isEmpty()) {
                     channels.addAll(bind(loop, config, namespace, config.clientInterface(), config.clientVlan(),
                             lsnat.initializer(Arm.BOTH), SocketFilter.builder(), lsnat.arpInitializer(Arm.BOTH),
-                            true));
+                            true, data));
+                    RawSocketChannel both = (RawSocketChannel) channels.getLast();
+                    offload = offload(config, namespace, both, both, context);
                 } else {
                     channels.addAll(bind(loop, config, namespace, config.backendInterface(), config.backendVlan(),
                             lsnat.initializer(Arm.BACKEND), SocketFilter.builder(), lsnat.arpInitializer(Arm.BACKEND),
-                            true));
+                            true, data));
+                    RawSocketChannel backend = (RawSocketChannel) channels.getLast();
                     channels.addAll(bind(loop, config, namespace, config.clientInterface(), config.clientVlan(),
                             lsnat.initializer(Arm.CLIENT), SocketFilter.builder().ipv4Destinations(vips),
-                            lsnat.arpInitializer(Arm.CLIENT), true));
+                            lsnat.arpInitializer(Arm.CLIENT), true, data));
+                    offload = offload(config, namespace, (RawSocketChannel) channels.getLast(), backend, context);
                 }
-                offload(config, namespace, null, context);
             }
             HealthChecker health = new HealthChecker(namespace);
             Dispatcher dispatcher = new Dispatcher(config, loop, List.copyOf(channels), context, services,
@@ -172,29 +181,43 @@ public final class Dispatcher implements AutoCloseable {
     }
 
     /**
-     * Attaches the fast path to LSMAC's data channel as {@code io.loadshare.offload.mode} asks: {@code auto} falls
-     * back to the pipeline alone with one log line saying why, {@code on} refuses to start.
+     * Attaches the fast path to the data channels as {@code io.loadshare.offload.mode} asks: LSMAC's XDP program,
+     * or LSNAT's tc program on both arms. {@code auto} falls back to the pipeline alone with one log line saying
+     * why, {@code on} refuses to start.
      *
-     * @param data the bound data channel; null for a mode the fast path does not carry
+     * @param client the client arm's bound data channel (LSMAC's only one)
+     * @param backend the backend arm's; {@code client} itself when there is one interface
      * @return the attached fast path, or null
      */
-    private static XdpFlowOffload offload(DispatcherConfig config, NetworkNamespace namespace, RawSocketChannel data,
-            DispatchContext context) throws InterruptedException {
+    private static KernelFlowOffload offload(DispatcherConfig config, NetworkNamespace namespace,
+            RawSocketChannel client, RawSocketChannel backend, DispatchContext context) throws InterruptedException {
         OffloadSettings settings = config.offload();
         if (settings.mode() == OffloadSettings.Mode.OFF) {
             return null;
         }
-        String refusal = data == null ? "it carries LSMAC (mode = l2) only so far"
-                : config.clientVlan() != 0 ? "it does not carry VLAN-tagged frames (interfaces.client-vlan)" : null;
         try {
-            if (refusal != null) {
-                throw new IllegalArgumentException(refusal);
+            if (config.clientVlan() != 0 || config.backendVlan() != 0) {
+                throw new IllegalArgumentException("it does not carry VLAN-tagged frames (interfaces.client-vlan,"
+                        + " interfaces.backend-vlan)");
             }
-            XdpFlowOffload fastPath = XdpFlowOffload.attachLsmac(namespace, config.clientInterface(),
-                    data.interfaceIndex(), data.hardwareAddress(), settings, config.core().maxBackendId(), context);
-            data.eventLoop().submit(() -> context.offload(fastPath)).sync();
-            LOG.info("fast path: XDP ({} mode) on {}, up to {} flows", settings.attach().name().toLowerCase(Locale.ROOT),
-                    config.clientInterface(), settings.maxFlows());
+            KernelFlowOffload fastPath;
+            if (config.mode() == DispatcherConfig.Mode.L2) {
+                fastPath = XdpFlowOffload.attachLsmac(namespace, config.clientInterface(), client.interfaceIndex(),
+                        client.hardwareAddress(), settings, config.core().maxBackendId(), context);
+                LOG.info("fast path: XDP ({} mode) on {}, up to {} flows",
+                        settings.attach().name().toLowerCase(Locale.ROOT), fastPath.interfaceName(), settings.maxFlows());
+            } else {
+                TcFlowOffload.Arm clientArm = new TcFlowOffload.Arm(config.clientInterface(), client.interfaceIndex(),
+                        client.hardwareAddress());
+                TcFlowOffload.Arm backendArm = backend == client ? clientArm : new TcFlowOffload.Arm(
+                        config.backendInterface(), backend.interfaceIndex(), backend.hardwareAddress());
+                fastPath = TcFlowOffload.attachLsnat(namespace, clientArm, backendArm, settings,
+                        config.core().maxBackendId(), context);
+                LOG.info("fast path: tc (tcx ingress) on {}, up to {} flows", fastPath.interfaceName(),
+                        settings.maxFlows());
+            }
+            KernelFlowOffload attached = fastPath;
+            client.eventLoop().submit(() -> context.offload(attached)).sync();
             return fastPath;
         } catch (BpfException | IllegalArgumentException e) {
             if (settings.mode() == OffloadSettings.Mode.ON) {
@@ -211,15 +234,18 @@ public final class Dispatcher implements AutoCloseable {
      * Opens an interface's two channels: one for ARP alone, so that no flood of data frames can bury the ARP replies
      * that keep backends up (or the requests that resolve the VIP), and one for everything else, whose kernel filter
      * then leaves ARP out.
+     *
+     * @param dataEtherType the data socket's protocol: one EtherType, or 0 for every one but ARP
      */
     private static List<Channel> bind(EventLoopGroup loop, DispatcherConfig config, NetworkNamespace namespace,
             String interfaceName, int vlan, ChannelHandler initializer, SocketFilter.Builder filter,
-            ChannelHandler arpInitializer, boolean arpBroadcast) throws InterruptedException {
+            ChannelHandler arpInitializer, boolean arpBroadcast, int dataEtherType) throws InterruptedException {
         Channel arp = bind(loop, config, namespace, interfaceName, vlan, arpInitializer,
                 SocketFilter.builder().acceptBroadcast(arpBroadcast).build(), EtherType.ARP);
         try {
             return List.of(arp, bind(loop, config, namespace, interfaceName, vlan, initializer,
-                    filter.acceptBroadcast(config.rawSocket().acceptBroadcast()).acceptArp(false).build(), 0));
+                    filter.acceptBroadcast(config.rawSocket().acceptBroadcast()).acceptArp(false).build(),
+                    dataEtherType));
         } catch (RuntimeException | InterruptedException e) {
             arp.close();
             throw e;
@@ -425,7 +451,7 @@ public final class Dispatcher implements AutoCloseable {
     }
 
     /** The fast path, or null when every packet goes through the pipeline. */
-    public XdpFlowOffload offload() {
+    public KernelFlowOffload offload() {
         return offload;
     }
 

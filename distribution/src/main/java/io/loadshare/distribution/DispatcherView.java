@@ -18,7 +18,7 @@ import io.loadshare.core.session.PersistenceTemplates;
 import io.loadshare.core.session.SessionEnd;
 import io.loadshare.core.session.SessionState;
 import io.loadshare.core.session.SessionTable;
-import io.loadshare.offload.XdpFlowOffload;
+import io.loadshare.offload.KernelFlowOffload;
 import io.loadshare.transport.rawsocket.RawSocketChannel;
 import io.loadshare.transport.rawsocket.RawSocketStats;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
@@ -37,7 +37,7 @@ import java.util.function.Supplier;
  */
 final class DispatcherView {
     private static final ObjectMapper JSON = new ObjectMapper();
-    /** Labels of {@link XdpFlowOffload#flowEvents}, by index. */
+    /** Labels of {@link KernelFlowOffload#flowEvents}, by index. */
     private static final String[] FLOW_EVENTS = {"installed", "removed", "map-full", "failed", "placed"};
 
     private final List<Service> services;
@@ -48,13 +48,13 @@ final class DispatcherView {
     private final PersistenceTemplates templates;
     private final List<RawSocketChannel> channels;
     /** The fast path, or null. */
-    private final XdpFlowOffload offload;
+    private final KernelFlowOffload offload;
     /** Whether each service address is announced, by address; empty when nothing is announced. */
     private final Supplier<java.util.Map<String, Boolean>> announced;
     private final PrometheusRegistry registry = new PrometheusRegistry();
 
     DispatcherView(List<Service> services, Supplier<List<DispatcherConfig.ServiceConfig>> configs,
-            DispatchContext context, List<RawSocketChannel> channels, XdpFlowOffload offload,
+            DispatchContext context, List<RawSocketChannel> channels, KernelFlowOffload offload,
             Supplier<java.util.Map<String, Boolean>> announced) {
         this.services = services;
         this.offload = offload;
@@ -315,7 +315,7 @@ final class DispatcherView {
                 b.put("state", backend.state().label());
                 b.put("active", counters.activeSessions(backend.id()));
                 b.put("sessions", counters.sessionsOpened(backend.id()));
-                XdpFlowOffload.BackendTraffic fast = offload == null ? new XdpFlowOffload.BackendTraffic(0, 0)
+                KernelFlowOffload.BackendTraffic fast = offload == null ? new KernelFlowOffload.BackendTraffic(0, 0)
                         : offload.backendTraffic(backend.id());
                 b.put("packets", counters.packets(backend.id()) + fast.packets());
                 b.put("bytes", counters.bytes(backend.id()) + fast.bytes());

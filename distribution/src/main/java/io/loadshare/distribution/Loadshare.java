@@ -14,6 +14,7 @@ import io.loadshare.distribution.bench.ClusterDemo;
 import io.loadshare.distribution.bench.Workload;
 import io.loadshare.distribution.bench.WorkloadServer;
 import io.loadshare.offload.OffloadSettings;
+import io.loadshare.offload.TcFlowOffload;
 import io.loadshare.offload.XdpFlowOffload;
 import io.loadshare.offload.bpf.BpfException;
 import io.netty.channel.EventLoopGroup;
@@ -198,13 +199,18 @@ public final class Loadshare {
             }
             String consequence = mode == OffloadSettings.Mode.ON ? "`run` would refuse to start"
                     : "`run` would dispatch in user space alone";
-            if (config.mode() != DispatcherConfig.Mode.L2 || config.clientVlan() != 0) {
-                return "fast path: not for this configuration (LSMAC without a VLAN only so far); " + consequence;
+            if (config.clientVlan() != 0 || config.backendVlan() != 0) {
+                return "fast path: not for VLAN-tagged interfaces; " + consequence;
             }
             try {
-                XdpFlowOffload.probe();
-                return "fast path: would load (XDP program verified by this kernel; attach = "
-                        + config.offload().attach().name().toLowerCase(Locale.ROOT) + ")";
+                if (config.mode() == DispatcherConfig.Mode.L2) {
+                    XdpFlowOffload.probe();
+                    return "fast path: would load (XDP program verified by this kernel; attach = "
+                            + config.offload().attach().name().toLowerCase(Locale.ROOT) + ")";
+                }
+                TcFlowOffload.probe();
+                return "fast path: would load (tc program verified by this kernel; it attaches to each arm's"
+                        + " ingress through tcx, Linux 6.6 or later)";
             } catch (BpfException e) {
                 return "fast path: cannot load, " + consequence + ": " + e.getMessage();
             }

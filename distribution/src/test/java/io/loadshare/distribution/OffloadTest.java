@@ -11,7 +11,7 @@ import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.loadshare.core.testing.NetnsTestbed;
 import io.loadshare.core.testing.TestHttpServer;
 import io.loadshare.distribution.bench.LoadGenerator;
-import io.loadshare.offload.XdpFlowOffload;
+import io.loadshare.offload.KernelFlowOffload;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -44,7 +44,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class OffloadTest {
     private static final String VIP = LsmacCluster.VIP;
-    private static final int SINK_PORT = 9000;
     private static final int TEN_MB = 10 * 1024 * 1024;
 
     @TempDir
@@ -53,11 +52,11 @@ class OffloadTest {
     @Test
     void establishedFlowsStayInTheKernel() throws Exception {
         NetnsTestbed.requireRoot();
-        List<Sink> sinks = new ArrayList<>();
+        List<OffloadChecks.Sink> sinks = new ArrayList<>();
         try (LsmacCluster cluster = new LsmacCluster(3)) {
             NetnsTestbed testbed = cluster.testbed;
             for (String backend : cluster.backends) {
-                sinks.add(Sink.start(backend));
+                sinks.add(OffloadChecks.Sink.start(backend));
             }
             Path file = dir.resolve("offload.conf");
             Files.writeString(file, """
@@ -76,12 +75,12 @@ class OffloadTest {
                     io.loadshare.dispatch.l2.arp.interval = 200ms
                     io.loadshare.core.session { tcp-idle-timeout = 1s, tcp-linger = 200ms, sweep-interval = 50ms,
                       sweep-cycle = 200ms }
-                    """.formatted(cluster.dispatcher, VIP, VIP, SINK_PORT));
+                    """.formatted(cluster.dispatcher, VIP, VIP, OffloadChecks.SINK_PORT));
             DispatcherConfig config = DispatcherConfig.load(file, SchedulerRegistry.load());
             try (Dispatcher running = Dispatcher.start(config)) {
                 LsmacCluster.awaitResolved(running, 3);
                 awaitResolved(running.services().get(1), 3);
-                XdpFlowOffload offload = running.offload();
+                KernelFlowOffload offload = running.offload();
                 assertTrue(testbed.exec(cluster.dispatcher, "ip", "link", "show", "d0").contains("xdpgeneric"),
                         "the program is attached in generic mode");
 
@@ -95,16 +94,16 @@ class OffloadTest {
                     String name = "b" + n;
                     assertEquals(100, answers.lines().filter(name::equals).count(), name + "'s share of 300");
                 }
-                Traffic requests = Traffic.of(running, 0);
+                OffloadChecks.Traffic requests = OffloadChecks.Traffic.of(running, 0);
                 System.out.printf("300 requests: pipeline forwarded %d frames, the fast path %d; flows installed %d,"
-                        + " removed %d%n", requests.pipeline, requests.fastPath,
-                        offload.flowEvents(XdpFlowOffload.INSTALLED), offload.flowEvents(XdpFlowOffload.REMOVED));
-                assertEquals(300, offload.flowEvents(XdpFlowOffload.INSTALLED), "every session was handed over");
+                        + " removed %d%n", requests.pipeline(), requests.fastPath(),
+                        offload.flowEvents(KernelFlowOffload.INSTALLED), offload.flowEvents(KernelFlowOffload.REMOVED));
+                assertEquals(300, offload.flowEvents(KernelFlowOffload.INSTALLED), "every session was handed over");
                 // SYN, the ACK that establishes the session and FIN; the request too when it overtakes the install.
-                assertTrue(requests.pipeline <= 4 * 300, "the pipeline forwards only the opening and closing of each"
-                        + " session: " + requests.pipeline);
-                assertTrue(requests.fastPath >= 300, "the requests themselves went through the kernel: "
-                        + requests.fastPath);
+                assertTrue(requests.pipeline() <= 4 * 300, "the pipeline forwards only the opening and closing of each"
+                        + " session: " + requests.pipeline());
+                assertTrue(requests.fastPath() >= 300, "the requests themselves went through the kernel: "
+                        + requests.fastPath());
 
                 // Load with client ports reused: every ended session's flow leaves the kernel's map, or the next
                 // connection on its four-tuple would follow the stale entry to the old backend.
@@ -113,7 +112,7 @@ class OffloadTest {
                         .run(NetworkNamespace.named(cluster.client), 1);
                 // Read on the loop, so that no session ends between the counters and the table's size.
                 long[] state = running.context().eventLoop().submit(() -> new long[] {
-                    offload.flowEvents(XdpFlowOffload.INSTALLED), offload.flowEvents(XdpFlowOffload.REMOVED),
+                    offload.flowEvents(KernelFlowOffload.INSTALLED), offload.flowEvents(KernelFlowOffload.REMOVED),
                     running.context().sessions().size()}).get();
                 System.out.printf("load: %d connections (%.0f/s), failures %s; flows installed %d, removed %d,"
                         + " sessions %d%n", load.connections(), load.connectionsPerSecond(), load.failures(), state[0],
@@ -122,33 +121,33 @@ class OffloadTest {
                 assertTrue(state[0] - state[1] <= state[2], "the kernel holds no flow whose session ended");
 
                 // 10 MB down: only the client's ACKs pass the dispatcher.
-                Traffic before = Traffic.of(running, 0);
+                OffloadChecks.Traffic before = OffloadChecks.Traffic.of(running, 0);
                 long started = System.nanoTime();
                 String digest = testbed.exec(cluster.client, "sh", "-c", "curl -s --max-time 30"
                         + " http://" + VIP + "/bytes?n=" + TEN_MB + " | sha256sum").split(" ")[0];
-                assertEquals(patternDigest(TEN_MB), digest, "10 MB down, byte-exact");
+                assertEquals(OffloadChecks.patternDigest(TEN_MB), digest, "10 MB down, byte-exact");
                 long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
-                Traffic down = Traffic.of(running, 0).minus(before);
-                System.out.printf("10 MB down in %d ms: pipeline %d frames, fast path %d%n", millis, down.pipeline,
-                        down.fastPath);
-                assertTrue(down.pipeline <= 5, "one session: the pipeline saw its opening and closing only, "
-                        + down.pipeline);
-                assertTrue(down.fastPath >= 20, "the client's ACKs went through the kernel: " + down.fastPath);
+                OffloadChecks.Traffic down = OffloadChecks.Traffic.of(running, 0).minus(before);
+                System.out.printf("10 MB down in %d ms: pipeline %d frames, fast path %d%n", millis, down.pipeline(),
+                        down.fastPath());
+                assertTrue(down.pipeline() <= 5, "one session: the pipeline saw its opening and closing only, "
+                        + down.pipeline());
+                assertTrue(down.fastPath() >= 20, "the client's ACKs went through the kernel: " + down.fastPath());
 
                 // 10 MB up, paced to outlast the 1 s idle timeout: the data crosses the dispatcher, GSO frames and all.
-                before = Traffic.of(running, 1);
+                before = OffloadChecks.Traffic.of(running, 1);
                 started = System.nanoTime();
                 byte[] upload = new byte[TEN_MB];
                 new Random(7).nextBytes(upload);
                 assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(upload)),
-                        send(cluster.client, upload), "10 MB up, byte-exact");
+                        OffloadChecks.send(cluster.client, VIP, upload), "10 MB up, byte-exact");
                 millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
-                Traffic up = Traffic.of(running, 1).minus(before);
+                OffloadChecks.Traffic up = OffloadChecks.Traffic.of(running, 1).minus(before);
                 System.out.printf("10 MB up in %d ms: pipeline %d frames, fast path %d frames and %d bytes%n", millis,
-                        up.pipeline, up.fastPath, up.fastPathBytes);
+                        up.pipeline(), up.fastPath(), up.fastPathBytes());
                 assertTrue(millis > 1500, "the upload outlasts the idle timeout: " + millis + " ms");
-                assertTrue(up.pipeline <= 5, "the pipeline saw the opening and closing only: " + up.pipeline);
-                assertTrue(up.fastPathBytes >= TEN_MB, "the data went through the kernel: " + up.fastPathBytes);
+                assertTrue(up.pipeline() <= 5, "the pipeline saw the opening and closing only: " + up.pipeline());
+                assertTrue(up.fastPathBytes() >= TEN_MB, "the data went through the kernel: " + up.fastPathBytes());
                 assertEquals(0, running.context().counters().sessionsEnded(
                         io.loadshare.core.session.SessionEnd.IDLE_TIMEOUT), "no offloaded session expired under its"
                         + " traffic");
@@ -162,9 +161,9 @@ class OffloadTest {
                 // Larger than any socket buffer, read slowly: the backend is still sending when it goes down.
                 Process held = testbed.start(cluster.client, "curl", "-s", "-o", "/dev/null", "--max-time", "30",
                         "--limit-rate", "1M", "http://" + VIP + "/bytes?n=40000000");
-                Backend serving = awaitActive(running);
+                Backend serving = OffloadChecks.awaitActive(running);
                 long downAt = System.nanoTime();
-                post(running, "/backends/state?service=web&backend=" + io.loadshare.core.packet.Ipv4Address.format(
+                OffloadChecks.post(running, "/backends/state?service=web&backend=" + io.loadshare.core.packet.Ipv4Address.format(
                         serving.address()) + "&state=down");
                 boolean ended = held.waitFor(10, TimeUnit.SECONDS);
                 assertTrue(ended, "the held download ended once its backend went down; drops "
@@ -174,7 +173,7 @@ class OffloadTest {
                 System.out.printf("backend down: the held download ended after %d ms (curl exit %d)%n",
                         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - downAt), held.exitValue());
                 assertTrue(held.exitValue() != 0, "the client was reset, not served to the end");
-                post(running, "/backends/state?service=web&backend=" + io.loadshare.core.packet.Ipv4Address.format(
+                OffloadChecks.post(running, "/backends/state?service=web&backend=" + io.loadshare.core.packet.Ipv4Address.format(
                         serving.address()) + "&state=source");
                 // Only the client was reset: the backend still holds the connection. Close it there.
                 testbed.exec(cluster.backends.get((serving.address() & 0xFF) - 11), "ss", "-K", "dst", "192.0.2.100");
@@ -187,7 +186,7 @@ class OffloadTest {
             assertFalse(testbed.exec(cluster.dispatcher, "ip", "link", "show", "d0").contains("xdp"),
                     "stopping detaches the program");
         } finally {
-            for (Sink sink : sinks) {
+            for (OffloadChecks.Sink sink : sinks) {
                 sink.close();
             }
         }
@@ -212,7 +211,7 @@ class OffloadTest {
                     """.formatted(cluster.dispatcher, VIP));
             try (Dispatcher running = Dispatcher.start(DispatcherConfig.load(file, SchedulerRegistry.load()))) {
                 LsmacCluster.awaitResolved(running, 3);
-                XdpFlowOffload offload = running.offload();
+                KernelFlowOffload offload = running.offload();
                 Thread.sleep(200);
                 List<String> command = new ArrayList<>(List.of("curl", "-s", "--max-time", "5"));
                 for (int i = 0; i < 300; i++) {
@@ -225,25 +224,25 @@ class OffloadTest {
                     assertTrue(answers.lines().anyMatch(name::equals), name + " got none of 300 under maglev");
                 }
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-                while (offload.flowEvents(XdpFlowOffload.PLACED) < 300 && System.nanoTime() < deadline) {
+                while (offload.flowEvents(KernelFlowOffload.PLACED) < 300 && System.nanoTime() < deadline) {
                     Thread.sleep(20);
                 }
-                Traffic requests = Traffic.of(running, 0);
+                OffloadChecks.Traffic requests = OffloadChecks.Traffic.of(running, 0);
                 System.out.printf("placed in the kernel: 300 requests, pipeline forwarded %d frames, the fast path %d;"
-                        + " flows placed %d, handed over %d, sessions continued %d%n", requests.pipeline,
-                        requests.fastPath, offload.flowEvents(XdpFlowOffload.PLACED),
-                        offload.flowEvents(XdpFlowOffload.INSTALLED), running.context().counters().events(
+                        + " flows placed %d, handed over %d, sessions continued %d%n", requests.pipeline(),
+                        requests.fastPath(), offload.flowEvents(KernelFlowOffload.PLACED),
+                        offload.flowEvents(KernelFlowOffload.INSTALLED), running.context().counters().events(
                                 io.loadshare.core.metrics.ControlEvent.SESSION_CONTINUED));
-                assertEquals(300, offload.flowEvents(XdpFlowOffload.PLACED), "the session table learnt every flow");
+                assertEquals(300, offload.flowEvents(KernelFlowOffload.PLACED), "the session table learnt every flow");
                 assertEquals(300, opened(running), "each counted once");
-                assertTrue(requests.pipeline <= 2 * 300, "the pipeline sees a FIN a connection, about: "
-                        + requests.pipeline);
+                assertTrue(requests.pipeline() <= 2 * 300, "the pipeline sees a FIN a connection, about: "
+                        + requests.pipeline());
 
                 LoadGenerator.Result load = new LoadGenerator(new LoadGenerator.Settings(new InetSocketAddress(VIP, 80),
                         List.of("/"), 32, Duration.ofSeconds(3), Duration.ofSeconds(2)))
                         .run(NetworkNamespace.named(cluster.client), 1);
                 long[] state = running.context().eventLoop().submit(() -> new long[] {offload.flows(),
-                    offload.flowEvents(XdpFlowOffload.PLACED), offload.flowEvents(XdpFlowOffload.REMOVED),
+                    offload.flowEvents(KernelFlowOffload.PLACED), offload.flowEvents(KernelFlowOffload.REMOVED),
                     running.context().sessions().size()}).get();
                 System.out.printf("placed in the kernel, load: %d connections (%.0f/s), failures %s; placed %d,"
                         + " removed %d, sessions %d%n", load.connections(), load.connectionsPerSecond(),
@@ -263,121 +262,12 @@ class OffloadTest {
         return sum;
     }
 
-    /** Frames the pipeline and the fast path forwarded to one service's backends. */
-    private record Traffic(long pipeline, long fastPath, long fastPathBytes) {
-        static Traffic of(Dispatcher running, int service) {
-            long pipeline = 0;
-            long fastPath = 0;
-            long bytes = 0;
-            for (Backend backend : running.services().get(service).pool().all()) {
-                pipeline += running.context().counters().packets(backend.id());
-                XdpFlowOffload.BackendTraffic fast = running.offload().backendTraffic(backend.id());
-                fastPath += fast.packets();
-                bytes += fast.bytes();
-            }
-            return new Traffic(pipeline, fastPath, bytes);
-        }
-
-        Traffic minus(Traffic other) {
-            return new Traffic(pipeline - other.pipeline, fastPath - other.fastPath,
-                    fastPathBytes - other.fastPathBytes);
-        }
-    }
-
     private static void awaitResolved(io.loadshare.core.pipeline.Service service, int backends)
             throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (service.pool().availableCount() < backends) {
             assertTrue(System.nanoTime() < deadline, "backends never resolved: " + service.pool());
             Thread.sleep(50);
-        }
-    }
-
-    private static Backend awaitActive(Dispatcher running) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (true) {
-            for (Backend backend : running.services().getFirst().pool().all()) {
-                if (running.context().counters().activeSessions(backend.id()) > 0) {
-                    return backend;
-                }
-            }
-            assertTrue(System.nanoTime() < deadline, "the held download never got a session");
-            Thread.sleep(20);
-        }
-    }
-
-    private static String patternDigest(int n) throws Exception {
-        byte[] bytes = new byte[n];
-        for (int i = 0; i < n; i++) {
-            bytes[i] = TestHttpServer.pattern(i);
-        }
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    }
-
-    /** Sends {@code data} to the sink service from the client's namespace, 64 KiB each 15 ms; returns its answer. */
-    private static String send(String client, byte[] data) throws Exception {
-        try (SocketChannel channel = NetworkNamespace.named(client).run(() -> {
-            SocketChannel opened = SocketChannel.open();
-            opened.connect(new InetSocketAddress(VIP, SINK_PORT));
-            return opened;
-        })) {
-            for (int offset = 0; offset < data.length; offset += 65536) {
-                ByteBuffer chunk = ByteBuffer.wrap(data, offset, Math.min(65536, data.length - offset));
-                while (chunk.hasRemaining()) {
-                    channel.write(chunk);
-                }
-                Thread.sleep(15);
-            }
-            channel.shutdownOutput();
-            ByteBuffer answer = ByteBuffer.allocate(128);
-            while (channel.read(answer) >= 0) {
-                // until the sink closes
-            }
-            return new String(answer.array(), 0, answer.position(), StandardCharsets.US_ASCII).strip();
-        }
-    }
-
-    private static void post(Dispatcher running, String path) throws Exception {
-        try (HttpClient http = HttpClient.newHttpClient()) {
-            HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                    + running.adminAddress().getPort() + path)).POST(HttpRequest.BodyPublishers.noBody()).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            assertEquals(200, response.statusCode(), response.body());
-        }
-    }
-
-    /** A TCP server in a backend's namespace that answers each connection with the SHA-256 of all it received. */
-    private record Sink(ServerSocketChannel server, Thread acceptor) implements AutoCloseable {
-        static Sink start(String namespace) throws IOException {
-            ServerSocketChannel server = NetworkNamespace.named(namespace).run(() -> {
-                ServerSocketChannel opened = ServerSocketChannel.open();
-                opened.bind(new InetSocketAddress("0.0.0.0", SINK_PORT));
-                return opened;
-            });
-            Thread acceptor = Thread.ofVirtual().start(() -> {
-                while (server.isOpen()) {
-                    try (SocketChannel connection = server.accept()) {
-                        MessageDigest digest = MessageDigest.getInstance("SHA-256");
-                        ByteBuffer buffer = ByteBuffer.allocate(1 << 16);
-                        while (connection.read(buffer) >= 0) {
-                            buffer.flip();
-                            digest.update(buffer);
-                            buffer.clear();
-                        }
-                        connection.write(ByteBuffer.wrap((HexFormat.of().formatHex(digest.digest()) + "\n")
-                                .getBytes(StandardCharsets.US_ASCII)));
-                    } catch (IOException | java.security.NoSuchAlgorithmException e) {
-                        // closed: the test is over
-                    }
-                }
-            });
-            return new Sink(server, acceptor);
-        }
-
-        @Override
-        public void close() throws Exception {
-            server.close();
-            acceptor.join(1000);
         }
     }
 }

@@ -8,11 +8,16 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * The three maps the pipeline and the XDP program share, and their layouts (fixed by {@link LsmacXdpProgram}):
+ * The maps the pipeline and the fast path's program share, and their layouts (fixed by {@link LsmacXdpProgram}
+ * and {@link LsnatTcProgram}):
  * <pre>
  * flows     hash, key 16 B:  source address, destination address (network order), source port, destination port
  *                            (network order), protocol, 3 zero bytes
  *                  value 16 B: backend id (u32), 4 zero bytes, last seen (u64, CLOCK_MONOTONIC ns)
+ *                  LSNAT's value 48 B, one entry per direction: backend id (u32), flags (u32: 1 = a request, its
+ *                            destination MAC is the backend's), last seen (u64), then the rewrite: source and
+ *                            destination address, source and destination port (network order), the ifindex to
+ *                            leave by (u32), destination MAC (replies), source MAC, 4 zero bytes
  * backends  array by backend id, 8 B: MAC (6 bytes, network order), up (u8), 1 zero byte
  * stats     per-CPU array by backend id, 16 B: packets (u64), bytes (u64)
  * vips      hash, key 8 B: service address (network order), port (network order), protocol, 0
@@ -28,6 +33,17 @@ final class FastPathMaps implements AutoCloseable {
     static final int FLOW_SIZE = 16;
     static final int FLOW_BACKEND = 0;
     static final int FLOW_LAST_SEEN = 8;
+    static final int NAT_FLOW_SIZE = 48;
+    static final int NAT_FLAGS = 4;
+    /** In {@link #NAT_FLAGS}: the destination MAC is the backend's, from the backends map (a request). */
+    static final int NAT_TO_BACKEND = 1;
+    static final int NAT_SOURCE = 16;
+    static final int NAT_DESTINATION = 20;
+    static final int NAT_SOURCE_PORT = 24;
+    static final int NAT_DESTINATION_PORT = 26;
+    static final int NAT_IFINDEX = 28;
+    static final int NAT_DESTINATION_MAC = 32;
+    static final int NAT_SOURCE_MAC = 38;
     static final int BACKEND_SIZE = 8;
     static final int BACKEND_UP = 6;
     static final int STATS_SIZE = 16;
@@ -57,11 +73,14 @@ final class FastPathMaps implements AutoCloseable {
         this.ring = maps.get(5);
     }
 
-    /** @param maglevSlots room for the placed services' tables; at least 1 */
-    static FastPathMaps create(int maxFlows, int maxBackendId, int maglevSlots) throws BpfException {
+    /**
+     * @param flowSize {@link #FLOW_SIZE} for LSMAC's flows, {@link #NAT_FLOW_SIZE} for LSNAT's
+     * @param maglevSlots room for the placed services' tables; at least 1
+     */
+    static FastPathMaps create(int maxFlows, int flowSize, int maxBackendId, int maglevSlots) throws BpfException {
         java.util.List<BpfMap> maps = new java.util.ArrayList<>();
         try {
-            maps.add(BpfMap.create(Bpf.MAP_TYPE_HASH, "ls_flows", KEY_SIZE, FLOW_SIZE, maxFlows));
+            maps.add(BpfMap.create(Bpf.MAP_TYPE_HASH, "ls_flows", KEY_SIZE, flowSize, maxFlows));
             maps.add(BpfMap.create(Bpf.MAP_TYPE_ARRAY, "ls_backends", 4, BACKEND_SIZE, maxBackendId + 1));
             maps.add(BpfMap.create(Bpf.MAP_TYPE_PERCPU_ARRAY, "ls_stats", 4, STATS_SIZE, maxBackendId + 1));
             maps.add(BpfMap.create(Bpf.MAP_TYPE_HASH, "ls_vips", 8, 16, io.loadshare.core.session.SessionTable
@@ -117,11 +136,16 @@ final class FastPathMaps implements AutoCloseable {
         key.set(ValueLayout.JAVA_INT, 12, protocol & 0xFF);
     }
 
+    /** Writes a MAC at {@code offset}, most significant byte first. */
+    static void writeMac(MemorySegment segment, long offset, long mac) {
+        for (int i = 0; i < 6; i++) {
+            segment.set(ValueLayout.JAVA_BYTE, offset + i, (byte) (mac >>> (40 - 8 * i)));
+        }
+    }
+
     /** Writes a backend entry: its MAC, most significant byte first, and whether it takes packets. */
     static void writeBackend(MemorySegment value, long mac, boolean up) {
-        for (int i = 0; i < 6; i++) {
-            value.set(ValueLayout.JAVA_BYTE, i, (byte) (mac >>> (40 - 8 * i)));
-        }
+        writeMac(value, 0, mac);
         value.set(ValueLayout.JAVA_BYTE, BACKEND_UP, (byte) (up ? 1 : 0));
         value.set(ValueLayout.JAVA_BYTE, 7, (byte) 0);
     }

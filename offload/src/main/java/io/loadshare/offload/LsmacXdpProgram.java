@@ -43,10 +43,11 @@ import io.loadshare.offload.bpf.BpfAssembler;
  * <p>In C it would read:
  * <pre>
  * eth = data; ip = data + 14; l4 = data + 34;
- * if (data + 54 > data_end || eth->proto != htons(ETH_P_IP) || ip->ver_ihl != 0x45
+ * if (data + 42 > data_end || eth->proto != htons(ETH_P_IP) || ip->ver_ihl != 0x45
  *         || ip->frag_off &amp; htons(0x3fff)) return XDP_PASS;
  * syn = 0;
  * if (ip->protocol == IPPROTO_TCP) {
+ *     if (data + 54 > data_end) return XDP_PASS;
  *     if (tcp->flags &amp; (FIN|RST)) return XDP_PASS;
  *     if (tcp->flags &amp; SYN) { if (tcp->flags &amp; ACK || !PLACEMENT) return XDP_PASS; syn = 1; }
  * } else if (ip->protocol != IPPROTO_UDP) return XDP_PASS;
@@ -68,8 +69,8 @@ import io.loadshare.offload.bpf.BpfAssembler;
  *   update(flows, key, { id, bpf_ktime_get_ns() }, BPF_NOEXIST);
  *   rewrite and count as above; return XDP_TX;
  * </pre>
- * The 54-byte check covers a UDP frame's 42 bytes too. Registers: r6 the context, r7 the frame, r8 its end and
- * then the SYN flag, r9 the flow's value (the vip's, then the backend's, when placing); the key sits at fp-16, the
+ * Registers: r6 the context, r7 the frame, r8 its end, r9
+ * the SYN flag and then the flow's value (the vip's, then the backend's, when placing); the key sits at fp-16, the
  * backend id at fp-20.
  */
 final class LsmacXdpProgram {
@@ -103,20 +104,21 @@ final class LsmacXdpProgram {
         a.mov(R6, R1)
                 .load(W, R7, R6, 0)
                 .load(W, R8, R6, 4)
-                .mov(R1, R7).aluImm(ADD, R1, 54).jump(JGT, R1, R8, PASS)
+                .mov(R1, R7).aluImm(ADD, R1, 42).jump(JGT, R1, R8, PASS)
                 // Loads are little-endian: the bytes 08 00 read as 0x0008, the mask 3f ff as 0xff3f.
                 .load(H, R1, R7, 12).jumpImm(JNE, R1, 0x0008, PASS)
                 .load(B, R1, R7, 14).jumpImm(JNE, R1, 0x45, PASS)
                 .load(H, R1, R7, 20).aluImm(AND, R1, 0xff3f).jumpImm(JNE, R1, 0, PASS)
-                // From here r8 says whether the frame is a SYN to place.
-                .movImm(R8, 0)
+                // From here r9 says whether the frame is a SYN to place.
+                .movImm(R9, 0)
                 .load(B, R1, R7, 23).jumpImm(JEQ, R1, 17, "key").jumpImm(JNE, R1, 6, PASS)
+                .mov(R2, R7).aluImm(ADD, R2, 54).jump(JGT, R2, R8, PASS)
                 .load(B, R2, R7, 47)
                 .mov(R3, R2).aluImm(AND, R3, FIN | RST).jumpImm(JNE, R3, 0, PASS)
                 .mov(R3, R2).aluImm(AND, R3, SYN).jumpImm(JEQ, R3, 0, "key")
                 .mov(R3, R2).aluImm(AND, R3, ACK).jumpImm(JNE, R3, 0, PASS);
         if (placement) {
-            a.movImm(R8, 1);
+            a.movImm(R9, 1);
         } else {
             a.jump(PASS);
         }
@@ -127,7 +129,7 @@ final class LsmacXdpProgram {
                 .load(W, R2, R7, 34).store(W, R10, -8, R2)
                 .loadMap(R1, maps.flows()).mov(R2, R10).aluImm(ADD, R2, -16).call(MAP_LOOKUP_ELEM);
         if (placement) {
-            a.jumpImm(JNE, R8, 0, "place");
+            a.jumpImm(JNE, R9, 0, "place");
         }
         a.jumpImm(JEQ, R0, 0, PASS)
                 .mov(R9, R0)

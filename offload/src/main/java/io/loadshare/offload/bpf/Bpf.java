@@ -26,6 +26,7 @@ public final class Bpf {
     static final int MAP_DELETE_ELEM = 3;
     static final int PROG_LOAD = 5;
     static final int PROG_TEST_RUN = 10;
+    static final int PROG_QUERY = 16;
     static final int MAP_UPDATE_BATCH = 26;
     static final int LINK_CREATE = 28;
 
@@ -34,8 +35,10 @@ public final class Bpf {
     public static final int MAP_TYPE_PERCPU_ARRAY = 6;
     public static final int MAP_TYPE_RINGBUF = 27;
 
+    static final int PROG_TYPE_SCHED_CLS = 3;
     static final int PROG_TYPE_XDP = 6;
     static final int ATTACH_TYPE_XDP = 37;
+    static final int ATTACH_TYPE_TCX_INGRESS = 46;
 
     /** Update flags: create or replace, create only, replace only. */
     public static final int ANY = 0;

@@ -53,6 +53,10 @@ public final class BpfAssembler {
     public static final int MAP_LOOKUP_ELEM = 1;
     public static final int MAP_UPDATE_ELEM = 2;
     public static final int KTIME_GET_NS = 5;
+    public static final int L3_CSUM_REPLACE = 10;
+    public static final int L4_CSUM_REPLACE = 11;
+    public static final int REDIRECT = 23;
+    public static final int CHECK_MTU = 163;
     public static final int RINGBUF_OUTPUT = 130;
 
     private static final int CLASS_LD = 0x00;

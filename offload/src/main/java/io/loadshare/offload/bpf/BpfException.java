@@ -31,7 +31,7 @@ public final class BpfException extends Exception {
 
     private static String hint(int errno) {
         return switch (errno) {
-            case Bpf.EPERM -> "; loading and attaching XDP programs needs CAP_BPF and CAP_NET_ADMIN (run as root,"
+            case Bpf.EPERM -> "; loading and attaching BPF programs needs CAP_BPF and CAP_NET_ADMIN (run as root,"
                     + " or grant them: the systemd unit does)";
             case Bpf.ENOSYS -> "; this kernel or architecture has no bpf() system call (needs Linux 5.9 or later"
                     + " on x86-64 or arm64)";

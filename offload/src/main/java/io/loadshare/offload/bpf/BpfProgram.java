@@ -23,6 +23,15 @@ public final class BpfProgram implements AutoCloseable {
 
     /** Loads an XDP program. */
     public static BpfProgram loadXdp(String name, long[] instructions) throws BpfException {
+        return load(Bpf.PROG_TYPE_XDP, "XDP", name, instructions);
+    }
+
+    /** Loads a tc classifier ({@code BPF_PROG_TYPE_SCHED_CLS}), for {@link BpfLink#attachTcIngress}. */
+    public static BpfProgram loadTc(String name, long[] instructions) throws BpfException {
+        return load(Bpf.PROG_TYPE_SCHED_CLS, "tc", name, instructions);
+    }
+
+    private static BpfProgram load(int type, String kind, String name, long[] instructions) throws BpfException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment code = arena.allocate((long) instructions.length * Long.BYTES, 8);
             for (int i = 0; i < instructions.length; i++) {
@@ -31,7 +40,7 @@ public final class BpfProgram implements AutoCloseable {
             MemorySegment license = arena.allocateFrom(LICENSE);
             MemorySegment errno = Bpf.newErrnoSegment(arena);
             MemorySegment attr = Bpf.newAttr(arena);
-            attr.set(ValueLayout.JAVA_INT, 0, Bpf.PROG_TYPE_XDP);
+            attr.set(ValueLayout.JAVA_INT, 0, type);
             attr.set(ValueLayout.JAVA_INT, 4, instructions.length);
             attr.set(ValueLayout.JAVA_LONG, 8, code.address());
             attr.set(ValueLayout.JAVA_LONG, 16, license.address());
@@ -42,7 +51,7 @@ public final class BpfProgram implements AutoCloseable {
             }
             int error = (int) -fd;
             if (error == Bpf.EPERM || error == Bpf.ENOSYS) {
-                throw new BpfException("loading XDP program " + name, error);
+                throw new BpfException("loading " + kind + " program " + name, error);
             }
             MemorySegment log = arena.allocate(LOG_SIZE);
             attr.set(ValueLayout.JAVA_INT, 24, 1);
@@ -52,7 +61,7 @@ public final class BpfProgram implements AutoCloseable {
             if (again >= 0) {
                 Bpf.close((int) again);
             }
-            throw new BpfException("the kernel's verifier rejected XDP program " + name + " (a loadshare bug:"
+            throw new BpfException("the kernel's verifier rejected " + kind + " program " + name + " (a loadshare bug:"
                     + " please report it with this log and `uname -r`)", error, log.getString(0).strip());
         }
     }

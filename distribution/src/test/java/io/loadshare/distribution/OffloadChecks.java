@@ -1,0 +1,139 @@
+package io.loadshare.distribution;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.loadshare.core.backend.Backend;
+import io.loadshare.core.netns.NetworkNamespace;
+import io.loadshare.core.testing.TestHttpServer;
+import io.loadshare.offload.KernelFlowOffload;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.concurrent.TimeUnit;
+
+/** What the fast path's namespace tests share: a hashing TCP sink, paced uploads, and traffic counted per path. */
+final class OffloadChecks {
+    static final int SINK_PORT = 9000;
+
+    private OffloadChecks() {
+    }
+
+    /** Frames the pipeline and the fast path forwarded to one service's backends. */
+    record Traffic(long pipeline, long fastPath, long fastPathBytes) {
+        static Traffic of(Dispatcher running, int service) {
+            long pipeline = 0;
+            long fastPath = 0;
+            long bytes = 0;
+            for (Backend backend : running.services().get(service).pool().all()) {
+                pipeline += running.context().counters().packets(backend.id());
+                KernelFlowOffload.BackendTraffic fast = running.offload().backendTraffic(backend.id());
+                fastPath += fast.packets();
+                bytes += fast.bytes();
+            }
+            return new Traffic(pipeline, fastPath, bytes);
+        }
+
+        Traffic minus(Traffic other) {
+            return new Traffic(pipeline - other.pipeline, fastPath - other.fastPath,
+                    fastPathBytes - other.fastPathBytes);
+        }
+    }
+
+    static Backend awaitActive(Dispatcher running) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (true) {
+            for (Backend backend : running.services().getFirst().pool().all()) {
+                if (running.context().counters().activeSessions(backend.id()) > 0) {
+                    return backend;
+                }
+            }
+            assertTrue(System.nanoTime() < deadline, "the held download never got a session");
+            Thread.sleep(20);
+        }
+    }
+
+    static String patternDigest(int n) throws Exception {
+        byte[] bytes = new byte[n];
+        for (int i = 0; i < n; i++) {
+            bytes[i] = TestHttpServer.pattern(i);
+        }
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    }
+
+    /** Sends {@code data} to the sink service from the client's namespace, 64 KiB each 15 ms; returns its answer. */
+    static String send(String client, String vip, byte[] data) throws Exception {
+        try (SocketChannel channel = NetworkNamespace.named(client).run(() -> {
+            SocketChannel opened = SocketChannel.open();
+            opened.connect(new InetSocketAddress(vip, SINK_PORT));
+            return opened;
+        })) {
+            for (int offset = 0; offset < data.length; offset += 65536) {
+                ByteBuffer chunk = ByteBuffer.wrap(data, offset, Math.min(65536, data.length - offset));
+                while (chunk.hasRemaining()) {
+                    channel.write(chunk);
+                }
+                Thread.sleep(15);
+            }
+            channel.shutdownOutput();
+            ByteBuffer answer = ByteBuffer.allocate(128);
+            while (channel.read(answer) >= 0) {
+                // until the sink closes
+            }
+            return new String(answer.array(), 0, answer.position(), StandardCharsets.US_ASCII).strip();
+        }
+    }
+
+    static void post(Dispatcher running, String path) throws Exception {
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                    + running.adminAddress().getPort() + path)).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, response.statusCode(), response.body());
+        }
+    }
+
+    /** A TCP server in a backend's namespace that answers each connection with the SHA-256 of all it received. */
+    record Sink(ServerSocketChannel server, Thread acceptor) implements AutoCloseable {
+        static Sink start(String namespace) throws IOException {
+            ServerSocketChannel server = NetworkNamespace.named(namespace).run(() -> {
+                ServerSocketChannel opened = ServerSocketChannel.open();
+                opened.bind(new InetSocketAddress("0.0.0.0", SINK_PORT));
+                return opened;
+            });
+            Thread acceptor = Thread.ofVirtual().start(() -> {
+                while (server.isOpen()) {
+                    try (SocketChannel connection = server.accept()) {
+                        MessageDigest digest = MessageDigest.getInstance("SHA-256");
+                        ByteBuffer buffer = ByteBuffer.allocate(1 << 16);
+                        while (connection.read(buffer) >= 0) {
+                            buffer.flip();
+                            digest.update(buffer);
+                            buffer.clear();
+                        }
+                        connection.write(ByteBuffer.wrap((HexFormat.of().formatHex(digest.digest()) + "\n")
+                                .getBytes(StandardCharsets.US_ASCII)));
+                    } catch (IOException | java.security.NoSuchAlgorithmException e) {
+                        // closed: the test is over
+                    }
+                }
+            });
+            return new Sink(server, acceptor);
+        }
+
+        @Override
+        public void close() throws Exception {
+            server.close();
+            acceptor.join(1000);
+        }
+    }
+}

@@ -1,0 +1,204 @@
+package io.loadshare.offload;
+
+import io.loadshare.core.backend.Backend;
+import io.loadshare.core.backend.BackendState;
+import io.loadshare.core.metrics.LongCounters;
+import io.loadshare.core.netns.NetworkNamespace;
+import io.loadshare.core.offload.FlowOffload;
+import io.loadshare.core.packet.MacAddress;
+import io.loadshare.core.pipeline.DispatchContext;
+import io.loadshare.core.pipeline.Service;
+import io.loadshare.offload.bpf.Bpf;
+import io.loadshare.offload.bpf.BpfException;
+import io.loadshare.offload.bpf.BpfLink;
+import io.loadshare.offload.bpf.BpfMap;
+import io.loadshare.offload.bpf.BpfProgram;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * What both fast paths share: their maps ({@link FastPathMaps}), program and links, the backends' entries the
+ * program reads (kept in line with the pools at every sweep), the flow events and the per-backend counters. LSMAC's
+ * is {@link XdpFlowOffload}, LSNAT's {@link TcFlowOffload}.
+ *
+ * <p>The data-path methods run on the dispatch context's event loop, with segments allocated once. The counters
+ * ({@link #backendTraffic}, {@link #flowEvents}) may be read from any thread.
+ */
+public abstract sealed class KernelFlowOffload implements FlowOffload permits XdpFlowOffload, TcFlowOffload {
+    /** Flow events, as indexes of {@link #flowEvents}. */
+    public static final int INSTALLED = 0;
+    public static final int REMOVED = 1;
+    public static final int MAP_FULL = 2;
+    public static final int INSTALL_FAILED = 3;
+    /** Flows the program placed itself and the session table learnt of. */
+    public static final int PLACED = 4;
+    private static final long UP = 1L << 48;
+    private static final long MAC_MASK = 0xFFFF_FFFF_FFFFL;
+
+    private final String interfaceName;
+    final FastPathMaps maps;
+    private final BpfProgram program;
+    private final List<BpfLink> links;
+    final BpfMap.Accessor flows;
+    private final BpfMap.Accessor backends;
+    /** Per backend id, the entry last written: MAC | UP, or -1 before the first write. */
+    private final long[] published;
+    /** Per backend id, the sync round that last found it in a pool. */
+    private final int[] seenInRound;
+    private int round;
+    final LongCounters events = new LongCounters(5);
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    KernelFlowOffload(String interfaceName, FastPathMaps maps, BpfProgram program, List<BpfLink> links,
+            int maxBackendId) {
+        this.interfaceName = interfaceName;
+        this.maps = maps;
+        this.program = program;
+        this.links = List.copyOf(links);
+        // Small, and freed only once unreachable: a data-path call racing close() never touches freed memory.
+        Arena arena = Arena.ofAuto();
+        this.flows = maps.flows().accessor(arena);
+        this.backends = maps.backends().accessor(arena);
+        this.published = new long[maxBackendId + 1];
+        this.seenInRound = new int[maxBackendId + 1];
+        Arrays.fill(published, -1);
+    }
+
+    /** An attach call that may need to run inside a network namespace. */
+    interface Attach {
+        BpfLink attach() throws BpfException;
+    }
+
+    /** Attaches in {@code namespace}, or in the process's own network namespace when it is null. */
+    static BpfLink attachIn(NetworkNamespace namespace, Attach attach) throws BpfException {
+        if (namespace == null) {
+            return attach.attach();
+        }
+        try {
+            return namespace.run(() -> {
+                try {
+                    return attach.attach();
+                } catch (BpfException e) {
+                    throw new IOException(e);
+                }
+            });
+        } catch (IOException e) {
+            if (e.getCause() instanceof BpfException bpf) {
+                throw bpf;
+            }
+            throw new IllegalStateException("cannot enter network namespace " + namespace.name() + " to attach the"
+                    + " fast path: " + e.getMessage(), e);
+        }
+    }
+
+    /** Writes the backends' entries for the pools as they are now: MACs, and whether each takes packets. */
+    final void syncBackends(DispatchContext context) {
+        round++;
+        for (Service service : context.services().services()) {
+            for (Backend backend : service.pool().all()) {
+                publish(backend);
+                seenInRound[backend.id()] = round;
+            }
+        }
+        for (int id = 0; id < published.length; id++) {
+            if (seenInRound[id] != round && published[id] != -1 && (published[id] & UP) != 0) {
+                write(id, published[id] & ~UP);
+            }
+        }
+    }
+
+    /** Writes a backend's entry if it changed: its MAC, and up unless it is down or its MAC unknown. */
+    final void publish(Backend backend) {
+        boolean up = backend.state() != BackendState.DOWN && backend.mac() != MacAddress.UNKNOWN;
+        long entry = (backend.mac() & MAC_MASK) | (up ? UP : 0);
+        if (published[backend.id()] != entry) {
+            write(backend.id(), entry);
+        }
+    }
+
+    private void write(int id, long entry) {
+        backends.key().set(ValueLayout.JAVA_INT, 0, id);
+        FastPathMaps.writeBackend(backends.value(), entry & MAC_MASK, (entry & UP) != 0);
+        if (backends.update(Bpf.ANY) == 0) {
+            published[id] = entry;
+        }
+    }
+
+    /** Counts an update of the flows map: installed, refused for a full map, or refused otherwise. */
+    final boolean counted(int result) {
+        if (result == 0) {
+            events.increment(INSTALLED);
+            return true;
+        }
+        events.increment(result == -Bpf.E2BIG ? MAP_FULL : INSTALL_FAILED);
+        return false;
+    }
+
+    /** Nanoseconds since the flow the key segment of {@link #flows} names was last seen, or -1 without it. */
+    final long idleOfKey() {
+        if (flows.lookup() != 0) {
+            return -1;
+        }
+        return Math.max(0, System.nanoTime() - flows.value().get(ValueLayout.JAVA_LONG, FastPathMaps.FLOW_LAST_SEEN));
+    }
+
+    /** Packets and bytes the fast path carried for a backend, summed over the CPUs. Any thread; it allocates. */
+    public BackendTraffic backendTraffic(int backendId) {
+        try (Arena arena = Arena.ofConfined()) {
+            BpfMap.Accessor stats = maps.stats().accessor(arena);
+            stats.key().set(ValueLayout.JAVA_INT, 0, backendId);
+            if (closed.get() || stats.lookup() != 0) {
+                return new BackendTraffic(0, 0);
+            }
+            long packets = 0;
+            long bytes = 0;
+            MemorySegment values = stats.value();
+            for (long offset = 0; offset < values.byteSize(); offset += FastPathMaps.STATS_SIZE) {
+                packets += values.get(ValueLayout.JAVA_LONG, offset);
+                bytes += values.get(ValueLayout.JAVA_LONG, offset + 8);
+            }
+            return new BackendTraffic(packets, bytes);
+        }
+    }
+
+    /** Packets and bytes the fast path carried for one backend. */
+    public record BackendTraffic(long packets, long bytes) {
+    }
+
+    /**
+     * Flows installed, removed, refused for a full map, refused otherwise, and placed by the program
+     * ({@link #INSTALLED} ...); any thread.
+     */
+    public long flowEvents(int event) {
+        return events.get(event);
+    }
+
+    /** Flows the fast path holds now: installed or placed, and not yet removed. */
+    public long flows() {
+        return events.get(INSTALLED) + events.get(PLACED) - events.get(REMOVED);
+    }
+
+    /** The interfaces the program is attached to, comma-separated. */
+    public String interfaceName() {
+        return interfaceName;
+    }
+
+    /** Releases what a subclass holds beyond the maps, program and links; called once, by {@link #close}. */
+    void closeMore() {
+    }
+
+    @Override
+    public final void close() {
+        if (closed.compareAndSet(false, true)) {
+            links.forEach(BpfLink::close);
+            program.close();
+            closeMore();
+            maps.close();
+        }
+    }
+}

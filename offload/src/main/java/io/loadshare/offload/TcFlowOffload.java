@@ -1,0 +1,201 @@
+package io.loadshare.offload;
+
+import io.loadshare.core.backend.Backend;
+import io.loadshare.core.netns.NetworkNamespace;
+import io.loadshare.core.packet.IpProtocol;
+import io.loadshare.core.pipeline.DispatchContext;
+import io.loadshare.core.pipeline.Packet;
+import io.loadshare.offload.bpf.Bpf;
+import io.loadshare.offload.bpf.BpfException;
+import io.loadshare.offload.bpf.BpfLink;
+import io.loadshare.offload.bpf.BpfProgram;
+import io.netty.buffer.ByteBuf;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * LSNAT's fast path: {@link LsnatTcProgram} on the ingress of each arm (one interface when one-armed), and the
+ * pipeline's side of its maps. A session handed over becomes two flow entries, one per direction, each holding the
+ * rewrite the pipeline applies to that direction: the request's as the pipeline just wrote it into the frame, the
+ * reply's its inverse, towards the session's last hop. Both go when the session ends, and a session is idle only
+ * when both directions are.
+ */
+public final class TcFlowOffload extends KernelFlowOffload {
+    private static final ValueLayout.OfInt INT_BE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfShort SHORT_BE =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+
+    private final DispatchContext context;
+    private final Arm clientArm;
+    private final Arm backendArm;
+
+    /**
+     * One arm's interface, as the program sends by it.
+     *
+     * @param index its ifindex in the dispatcher's network namespace
+     * @param mac its MAC, the source of every frame sent by it
+     */
+    public record Arm(String name, int index, long mac) {
+    }
+
+    private TcFlowOffload(FastPathMaps maps, BpfProgram program, List<BpfLink> links, int maxBackendId,
+            DispatchContext context, Arm clientArm, Arm backendArm) {
+        super(clientArm.equals(backendArm) ? clientArm.name() : clientArm.name() + ", " + backendArm.name(), maps,
+                program, links, maxBackendId);
+        this.context = context;
+        this.clientArm = clientArm;
+        this.backendArm = backendArm;
+    }
+
+    /**
+     * Creates the maps, loads LSNAT's program and attaches it to the ingress of both arms.
+     *
+     * @param namespace where the interfaces are; null for the process's own network namespace
+     * @param backendArm the backend arm; equal to {@code clientArm} when one-armed
+     */
+    public static TcFlowOffload attachLsnat(NetworkNamespace namespace, Arm clientArm, Arm backendArm,
+            OffloadSettings settings, int maxBackendId, DispatchContext context) throws BpfException {
+        // Two entries a session: max-flows counts sessions, as for LSMAC.
+        FastPathMaps maps = FastPathMaps.create(2 * settings.maxFlows(), FastPathMaps.NAT_FLOW_SIZE, maxBackendId, 1);
+        BpfProgram program = null;
+        List<BpfLink> links = new ArrayList<>();
+        try {
+            program = BpfProgram.loadTc("lsnat_fastpath", LsnatTcProgram.assemble(maps));
+            BpfProgram loaded = program;
+            for (Arm arm : clientArm.equals(backendArm) ? List.of(clientArm) : List.of(clientArm, backendArm)) {
+                links.add(attachIn(namespace, () -> BpfLink.attachTcIngress(loaded, arm.index(), arm.name())));
+            }
+            return new TcFlowOffload(maps, program, links, maxBackendId, context, clientArm, backendArm);
+        } catch (BpfException | RuntimeException e) {
+            links.forEach(BpfLink::close);
+            if (program != null) {
+                program.close();
+            }
+            maps.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Whether LSNAT's fast path would load here: creates small maps and loads the program, attaching nothing.
+     *
+     * @throws BpfException what stops it, with the verifier's log or the missing capability
+     */
+    public static void probe() throws BpfException {
+        try (FastPathMaps maps = FastPathMaps.create(16, FastPathMaps.NAT_FLOW_SIZE, 15, 1);
+                BpfProgram ignored = BpfProgram.loadTc("lsnat_probe", LsnatTcProgram.assemble(maps))) {
+            // Loaded and verified: that is all a probe asks.
+        }
+    }
+
+    /**
+     * Installs both directions of the session of a request the pipeline has just rewritten: the request's rewrite
+     * read back from the frame, the reply's its inverse. A session without a last hop yet is refused.
+     */
+    @Override
+    public boolean install(Packet packet) {
+        long lastHop = context.sessions().lastHop(packet.sessionSlot());
+        if (lastHop == 0) {
+            return counted(-Bpf.EINVAL);
+        }
+        Backend backend = packet.backend();
+        publish(backend);
+        int source = packet.ip().source();
+        int destination = packet.ip().destination();
+        ByteBuf frame = packet.ip().buffer();
+        int l4 = packet.protocol() == IpProtocol.TCP ? packet.tcp().offset() : packet.udp().offset();
+        int sourcePort = frame.getUnsignedShort(l4);
+        int destinationPort = frame.getUnsignedShort(l4 + 2);
+        int protocol = packet.protocol();
+        FastPathMaps.writeKey(flows.key(), protocol, packet.sourceAddress(), packet.sourcePort(),
+                packet.destinationAddress(), packet.destinationPort());
+        writeRewrite(flows.value(), backend.id(), FastPathMaps.NAT_TO_BACKEND, source, destination, sourcePort,
+                destinationPort, backendArm, 0);
+        int result = flows.update(Bpf.ANY);
+        if (result != 0) {
+            return counted(result);
+        }
+        FastPathMaps.writeKey(flows.key(), protocol, destination, destinationPort, source, sourcePort);
+        writeRewrite(flows.value(), backend.id(), 0, packet.destinationAddress(), packet.sourceAddress(),
+                packet.destinationPort(), packet.sourcePort(), clientArm, lastHop);
+        result = flows.update(Bpf.ANY);
+        if (result != 0) {
+            FastPathMaps.writeKey(flows.key(), protocol, packet.sourceAddress(), packet.sourcePort(),
+                    packet.destinationAddress(), packet.destinationPort());
+            flows.delete();
+        }
+        return counted(result);
+    }
+
+    private static void writeRewrite(MemorySegment value, int backendId, int flags, int source, int destination,
+            int sourcePort, int destinationPort, Arm out, long destinationMac) {
+        value.set(ValueLayout.JAVA_INT, FastPathMaps.FLOW_BACKEND, backendId);
+        value.set(ValueLayout.JAVA_INT, FastPathMaps.NAT_FLAGS, flags);
+        value.set(ValueLayout.JAVA_LONG, FastPathMaps.FLOW_LAST_SEEN, System.nanoTime());
+        value.set(INT_BE, FastPathMaps.NAT_SOURCE, source);
+        value.set(INT_BE, FastPathMaps.NAT_DESTINATION, destination);
+        value.set(SHORT_BE, FastPathMaps.NAT_SOURCE_PORT, (short) sourcePort);
+        value.set(SHORT_BE, FastPathMaps.NAT_DESTINATION_PORT, (short) destinationPort);
+        value.set(ValueLayout.JAVA_INT, FastPathMaps.NAT_IFINDEX, out.index());
+        FastPathMaps.writeMac(value, FastPathMaps.NAT_DESTINATION_MAC, destinationMac);
+        FastPathMaps.writeMac(value, FastPathMaps.NAT_SOURCE_MAC, out.mac());
+        value.set(ValueLayout.JAVA_INT, FastPathMaps.NAT_SOURCE_MAC + 6, 0);
+    }
+
+    /**
+     * Writes the key of the reply direction into the key segment, from the request's value the last lookup
+     * left: the reply comes from the request's new destination to its new source.
+     */
+    private void replyKey(int protocol) {
+        MemorySegment request = flows.value();
+        FastPathMaps.writeKey(flows.key(), protocol, request.get(INT_BE, FastPathMaps.NAT_DESTINATION),
+                request.get(SHORT_BE, FastPathMaps.NAT_DESTINATION_PORT) & 0xFFFF,
+                request.get(INT_BE, FastPathMaps.NAT_SOURCE), request.get(SHORT_BE, FastPathMaps.NAT_SOURCE_PORT)
+                        & 0xFFFF);
+    }
+
+    @Override
+    public void remove(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
+            int destinationPort) {
+        FastPathMaps.writeKey(flows.key(), protocol, sourceAddress, sourcePort, destinationAddress, destinationPort);
+        if (flows.lookup() != 0) {
+            return;
+        }
+        flows.delete();
+        replyKey(protocol);
+        flows.delete();
+        events.increment(REMOVED);
+    }
+
+    /** How long since either direction was last seen. */
+    @Override
+    public long idleNanos(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
+            int destinationPort) {
+        FastPathMaps.writeKey(flows.key(), protocol, sourceAddress, sourcePort, destinationAddress, destinationPort);
+        long request = idleOfKey();
+        if (request < 0) {
+            return -1;
+        }
+        replyKey(protocol);
+        long reply = idleOfKey();
+        return reply < 0 ? request : Math.min(request, reply);
+    }
+
+    @Override
+    public void sync(DispatchContext context) {
+        syncBackends(context);
+    }
+
+    /** LSNAT's program places no flow: every session starts in the pipeline. */
+    @Override
+    public void learn(DispatchContext context) {
+    }
+
+    @Override
+    public String toString() {
+        return "tc fast path on " + interfaceName();
+    }
+}
