@@ -192,10 +192,9 @@ class LsnatOffloadTest {
                     + " %d, removed %d%n", requests.pipeline(), requests.fastPath(),
                     offload.flowEvents(KernelFlowOffload.INSTALLED), offload.flowEvents(KernelFlowOffload.REMOVED));
             assertEquals(300, offload.flowEvents(KernelFlowOffload.INSTALLED), "every session was handed over");
-            // Both directions now: SYN, SYN-ACK, the ACK that establishes, the FINs; a request that overtakes the
-            // install, and the backend's first answer when it follows at once.
-            assertTrue(requests.pipeline() <= 7 * 300, "the pipeline forwards little more than the opening and"
-                    + " closing of each session: " + requests.pipeline());
+            // SYN, SYN-ACK (which hands the session over) and the two FINs; a retransmission now and then.
+            assertTrue(requests.pipeline() <= 5 * 300, "the pipeline forwards only the opening and closing of each"
+                    + " session: " + requests.pipeline());
             assertTrue(requests.fastPath() >= 300, "the requests and answers went through the kernel: "
                     + requests.fastPath());
 
@@ -209,9 +208,9 @@ class LsnatOffloadTest {
             System.out.printf("LSNAT, 10 MB down in %d ms: pipeline %d frames, fast path %d frames and %d bytes%n",
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), down.pipeline(), down.fastPath(),
                     down.fastPathBytes());
-            assertTrue(down.pipeline() <= 10, "one session: the pipeline saw its opening and closing only, "
+            assertTrue(down.pipeline() <= 6, "one session: the pipeline saw its opening and closing only, "
                     + down.pipeline());
-            // The first answer may come while the pipeline installs the session: one GSO frame of up to 64 KB.
+            // Less at most one GSO frame of 64 KB the pipeline may forward (a retransmission, say).
             assertTrue(down.fastPathBytes() >= TEN_MB - 65536, "the data went through the kernel: "
                     + down.fastPathBytes());
 
@@ -227,7 +226,7 @@ class LsnatOffloadTest {
             System.out.printf("LSNAT, 10 MB up in %d ms: pipeline %d frames, fast path %d frames and %d bytes%n",
                     millis, up.pipeline(), up.fastPath(), up.fastPathBytes());
             assertTrue(millis > 1500, "the upload outlasts the idle timeout: " + millis + " ms");
-            assertTrue(up.pipeline() <= 10, "the pipeline saw the opening and closing only: " + up.pipeline());
+            assertTrue(up.pipeline() <= 6, "the pipeline saw the opening and closing only: " + up.pipeline());
             assertTrue(up.fastPathBytes() >= TEN_MB - 65536, "the data went through the kernel: "
                     + up.fastPathBytes());
             assertEquals(0, running.context().counters().sessionsEnded(SessionEnd.IDLE_TIMEOUT),

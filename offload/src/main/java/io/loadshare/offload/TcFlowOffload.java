@@ -19,9 +19,9 @@ import java.util.List;
 /**
  * LSNAT's fast path: {@link LsnatTcProgram} on the ingress of each arm (one interface when one-armed), and the
  * pipeline's side of its maps. A session handed over becomes two flow entries, one per direction, each holding the
- * rewrite the pipeline applies to that direction: the request's as the pipeline just wrote it into the frame, the
- * reply's its inverse, towards the session's last hop. Both go when the session ends, and a session is idle only
- * when both directions are.
+ * rewrite the pipeline applies to that direction: the handed-over packet's as the pipeline just wrote it into the
+ * frame, the other direction's its inverse; replies go to the session's last hop. Both go when the session ends,
+ * and a session is idle only when both directions are.
  */
 public final class TcFlowOffload extends KernelFlowOffload {
     private static final ValueLayout.OfInt INT_BE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
@@ -92,8 +92,9 @@ public final class TcFlowOffload extends KernelFlowOffload {
     }
 
     /**
-     * Installs both directions of the session of a request the pipeline has just rewritten: the request's rewrite
-     * read back from the frame, the reply's its inverse. A session without a last hop yet is refused.
+     * Installs both directions of the session of a packet the pipeline has just rewritten, a client's request or
+     * the backend's SYN-ACK: that direction's rewrite read back from the frame, the other's its inverse. A session
+     * without a last hop yet is refused.
      */
     @Override
     public boolean install(Packet packet) {
@@ -103,38 +104,46 @@ public final class TcFlowOffload extends KernelFlowOffload {
         }
         Backend backend = packet.backend();
         publish(backend);
-        int source = packet.ip().source();
-        int destination = packet.ip().destination();
         ByteBuf frame = packet.ip().buffer();
         int l4 = packet.protocol() == IpProtocol.TCP ? packet.tcp().offset() : packet.udp().offset();
+        // The session's four ends: as received (the packet's flow) and as sent (the frame now).
+        int source = packet.ip().source();
+        int destination = packet.ip().destination();
         int sourcePort = frame.getUnsignedShort(l4);
         int destinationPort = frame.getUnsignedShort(l4 + 2);
+        boolean reply = packet.isReply();
+        int client = reply ? destination : packet.sourceAddress();
+        int clientPort = reply ? destinationPort : packet.sourcePort();
+        int service = reply ? source : packet.destinationAddress();
+        int servicePort = reply ? sourcePort : packet.destinationPort();
+        int nat = reply ? packet.destinationAddress() : source;
+        int natPort = reply ? packet.destinationPort() : sourcePort;
+        int server = reply ? packet.sourceAddress() : destination;
+        int serverPort = reply ? packet.sourcePort() : destinationPort;
         int protocol = packet.protocol();
-        FastPathMaps.writeKey(flows.key(), protocol, packet.sourceAddress(), packet.sourcePort(),
-                packet.destinationAddress(), packet.destinationPort());
-        writeRewrite(flows.value(), backend.id(), FastPathMaps.NAT_TO_BACKEND, source, destination, sourcePort,
-                destinationPort, backendArm, 0);
+        FastPathMaps.writeKey(flows.key(), protocol, client, clientPort, service, servicePort);
+        writeRewrite(flows.value(), backend.id(), FastPathMaps.NAT_TO_BACKEND, nat, server, natPort, serverPort,
+                backendArm, 0);
         int result = flows.update(Bpf.ANY);
         if (result != 0) {
             return counted(result);
         }
-        FastPathMaps.writeKey(flows.key(), protocol, destination, destinationPort, source, sourcePort);
-        writeRewrite(flows.value(), backend.id(), 0, packet.destinationAddress(), packet.sourceAddress(),
-                packet.destinationPort(), packet.sourcePort(), clientArm, lastHop);
+        FastPathMaps.writeKey(flows.key(), protocol, server, serverPort, nat, natPort);
+        writeRewrite(flows.value(), backend.id(), 0, service, client, servicePort, clientPort, clientArm, lastHop);
         result = flows.update(Bpf.ANY);
         if (result != 0) {
-            FastPathMaps.writeKey(flows.key(), protocol, packet.sourceAddress(), packet.sourcePort(),
-                    packet.destinationAddress(), packet.destinationPort());
+            FastPathMaps.writeKey(flows.key(), protocol, client, clientPort, service, servicePort);
             flows.delete();
         }
         return counted(result);
     }
 
+    /** Writes one direction's entry, not yet seen by the fast path. */
     private static void writeRewrite(MemorySegment value, int backendId, int flags, int source, int destination,
             int sourcePort, int destinationPort, Arm out, long destinationMac) {
         value.set(ValueLayout.JAVA_INT, FastPathMaps.FLOW_BACKEND, backendId);
         value.set(ValueLayout.JAVA_INT, FastPathMaps.NAT_FLAGS, flags);
-        value.set(ValueLayout.JAVA_LONG, FastPathMaps.FLOW_LAST_SEEN, System.nanoTime());
+        value.set(ValueLayout.JAVA_LONG, FastPathMaps.FLOW_LAST_SEEN, 0);
         value.set(INT_BE, FastPathMaps.NAT_SOURCE, source);
         value.set(INT_BE, FastPathMaps.NAT_DESTINATION, destination);
         value.set(SHORT_BE, FastPathMaps.NAT_SOURCE_PORT, (short) sourcePort);

@@ -135,7 +135,8 @@ public final class XdpFlowOffload extends KernelFlowOffload {
                 packet.destinationAddress(), packet.destinationPort());
         MemorySegment value = flows.value();
         value.set(ValueLayout.JAVA_LONG, FastPathMaps.FLOW_BACKEND, backend.id());
-        value.set(ValueLayout.JAVA_LONG, FastPathMaps.FLOW_LAST_SEEN, System.nanoTime());
+        // Not seen by the kernel yet: until it forwards a packet, the session's idleness is the table's own.
+        value.set(ValueLayout.JAVA_LONG, FastPathMaps.FLOW_LAST_SEEN, 0);
         return counted(flows.update(Bpf.ANY));
     }
 

@@ -55,7 +55,9 @@ public interface FlowOffload extends OffloadedFlows, AutoCloseable {
 
     /**
      * Takes over the flow of a packet the pipeline has just rewritten: the fast path repeats that rewrite (read
-     * from the frame itself) for the flow's later packets.
+     * from the frame itself) for the flow's later packets. The packet is a client's, or, in a mode that sees
+     * replies, the backend's SYN-ACK ({@link OffloadHandler}); the fast path has seen none of the flow's packets
+     * yet, so the session's idleness is the table's own until it forwards one.
      *
      * @return whether the fast path took the flow; false when it is full or cannot carry it
      */

@@ -6,18 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loadshare.core.backend.BackendState;
-import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.packet.TcpHeader;
 import io.loadshare.core.pipeline.DispatchPipeline;
-import io.loadshare.core.pipeline.Packet;
-import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.testing.GoldenFrames;
 import io.loadshare.core.testing.PipelineHarness;
+import io.loadshare.core.testing.RecordingFastPath;
 import io.loadshare.core.testing.TestFrames;
 import io.loadshare.core.testing.TestMacRewriter;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -31,44 +28,6 @@ import org.junit.jupiter.api.Test;
  */
 class OffloadHandlerTest {
     private static final byte[] NONE = new byte[0];
-
-    /** Records what the pipeline hands over and takes back. */
-    private static final class RecordingFastPath implements FlowOffload {
-        final List<String> events = new ArrayList<>();
-        int syncs;
-
-        @Override
-        public boolean install(Packet packet) {
-            events.add("install " + packet.sourcePort() + " to " + MacAddress.format(packet.ethernet().destination()));
-            return true;
-        }
-
-        @Override
-        public void remove(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
-                int destinationPort) {
-            events.add("remove " + sourcePort);
-        }
-
-        @Override
-        public long idleNanos(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
-                int destinationPort) {
-            return -1;
-        }
-
-        @Override
-        public void sync(DispatchContext context) {
-            syncs++;
-        }
-
-        @Override
-        public void learn(DispatchContext context) {
-        }
-
-        @Override
-        public void close() {
-            events.add("close");
-        }
-    }
 
     private final PipelineHarness harness = new PipelineHarness(
             "io.loadshare.core.session { tcp-linger = 2s }", context -> new TestMacRewriter());
