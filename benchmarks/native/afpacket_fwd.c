@@ -27,6 +27,9 @@ static int open_bound(const char *name) {
     addr.sll_ifindex = if_nametoindex(name);
     int one = 1;
     setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
+    // The receive buffer the Java transport uses by default (receive-buffer-size = 4 MiB).
+    int buffer = 4 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof buffer);
     if (addr.sll_ifindex == 0 || bind(fd, (struct sockaddr *) &addr, sizeof addr) < 0) { perror("bind"); exit(1); }
     return fd;
 }

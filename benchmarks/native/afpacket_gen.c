@@ -1,6 +1,9 @@
 // Packet generator for the raw-socket benchmark: sends 60-byte frames (64 on the wire with the FCS) to one MAC
-// on one interface, in sendmmsg batches of 64, for a given number of seconds, then prints the count.
-// Usage: afpacket_gen IFNAME DST_MAC SECONDS
+// on one interface, in sendmmsg batches of 64, for a given number of seconds, as fast as it can or at a given rate
+// (frames per second, paced batch by batch), then prints the count. Each frame is
+// the same IPv4/UDP datagram, 203.0.113.100:9 -> 198.51.100.1:9 with 18 bytes of payload and no UDP checksum, so
+// that a NAT fast path sees one flow.
+// Usage: afpacket_gen IFNAME DST_MAC SECONDS [RATE]
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -30,8 +33,8 @@ static double now(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s IFNAME DST_MAC SECONDS\n", argv[0]);
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: %s IFNAME DST_MAC SECONDS [RATE]\n", argv[0]);
         return 2;
     }
     int fd = socket(AF_PACKET, SOCK_RAW, 0);
@@ -47,7 +50,15 @@ int main(int argc, char **argv) {
     unsigned char frame[FRAME] = {0};
     parse_mac(argv[2], frame);
     frame[6] = 0x02; frame[11] = 0x01;
-    frame[12] = 0x88; frame[13] = 0xb5;
+    frame[12] = 0x08; frame[13] = 0x00;
+    static const unsigned char ip[20] = {0x45, 0, 0, 46, 0, 1, 0, 0, 64, 17, 0, 0, 203, 0, 113, 100, 198, 51, 100, 1};
+    memcpy(frame + 14, ip, sizeof ip);
+    unsigned long sum = 0;
+    for (int i = 0; i < 20; i += 2) sum += (frame[14 + i] << 8) | frame[15 + i];
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    frame[24] = ~sum >> 8; frame[25] = ~sum & 0xff;
+    static const unsigned char udp[8] = {0, 9, 0, 9, 0, 26, 0, 0};
+    memcpy(frame + 34, udp, sizeof udp);
     struct iovec iov[BATCH];
     struct mmsghdr msgs[BATCH];
     memset(msgs, 0, sizeof msgs);
@@ -57,9 +68,18 @@ int main(int argc, char **argv) {
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
     }
-    double end = now() + atof(argv[3]);
+    double start = now();
+    double end = start + atof(argv[3]);
+    double rate = argc == 5 ? atof(argv[4]) : 0;
     unsigned long long sent = 0;
     while (now() < end) {
+        if (rate > 0) {
+            // The next batch is due when the frames sent so far fill the time since the start.
+            while (now() < start + sent / rate) { }
+            int n = sendmmsg(fd, msgs, BATCH, 0);
+            if (n > 0) sent += n;
+            continue;
+        }
         for (int k = 0; k < 16; k++) {
             int n = sendmmsg(fd, msgs, BATCH, 0);
             if (n > 0) sent += n;

@@ -134,9 +134,11 @@ final class DispatcherView {
                 RawSocketStats::kernelPackets);
         socketCounter("loadshare_socket_kernel_drops", "Frames the kernel dropped because the socket's queue was"
                 + " full (PACKET_STATISTICS): lost before the dispatcher saw them.", RawSocketStats::kernelDrops);
-        backendCounter("loadshare_offload_backend_packets", "Frames the in-kernel fast path sent to a backend.",
+        backendCounter("loadshare_offload_backend_packets", "Frames the in-kernel fast path carried for a backend"
+                + " (LSNAT: both directions).",
                 id -> offload == null ? 0 : offload.backendTraffic(id).packets());
-        backendCounter("loadshare_offload_backend_bytes", "Bytes the in-kernel fast path sent to a backend.",
+        backendCounter("loadshare_offload_backend_bytes", "Bytes the in-kernel fast path carried for a backend"
+                + " (LSNAT: both directions).",
                 id -> offload == null ? 0 : offload.backendTraffic(id).bytes());
         CounterWithCallback.builder().name("loadshare_offload_flow_events")
                 .help("Flows handed to the fast path (installed), placed by it (placed), taken back (removed), or refused"
@@ -330,6 +332,7 @@ final class DispatcherView {
         }
         if (offload != null) {
             ObjectNode fastPath = root.putObject("fast_path");
+            fastPath.put("hook", offload.hook());
             fastPath.put("interface", offload.interfaceName());
             fastPath.put("flows", offload.flows());
             for (int event = 0; event < FLOW_EVENTS.length; event++) {

@@ -44,9 +44,9 @@ final class StatusTable {
         }
         JsonNode fastPath = root.path("fast_path");
         if (!fastPath.isMissingNode()) {
-            out.append(String.format("Fast path: XDP on %s, %d flows now (installed %d, placed %d, removed %d,"
+            out.append(String.format("Fast path: %s on %s, %d flows now (installed %d, placed %d, removed %d,"
                     + " map-full %d); Packets and Bytes above include what it carried%n",
-                    fastPath.path("interface").asText(), fastPath.path("flows").asLong(),
+                    fastPath.path("hook").asText(), fastPath.path("interface").asText(), fastPath.path("flows").asLong(),
                     fastPath.path("installed").asLong(), fastPath.path("placed").asLong(),
                     fastPath.path("removed").asLong(), fastPath.path("map-full").asLong()));
         }

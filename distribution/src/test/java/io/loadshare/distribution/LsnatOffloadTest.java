@@ -61,6 +61,11 @@ class LsnatOffloadTest {
             try (Dispatcher running = Dispatcher.start(config)) {
                 assertEquals("d0, d1", running.offload().interfaceName());
                 cluster.exercise(running);
+                String table = StatusTable.render(OffloadChecks.get(running, "/status"));
+                assertTrue(table.contains("Fast path: tc on d0, d1, "), table);
+                String metrics = OffloadChecks.get(running, "/metrics");
+                assertTrue(metrics.contains("loadshare_offload_flow_events_total{event=\"installed\"} "
+                        + running.offload().flowEvents(KernelFlowOffload.INSTALLED) + ".0\n"), metrics);
 
                 IllegalStateException second = assertThrows(IllegalStateException.class,
                         () -> Dispatcher.start(config).close());

@@ -94,11 +94,21 @@ final class OffloadChecks {
     }
 
     static void post(Dispatcher running, String path) throws Exception {
+        request(running, path, "POST");
+    }
+
+    /** The admin server's answer to a GET. */
+    static String get(Dispatcher running, String path) throws Exception {
+        return request(running, path, "GET");
+    }
+
+    private static String request(Dispatcher running, String path, String method) throws Exception {
         try (HttpClient http = HttpClient.newHttpClient()) {
             HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                    + running.adminAddress().getPort() + path)).POST(HttpRequest.BodyPublishers.noBody()).build(),
-                    HttpResponse.BodyHandlers.ofString());
+                    + running.adminAddress().getPort() + path)).method(method, HttpRequest.BodyPublishers.noBody())
+                    .build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, response.statusCode(), response.body());
+            return response.body();
         }
     }
 

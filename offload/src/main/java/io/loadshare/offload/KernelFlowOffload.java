@@ -183,6 +183,9 @@ public abstract sealed class KernelFlowOffload implements FlowOffload permits Xd
         return events.get(INSTALLED) + events.get(PLACED) - events.get(REMOVED);
     }
 
+    /** Where the program runs: {@code XDP} or {@code tc}. */
+    public abstract String hook();
+
     /** The interfaces the program is attached to, comma-separated. */
     public String interfaceName() {
         return interfaceName;

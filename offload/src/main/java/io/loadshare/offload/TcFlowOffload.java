@@ -204,7 +204,12 @@ public final class TcFlowOffload extends KernelFlowOffload {
     }
 
     @Override
+    public String hook() {
+        return "tc";
+    }
+
+    @Override
     public String toString() {
-        return "tc fast path on " + interfaceName();
+        return hook() + " fast path on " + interfaceName();
     }
 }

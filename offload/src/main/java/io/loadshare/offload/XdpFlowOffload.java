@@ -249,7 +249,12 @@ public final class XdpFlowOffload extends KernelFlowOffload {
     }
 
     @Override
+    public String hook() {
+        return "XDP";
+    }
+
+    @Override
     public String toString() {
-        return "XDP fast path on " + interfaceName();
+        return hook() + " fast path on " + interfaceName();
     }
 }
