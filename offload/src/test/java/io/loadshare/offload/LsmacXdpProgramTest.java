@@ -82,6 +82,22 @@ class LsmacXdpProgramTest {
     }
 
     @Test
+    void aUdpDatagramShorterThanATcpHeaderIsCarriedToo() throws Exception {
+        install(IpProtocol.UDP, 53000, 53);
+        backend(BACKEND, true);
+        ByteBuf small = Frames.udp(Unpooled.buffer(), DISPATCHER, MacAddress.parse("02:00:00:00:00:01"), CLIENT,
+                53000, VIP, 53, "hi".getBytes());
+        byte[] frame = ByteBufUtil.getBytes(small);
+        small.release();
+        assertEquals(44, frame.length);
+        BpfProgram.TestRun run = program.testRun(frame);
+        assertEquals(LsmacXdpProgram.XDP_TX, run.verdict());
+        byte[] expected = frame.clone();
+        System.arraycopy(HexFormat.of().parseHex(REWRITTEN_MACS), 0, expected, 0, 12);
+        assertArrayEquals(expected, run.frame());
+    }
+
+    @Test
     void tcpSegmentsOfTheFlowAreTransmittedButOpeningsAndClosingsPass() throws Exception {
         install(IpProtocol.TCP, 40000, 80);
         backend(BACKEND, true);
