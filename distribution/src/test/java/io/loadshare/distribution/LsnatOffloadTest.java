@@ -183,15 +183,7 @@ class LsnatOffloadTest {
         void exercise(Dispatcher running) throws Exception {
             LsmacCluster.awaitResolved(running, 3);
             KernelFlowOffload offload = running.offload();
-            List<String> command = new ArrayList<>(List.of("curl", "-s", "--max-time", "5"));
-            for (int i = 0; i < 300; i++) {
-                command.add("http://" + VIP + "/");
-            }
-            String answers = testbed.exec(client, command.toArray(String[]::new));
-            for (int n = 1; n <= 3; n++) {
-                String name = "b" + n;
-                assertEquals(100, answers.lines().filter(name::equals).count(), name + "'s share of 300");
-            }
+            OffloadChecks.roundRobin300(testbed, client, VIP);
             OffloadChecks.Traffic requests = OffloadChecks.Traffic.of(running, 0);
             System.out.printf("LSNAT, 300 requests: pipeline forwarded %d frames, the fast path %d; flows installed"
                     + " %d, removed %d%n", requests.pipeline(), requests.fastPath(),

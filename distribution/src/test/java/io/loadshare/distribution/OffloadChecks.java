@@ -5,7 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loadshare.core.backend.Backend;
 import io.loadshare.core.netns.NetworkNamespace;
+import io.loadshare.core.testing.NetnsTestbed;
 import io.loadshare.core.testing.TestHttpServer;
+import java.util.ArrayList;
+import java.util.List;
 import io.loadshare.offload.KernelFlowOffload;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -26,6 +29,22 @@ final class OffloadChecks {
     static final int SINK_PORT = 9000;
 
     private OffloadChecks() {
+    }
+
+    /**
+     * 300 one-request connections from the client's namespace, one curl run: round robin over backends b1, b2, b3
+     * must give each exactly 100.
+     */
+    static void roundRobin300(NetnsTestbed testbed, String client, String vip) {
+        List<String> command = new ArrayList<>(List.of("curl", "-s", "--max-time", "5"));
+        for (int i = 0; i < 300; i++) {
+            command.add("http://" + vip + "/");
+        }
+        String answers = testbed.exec(client, command.toArray(String[]::new));
+        for (int n = 1; n <= 3; n++) {
+            String name = "b" + n;
+            assertEquals(100, answers.lines().filter(name::equals).count(), name + "'s share of 300");
+        }
     }
 
     /** Frames the pipeline and the fast path forwarded to one service's backends. */

@@ -53,8 +53,9 @@ final class FastPathMaps implements AutoCloseable {
     static final int EVENT_SIZE = 24;
     /** Ring buffer bytes: 32,768 events of 32 B with their headers, more than a sweep interval brings. */
     static final int RING_SIZE = 1 << 20;
-    private static final ValueLayout.OfInt INT_BE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final ValueLayout.OfShort SHORT_BE =
+    /** Addresses and ports, in network order as the maps hold them. */
+    static final ValueLayout.OfInt INT_BE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    static final ValueLayout.OfShort SHORT_BE =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private final BpfMap flows;
@@ -134,6 +135,20 @@ final class FastPathMaps implements AutoCloseable {
         key.set(SHORT_BE, 8, (short) sourcePort);
         key.set(SHORT_BE, 10, (short) destinationPort);
         key.set(ValueLayout.JAVA_INT, 12, protocol & 0xFF);
+    }
+
+    /** A backend's packets and bytes from the per-CPU stats map, summed over the CPUs; zeros without an entry. */
+    static long[] backendStats(BpfMap.Accessor stats, int backendId) {
+        stats.key().set(ValueLayout.JAVA_INT, 0, backendId);
+        long[] sums = new long[2];
+        if (stats.lookup() == 0) {
+            MemorySegment values = stats.value();
+            for (long offset = 0; offset < values.byteSize(); offset += STATS_SIZE) {
+                sums[0] += values.get(ValueLayout.JAVA_LONG, offset);
+                sums[1] += values.get(ValueLayout.JAVA_LONG, offset + 8);
+            }
+        }
+        return sums;
     }
 
     /** Writes a MAC at {@code offset}, most significant byte first. */

@@ -15,7 +15,6 @@ import io.loadshare.offload.bpf.BpfMap;
 import io.loadshare.offload.bpf.BpfProgram;
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.List;
@@ -149,20 +148,12 @@ public abstract sealed class KernelFlowOffload implements FlowOffload permits Xd
 
     /** Packets and bytes the fast path carried for a backend, summed over the CPUs. Any thread; it allocates. */
     public BackendTraffic backendTraffic(int backendId) {
+        if (closed.get()) {
+            return new BackendTraffic(0, 0);
+        }
         try (Arena arena = Arena.ofConfined()) {
-            BpfMap.Accessor stats = maps.stats().accessor(arena);
-            stats.key().set(ValueLayout.JAVA_INT, 0, backendId);
-            if (closed.get() || stats.lookup() != 0) {
-                return new BackendTraffic(0, 0);
-            }
-            long packets = 0;
-            long bytes = 0;
-            MemorySegment values = stats.value();
-            for (long offset = 0; offset < values.byteSize(); offset += FastPathMaps.STATS_SIZE) {
-                packets += values.get(ValueLayout.JAVA_LONG, offset);
-                bytes += values.get(ValueLayout.JAVA_LONG, offset + 8);
-            }
-            return new BackendTraffic(packets, bytes);
+            long[] sums = FastPathMaps.backendStats(maps.stats().accessor(arena), backendId);
+            return new BackendTraffic(sums[0], sums[1]);
         }
     }
 

@@ -12,7 +12,6 @@ import io.loadshare.offload.bpf.BpfProgram;
 import io.netty.buffer.ByteBuf;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -24,9 +23,6 @@ import java.util.List;
  * and a session is idle only when both directions are.
  */
 public final class TcFlowOffload extends KernelFlowOffload {
-    private static final ValueLayout.OfInt INT_BE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final ValueLayout.OfShort SHORT_BE =
-            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private final DispatchContext context;
     private final Arm clientArm;
@@ -144,10 +140,10 @@ public final class TcFlowOffload extends KernelFlowOffload {
         value.set(ValueLayout.JAVA_INT, FastPathMaps.FLOW_BACKEND, backendId);
         value.set(ValueLayout.JAVA_INT, FastPathMaps.NAT_FLAGS, flags);
         value.set(ValueLayout.JAVA_LONG, FastPathMaps.FLOW_LAST_SEEN, 0);
-        value.set(INT_BE, FastPathMaps.NAT_SOURCE, source);
-        value.set(INT_BE, FastPathMaps.NAT_DESTINATION, destination);
-        value.set(SHORT_BE, FastPathMaps.NAT_SOURCE_PORT, (short) sourcePort);
-        value.set(SHORT_BE, FastPathMaps.NAT_DESTINATION_PORT, (short) destinationPort);
+        value.set(FastPathMaps.INT_BE, FastPathMaps.NAT_SOURCE, source);
+        value.set(FastPathMaps.INT_BE, FastPathMaps.NAT_DESTINATION, destination);
+        value.set(FastPathMaps.SHORT_BE, FastPathMaps.NAT_SOURCE_PORT, (short) sourcePort);
+        value.set(FastPathMaps.SHORT_BE, FastPathMaps.NAT_DESTINATION_PORT, (short) destinationPort);
         value.set(ValueLayout.JAVA_INT, FastPathMaps.NAT_IFINDEX, out.index());
         FastPathMaps.writeMac(value, FastPathMaps.NAT_DESTINATION_MAC, destinationMac);
         FastPathMaps.writeMac(value, FastPathMaps.NAT_SOURCE_MAC, out.mac());
@@ -160,9 +156,9 @@ public final class TcFlowOffload extends KernelFlowOffload {
      */
     private void replyKey(int protocol) {
         MemorySegment request = flows.value();
-        FastPathMaps.writeKey(flows.key(), protocol, request.get(INT_BE, FastPathMaps.NAT_DESTINATION),
-                request.get(SHORT_BE, FastPathMaps.NAT_DESTINATION_PORT) & 0xFFFF,
-                request.get(INT_BE, FastPathMaps.NAT_SOURCE), request.get(SHORT_BE, FastPathMaps.NAT_SOURCE_PORT)
+        FastPathMaps.writeKey(flows.key(), protocol, request.get(FastPathMaps.INT_BE, FastPathMaps.NAT_DESTINATION),
+                request.get(FastPathMaps.SHORT_BE, FastPathMaps.NAT_DESTINATION_PORT) & 0xFFFF,
+                request.get(FastPathMaps.INT_BE, FastPathMaps.NAT_SOURCE), request.get(FastPathMaps.SHORT_BE, FastPathMaps.NAT_SOURCE_PORT)
                         & 0xFFFF);
     }
 

@@ -18,7 +18,6 @@ import io.loadshare.offload.bpf.BpfRingBuffer;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.List;
 import org.slf4j.Logger;
@@ -32,9 +31,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class XdpFlowOffload extends KernelFlowOffload {
     private static final Logger LOG = LoggerFactory.getLogger(XdpFlowOffload.class);
-    private static final ValueLayout.OfInt INT_BE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final ValueLayout.OfShort SHORT_BE =
-            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     /** Per service index: where its Maglev table starts in the maglev map, or -1 when the program places none. */
     private final int[] tableOffset;
     private final int[] tableSize;
@@ -217,9 +213,9 @@ public final class XdpFlowOffload extends KernelFlowOffload {
      */
     private void learnOne(MemorySegment data, long offset, int length) {
         DispatchContext context = learning;
-        learnt.set(data.get(ValueLayout.JAVA_BYTE, offset + 12) & 0xFF, data.get(INT_BE, offset),
-                data.get(SHORT_BE, offset + 8) & 0xFFFF, data.get(INT_BE, offset + 4),
-                data.get(SHORT_BE, offset + 10) & 0xFFFF);
+        learnt.set(data.get(ValueLayout.JAVA_BYTE, offset + 12) & 0xFF, data.get(FastPathMaps.INT_BE, offset),
+                data.get(FastPathMaps.SHORT_BE, offset + 8) & 0xFFFF, data.get(FastPathMaps.INT_BE, offset + 4),
+                data.get(FastPathMaps.SHORT_BE, offset + 10) & 0xFFFF);
         int backendId = data.get(ValueLayout.JAVA_INT_UNALIGNED, offset + 16);
         Service service = context.services().byIndex(data.get(ValueLayout.JAVA_INT_UNALIGNED, offset + 20));
         Backend backend = service == null ? null : service.pool().byId(backendId);

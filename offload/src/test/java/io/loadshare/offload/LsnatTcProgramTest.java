@@ -21,7 +21,6 @@ import io.netty.buffer.Unpooled;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.HexFormat;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -46,9 +45,6 @@ class LsnatTcProgramTest {
     private static final int BACKEND_ID = 3;
     /** The loopback interface, which test runs see: the MTU check needs an interface that exists. */
     private static final int OUT = 1;
-    private static final ValueLayout.OfInt INT_BE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final ValueLayout.OfShort SHORT_BE =
-            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private final Arena arena = Arena.ofConfined();
     private FastPathMaps maps;
@@ -173,10 +169,10 @@ class LsnatTcProgramTest {
         MemorySegment value = flows.value();
         value.set(ValueLayout.JAVA_INT, FastPathMaps.FLOW_BACKEND, BACKEND_ID);
         value.set(ValueLayout.JAVA_INT, FastPathMaps.NAT_FLAGS, toBackend ? FastPathMaps.NAT_TO_BACKEND : 0);
-        value.set(INT_BE, FastPathMaps.NAT_SOURCE, newSource);
-        value.set(INT_BE, FastPathMaps.NAT_DESTINATION, newDestination);
-        value.set(SHORT_BE, FastPathMaps.NAT_SOURCE_PORT, (short) newSourcePort);
-        value.set(SHORT_BE, FastPathMaps.NAT_DESTINATION_PORT, (short) newDestinationPort);
+        value.set(FastPathMaps.INT_BE, FastPathMaps.NAT_SOURCE, newSource);
+        value.set(FastPathMaps.INT_BE, FastPathMaps.NAT_DESTINATION, newDestination);
+        value.set(FastPathMaps.SHORT_BE, FastPathMaps.NAT_SOURCE_PORT, (short) newSourcePort);
+        value.set(FastPathMaps.SHORT_BE, FastPathMaps.NAT_DESTINATION_PORT, (short) newDestinationPort);
         value.set(ValueLayout.JAVA_INT, FastPathMaps.NAT_IFINDEX, OUT);
         FastPathMaps.writeMac(value, FastPathMaps.NAT_DESTINATION_MAC, destinationMac);
         FastPathMaps.writeMac(value, FastPathMaps.NAT_SOURCE_MAC, sourceMac);
@@ -204,16 +200,8 @@ class LsnatTcProgramTest {
     }
 
     private void assertStats(long packets, long bytes) {
-        BpfMap.Accessor stats = maps.stats().accessor(arena);
-        stats.key().set(ValueLayout.JAVA_INT, 0, BACKEND_ID);
-        assertEquals(0, stats.lookup());
-        long sumPackets = 0;
-        long sumBytes = 0;
-        for (long offset = 0; offset < stats.value().byteSize(); offset += FastPathMaps.STATS_SIZE) {
-            sumPackets += stats.value().get(ValueLayout.JAVA_LONG, offset);
-            sumBytes += stats.value().get(ValueLayout.JAVA_LONG, offset + 8);
-        }
-        assertEquals(packets, sumPackets, "packets counted for the backend");
-        assertEquals(bytes, sumBytes, "bytes counted for the backend");
+        long[] stats = FastPathMaps.backendStats(maps.stats().accessor(arena), BACKEND_ID);
+        assertEquals(packets, stats[0], "packets counted for the backend");
+        assertEquals(bytes, stats[1], "bytes counted for the backend");
     }
 }
