@@ -36,7 +36,9 @@ import org.junit.jupiter.api.io.TempDir;
  * updated in a partial checksum; one-armed DNAT: offloads on everywhere. In both, 300 requests split exactly by round
  * robin while the pipeline sees only what opens and closes each session; 10 MB down and 10 MB up byte-exact, each
  * outlasting the idle timeout; a load run with client ports reused leaves no stale flow. Two-armed, a second
- * dispatcher is refused and stopping frees both arms; one-armed, a backend set down has its held download reset.
+ * dispatcher is refused and stopping frees both arms; one-armed, a backend set down has its held download reset, a
+ * draining one serves its download to the end while new sessions go elsewhere, and a reload without a backend
+ * sends new sessions to the others.
  */
 class LsnatOffloadTest {
     private static final String VIP = "198.51.100.20";
@@ -88,11 +90,7 @@ class LsnatOffloadTest {
                 cluster.exercise(running);
 
                 // A backend set down: the fast path stops carrying its flows, the pipeline ends them with a reset.
-                long quiet = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-                while (running.context().sessions().size() > 0) {
-                    assertTrue(System.nanoTime() < quiet, "earlier sessions never ended");
-                    Thread.sleep(20);
-                }
+                cluster.awaitQuiet(running);
                 Process held = cluster.testbed.start(cluster.client, "curl", "-s", "-o", "/dev/null", "--max-time",
                         "30", "--limit-rate", "1M", "http://" + VIP + "/bytes?n=40000000");
                 Backend serving = OffloadChecks.awaitActive(running);
@@ -101,6 +99,34 @@ class LsnatOffloadTest {
                 assertTrue(held.waitFor(10, TimeUnit.SECONDS), "the held download ended once its backend went down;"
                         + " drops " + running.context().counters().dropsByReason());
                 assertTrue(held.exitValue() != 0, "the client was reset, not served to the end");
+                OffloadChecks.post(running, "/backends/state?service=web&backend="
+                        + Ipv4Address.format(serving.address()) + "&state=source");
+
+                // A backend set draining keeps its flow in the kernel to the end; new sessions go elsewhere.
+                cluster.awaitQuiet(running);
+                Process kept = cluster.testbed.start(cluster.client, "curl", "-s", "-o", "/dev/null", "--max-time",
+                        "30", "--limit-rate", "1M", "-w", "%{size_download} %{exitcode}",
+                        "http://" + VIP + "/bytes?n=3000000");
+                Backend draining = OffloadChecks.awaitActive(running);
+                String drainingName = "b" + ((draining.address() & 0xFF) - 10);
+                OffloadChecks.post(running, "/backends/state?service=web&backend="
+                        + Ipv4Address.format(draining.address()) + "&state=draining");
+                List<String> answers = OffloadChecks.requests(cluster.testbed, cluster.client, VIP, 20);
+                assertEquals(20, answers.size(), "every request answered: " + answers);
+                assertTrue(!answers.contains(drainingName), drainingName + " is draining: " + answers);
+                assertTrue(kept.waitFor(15, TimeUnit.SECONDS), "the draining backend's download finished");
+                assertEquals("3000000 0", new String(kept.getInputStream().readAllBytes()).trim(),
+                        "served to the end by the draining backend");
+                OffloadChecks.post(running, "/backends/state?service=web&backend="
+                        + Ipv4Address.format(draining.address()) + "&state=source");
+
+                // A reload without b3: new sessions go to b1 and b2 only.
+                Files.writeString(file, Files.readString(file).replaceFirst(", \"192\\.0\\.2\\.13\" \\]", " ]"));
+                running.reload();
+                answers = OffloadChecks.requests(cluster.testbed, cluster.client, VIP, 20);
+                assertEquals(20, answers.size(), "every request answered: " + answers);
+                assertTrue(!answers.contains("b3") && answers.contains("b1") && answers.contains("b2"),
+                        "b1 and b2 only after the reload: " + answers);
             }
         }
     }
@@ -177,6 +203,15 @@ class LsnatOffloadTest {
                     io.loadshare.core.session { tcp-idle-timeout = 1s, tcp-linger = 200ms, sweep-interval = 50ms,
                       sweep-cycle = 200ms }
                     """.formatted(mode, dispatcher, VIP, backendList, VIP, OffloadChecks.SINK_PORT, backendList));
+        }
+
+        /** Waits until the sessions of earlier steps have ended. */
+        void awaitQuiet(Dispatcher running) throws InterruptedException {
+            long quiet = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (running.context().sessions().size() > 0) {
+                assertTrue(System.nanoTime() < quiet, "earlier sessions never ended");
+                Thread.sleep(20);
+            }
         }
 
         /** Requests, downloads, uploads and load through a running dispatcher, checking which path carried them. */

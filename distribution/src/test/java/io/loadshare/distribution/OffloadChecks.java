@@ -36,15 +36,20 @@ final class OffloadChecks {
      * must give each exactly 100.
      */
     static void roundRobin300(NetnsTestbed testbed, String client, String vip) {
-        List<String> command = new ArrayList<>(List.of("curl", "-s", "--max-time", "5"));
-        for (int i = 0; i < 300; i++) {
-            command.add("http://" + vip + "/");
-        }
-        String answers = testbed.exec(client, command.toArray(String[]::new));
+        List<String> answers = requests(testbed, client, vip, 300);
         for (int n = 1; n <= 3; n++) {
             String name = "b" + n;
-            assertEquals(100, answers.lines().filter(name::equals).count(), name + "'s share of 300");
+            assertEquals(100, answers.stream().filter(name::equals).count(), name + "'s share of 300");
         }
+    }
+
+    /** The answers to {@code count} one-request connections from the client's namespace, one curl run. */
+    static List<String> requests(NetnsTestbed testbed, String client, String vip, int count) {
+        List<String> command = new ArrayList<>(List.of("curl", "-s", "--max-time", "5"));
+        for (int i = 0; i < count; i++) {
+            command.add("http://" + vip + "/");
+        }
+        return testbed.exec(client, command.toArray(String[]::new)).lines().toList();
     }
 
     /** Frames the pipeline and the fast path forwarded to one service's backends. */
