@@ -17,6 +17,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -49,7 +50,7 @@ class LsnatOffloadTest {
 
     @Test
     void twoArmedFullNat() throws Exception {
-        try (Cluster cluster = new Cluster(true)) {
+        try (Cluster cluster = new Cluster(true, Duration.ZERO)) {
             // Software checksums on the dispatcher's transmit: a wrong update of a partial checksum reaches a host
             // as a wrong checksum, which its stack drops.
             for (String arm : new String[] {"d0", "d1"}) {
@@ -80,7 +81,7 @@ class LsnatOffloadTest {
 
     @Test
     void oneArmed() throws Exception {
-        try (Cluster cluster = new Cluster(false)) {
+        try (Cluster cluster = new Cluster(false, Duration.ZERO)) {
             Path file = cluster.config(dir, """
                     mode = l3
                     interfaces.client = d0
@@ -132,6 +133,32 @@ class LsnatOffloadTest {
     }
 
     /**
+     * A client that half-closes and waits for a slow answer (the sink answers 2 s after the client's FIN, ten times
+     * the linger): the session lives half-closed while the backend has yet to answer, and the answer reaches the
+     * client.
+     */
+    @Test
+    void aHalfClosedClientGetsItsLateAnswer() throws Exception {
+        try (Cluster cluster = new Cluster(false, Duration.ofSeconds(2))) {
+            Path file = cluster.config(dir, """
+                    mode = l3
+                    interfaces.client = d0
+                    """, "");
+            try (Dispatcher running = Dispatcher.start(DispatcherConfig.load(file, SchedulerRegistry.load()))) {
+                LsmacCluster.awaitResolved(running, 3);
+                byte[] request = "a question that takes a while".getBytes(StandardCharsets.US_ASCII);
+                long started = System.nanoTime();
+                String answer = OffloadChecks.send(cluster.client, VIP, request);
+                long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+                assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(request)), answer,
+                        "the answer, " + millis + " ms after the question; drops "
+                        + running.context().counters().dropsByReason());
+                assertTrue(millis >= 2000, "the sink answered late: " + millis + " ms");
+            }
+        }
+    }
+
+    /**
      * A client at 203.0.113.100 and three backends at 192.0.2.1N, each serving HTTP ("bN") and a hashing sink.
      * Two-armed: the client on the dispatcher's d0 (203.0.113.1), the backends on a bridge with its d1
      * (192.0.2.1). One-armed: all on one bridge with d0, which holds both addresses, and the backends route the
@@ -146,7 +173,8 @@ class LsnatOffloadTest {
         private final List<TestHttpServer> httpServers = new ArrayList<>();
         private final List<OffloadChecks.Sink> sinks = new ArrayList<>();
 
-        Cluster(boolean twoArmed) throws Exception {
+        /** @param sinkDelay how long the sinks wait after the client's FIN before they answer */
+        Cluster(boolean twoArmed, Duration sinkDelay) throws Exception {
             NetnsTestbed.requireRoot();
             String lan = testbed.namespace("lan");
             testbed.bridge(lan, "br0");
@@ -176,7 +204,7 @@ class LsnatOffloadTest {
                     testbed.exec(backend, "ip", "route", "add", "203.0.113.0/24", "via", "192.0.2.1");
                 }
                 httpServers.add(TestHttpServer.start(servers, backend, "0.0.0.0", 80, "b" + n));
-                sinks.add(OffloadChecks.Sink.start(backend));
+                sinks.add(OffloadChecks.Sink.start(backend, sinkDelay));
             }
         }
 

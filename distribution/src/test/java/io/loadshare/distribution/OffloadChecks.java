@@ -21,8 +21,11 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.HexFormat;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /** What the fast path's namespace tests share: a hashing TCP sink, paced uploads, and traffic counted per path. */
 final class OffloadChecks {
@@ -109,11 +112,20 @@ final class OffloadChecks {
                 Thread.sleep(15);
             }
             channel.shutdownOutput();
-            ByteBuffer answer = ByteBuffer.allocate(128);
-            while (channel.read(answer) >= 0) {
-                // until the sink closes
+            // Read on another thread: an answer lost on the way must fail the test, not hang it.
+            FutureTask<String> reading = new FutureTask<>(() -> {
+                ByteBuffer answer = ByteBuffer.allocate(128);
+                while (channel.read(answer) >= 0) {
+                    // until the sink closes
+                }
+                return new String(answer.array(), 0, answer.position(), StandardCharsets.US_ASCII).strip();
+            });
+            Thread.ofVirtual().start(reading);
+            try {
+                return reading.get(30, TimeUnit.SECONDS);
+            } catch (TimeoutException e) {
+                throw new AssertionError("no answer from the sink within 30 s of the end of the upload");
             }
-            return new String(answer.array(), 0, answer.position(), StandardCharsets.US_ASCII).strip();
         }
     }
 
@@ -136,9 +148,17 @@ final class OffloadChecks {
         }
     }
 
-    /** A TCP server in a backend's namespace that answers each connection with the SHA-256 of all it received. */
+    /**
+     * A TCP server in a backend's namespace that answers each connection, once the client has closed its side, with
+     * the SHA-256 of all it received.
+     */
     record Sink(ServerSocketChannel server, Thread acceptor) implements AutoCloseable {
         static Sink start(String namespace) throws IOException {
+            return start(namespace, Duration.ZERO);
+        }
+
+        /** A sink that answers {@code delay} after the client's end of input: a slow server to a half-close. */
+        static Sink start(String namespace, Duration delay) throws IOException {
             ServerSocketChannel server = NetworkNamespace.named(namespace).run(() -> {
                 ServerSocketChannel opened = ServerSocketChannel.open();
                 opened.bind(new InetSocketAddress("0.0.0.0", SINK_PORT));
@@ -154,9 +174,10 @@ final class OffloadChecks {
                             digest.update(buffer);
                             buffer.clear();
                         }
+                        Thread.sleep(delay);
                         connection.write(ByteBuffer.wrap((HexFormat.of().formatHex(digest.digest()) + "\n")
                                 .getBytes(StandardCharsets.US_ASCII)));
-                    } catch (IOException | java.security.NoSuchAlgorithmException e) {
+                    } catch (IOException | InterruptedException | java.security.NoSuchAlgorithmException e) {
                         // closed: the test is over
                     }
                 }

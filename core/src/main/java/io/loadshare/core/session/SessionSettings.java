@@ -11,7 +11,9 @@ import java.time.Duration;
  * @param pressureWatermark the share of {@code maxSessions} above which the table is under pressure
  * @param tcpSynTimeoutUnderPressure lifetime of a half-open session while the table is under pressure
  * @param tcpIdleTimeout lifetime of an idle established TCP session
- * @param tcpLinger how long a session follows its flow after FIN or RST
+ * @param tcpLinger how long a session follows its flow after FIN or RST (LSNAT: after both sides' FINs)
+ * @param tcpHalfClosedTimeout lifetime of an idle half-closed session: one side's FIN seen, the other still open
+ *     (a mode that sees replies)
  * @param udpIdleTimeout lifetime of an idle UDP session
  * @param sweepInterval how often the expiry sweep runs on the event loop
  * @param sweepCycle how long one sweep takes to visit every slot
@@ -24,6 +26,7 @@ public record SessionSettings(
         Duration tcpSynTimeoutUnderPressure,
         Duration tcpIdleTimeout,
         Duration tcpLinger,
+        Duration tcpHalfClosedTimeout,
         Duration udpIdleTimeout,
         Duration sweepInterval,
         Duration sweepCycle,
@@ -47,6 +50,7 @@ public record SessionSettings(
         requireTimeout("pressure.tcp-syn-timeout", tcpSynTimeoutUnderPressure);
         requireTimeout("tcp-idle-timeout", tcpIdleTimeout);
         requireTimeout("tcp-linger", tcpLinger);
+        requireTimeout("tcp-half-closed-timeout", tcpHalfClosedTimeout);
         requireTimeout("udp-idle-timeout", udpIdleTimeout);
         requireTimeout("sweep-interval", sweepInterval);
         requireTimeout("sweep-cycle", sweepCycle);
@@ -71,6 +75,7 @@ public record SessionSettings(
                 config.getDuration(path + ".pressure.tcp-syn-timeout"),
                 config.getDuration(path + ".tcp-idle-timeout"),
                 config.getDuration(path + ".tcp-linger"),
+                config.getDuration(path + ".tcp-half-closed-timeout"),
                 config.getDuration(path + ".udp-idle-timeout"),
                 config.getDuration(path + ".sweep-interval"),
                 config.getDuration(path + ".sweep-cycle"),

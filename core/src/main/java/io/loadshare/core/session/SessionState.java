@@ -7,7 +7,9 @@ package io.loadshare.core.session;
  * <pre>
  * SYN (no ACK) ──► SYN_SEEN ──client's ACK──► ESTABLISHED ──FIN──► FIN_SEEN ──linger──► gone
  *                     │  (a mode that sees replies:      │                (each packet restarts the linger)
- *                     │   backend's SYN-ACK ──► SYN_ANSWERED ──client's ACK──► ESTABLISHED)
+ *                     │   backend's SYN-ACK ──► SYN_ANSWERED ──client's ACK──► ESTABLISHED;
+ *                     │   ESTABLISHED ──one side's FIN──► CLIENT_CLOSED or BACKEND_CLOSED
+ *                     │                ──the other side's FIN──► FIN_SEEN)
  *                     └────────────RST─────────────┴──────RST────► RESET ──linger──► gone
  * any UDP datagram ──► DATAGRAM ──idle timeout──► gone
  * </pre>
@@ -21,15 +23,19 @@ public final class SessionState {
     public static final int DATAGRAM = 5;
     /** The backend answered the SYN (LSNAT sees it); the client's ACK will establish the session. */
     public static final int SYN_ANSWERED = 6;
+    /** The client has sent its FIN, the backend may still send (a mode that sees replies). */
+    public static final int CLIENT_CLOSED = 7;
+    /** The backend has sent its FIN, the client may still send (a mode that sees replies). */
+    public static final int BACKEND_CLOSED = 8;
     /** One more than the largest state, for arrays indexed by state. */
-    public static final int LIMIT = 7;
+    public static final int LIMIT = 9;
 
     private SessionState() {
     }
 
     /** Whether a new SYN on this flow starts a new session rather than belonging to the old one. */
     public static boolean isClosing(int state) {
-        return state == FIN_SEEN || state == RESET;
+        return state == FIN_SEEN || state == RESET || state == CLIENT_CLOSED || state == BACKEND_CLOSED;
     }
 
     /** Whether the session has seen only the opening of a handshake: what a SYN flood leaves behind. */
@@ -45,6 +51,8 @@ public final class SessionState {
             case FIN_SEEN -> "fin-seen";
             case RESET -> "reset";
             case DATAGRAM -> "datagram";
+            case CLIENT_CLOSED -> "client-closed";
+            case BACKEND_CLOSED -> "backend-closed";
             default -> "unknown(" + state + ")";
         };
     }

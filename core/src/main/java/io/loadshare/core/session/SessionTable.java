@@ -82,6 +82,7 @@ public final class SessionTable {
     private long sampler = seed | 1;
     private final int tcpIdleMillis;
     private final int lingerMillis;
+    private final int halfClosedMillis;
     private final int udpIdleMillis;
     private final int sweepBudget;
     private final SessionListener listener;
@@ -110,6 +111,7 @@ public final class SessionTable {
         this.synTimeoutMillis = millis(settings.tcpSynTimeout().toMillis());
         this.tcpIdleMillis = millis(settings.tcpIdleTimeout().toMillis());
         this.lingerMillis = millis(settings.tcpLinger().toMillis());
+        this.halfClosedMillis = millis(settings.tcpHalfClosedTimeout().toMillis());
         this.udpIdleMillis = millis(settings.udpIdleTimeout().toMillis());
         long budget = (long) Math.ceil((double) capacity * settings.sweepInterval().toNanos()
                 / settings.sweepCycle().toNanos());
@@ -277,7 +279,7 @@ public final class SessionTable {
      */
     public void onTcpPacket(int slot, int tcpFlags, long acknowledgement, int now) {
         int state = state(slot);
-        int next = closing(state, tcpFlags);
+        int next = closing(state, tcpFlags, true);
         if (next == state && SessionState.isHalfOpen(state)) {
             boolean ack = (tcpFlags & TcpHeader.SYN) == 0 && (tcpFlags & TcpHeader.ACK) != 0;
             boolean answered = !seesReplies || state == SessionState.SYN_ANSWERED
@@ -299,7 +301,7 @@ public final class SessionTable {
      */
     public void continueEstablished(int slot, int tcpFlags, int now) {
         setStateAndDeadline(slot, SessionState.ESTABLISHED, now + tcpIdleMillis);
-        int next = closing(SessionState.ESTABLISHED, tcpFlags);
+        int next = closing(SessionState.ESTABLISHED, tcpFlags, true);
         if (next != SessionState.ESTABLISHED) {
             setStateAndDeadline(slot, next, now + timeoutFor(next));
         }
@@ -313,7 +315,7 @@ public final class SessionTable {
      */
     public void onTcpReply(int slot, int tcpFlags, long sequence, int now) {
         int state = state(slot);
-        int next = closing(state, tcpFlags);
+        int next = closing(state, tcpFlags, false);
         if (next == state && state == SessionState.SYN_SEEN) {
             if ((tcpFlags & (TcpHeader.SYN | TcpHeader.ACK)) != (TcpHeader.SYN | TcpHeader.ACK)) {
                 return;
@@ -328,15 +330,24 @@ public final class SessionTable {
         setStateAndDeadline(slot, next, now + timeoutFor(next));
     }
 
-    /** The state a FIN+ACK or RST moves a session to, or its state unchanged. */
-    private static int closing(int state, int tcpFlags) {
+    /**
+     * The state a FIN+ACK or RST from one side moves a session to, or its state unchanged. A table that sees
+     * replies half-closes at the first side's FIN and lingers at the other's; one that sees the client alone
+     * lingers at the client's.
+     */
+    private int closing(int state, int tcpFlags, boolean fromClient) {
         if ((tcpFlags & TcpHeader.RST) != 0) {
             return SessionState.RESET;
         }
-        if ((tcpFlags & TcpHeader.FIN) != 0 && (tcpFlags & TcpHeader.ACK) != 0) {
+        if ((tcpFlags & TcpHeader.FIN) == 0 || (tcpFlags & TcpHeader.ACK) == 0) {
+            return state;
+        }
+        int closedHere = fromClient ? SessionState.CLIENT_CLOSED : SessionState.BACKEND_CLOSED;
+        int closedThere = fromClient ? SessionState.BACKEND_CLOSED : SessionState.CLIENT_CLOSED;
+        if (!seesReplies || state == closedThere || state == SessionState.FIN_SEEN || state == SessionState.RESET) {
             return SessionState.FIN_SEEN;
         }
-        return state;
+        return closedHere;
     }
 
     /** Restarts a UDP (or other datagram) session's idle timer. */
@@ -511,6 +522,7 @@ public final class SessionTable {
                     underPressure() ? pressureSynTimeoutMillis : synTimeoutMillis;
             case SessionState.ESTABLISHED -> tcpIdleMillis;
             case SessionState.DATAGRAM -> udpIdleMillis;
+            case SessionState.CLIENT_CLOSED, SessionState.BACKEND_CLOSED -> halfClosedMillis;
             default -> lingerMillis;
         };
     }

@@ -28,7 +28,8 @@ class SessionTableTest {
 
     private SessionTable table(int maxSessions, boolean seesReplies) {
         SessionSettings settings = new SessionSettings(maxSessions, Duration.ofSeconds(30), 0.5, Duration.ofSeconds(3),
-                Duration.ofMinutes(15), Duration.ofSeconds(2), Duration.ofSeconds(30), Duration.ofMillis(100),
+                Duration.ofMinutes(15), Duration.ofSeconds(2), Duration.ofSeconds(60), Duration.ofSeconds(30),
+                Duration.ofMillis(100),
                 Duration.ofSeconds(2), 1024);
         return new SessionTable(settings, (service, backend, port, end) -> ended.add(service + "/" + backend + "/" + end),
                 seesReplies);
@@ -277,6 +278,42 @@ class SessionTableTest {
         assertEquals(SessionState.SYN_SEEN, lsmac.state(lsmac.lookup(flow, 10)), "a retransmitted SYN does not");
         lsmac.onTcpPacket(lsmac.lookup(flow, 10), ACK, 10);
         assertEquals(SessionState.ESTABLISHED, lsmac.state(lsmac.lookup(flow, 10)), "LSMAC sees only the client");
+    }
+
+    @Test
+    void aTableThatSeesRepliesHalfClosesAtTheFirstFinAndLingersAtTheSecond() {
+        SessionTable lsnat = table(10, true);
+        FlowKey flow = tcp(40000);
+        lsnat.insert(flow, 0, 1, 0);
+        lsnat.onTcpReply(lsnat.lookup(flow, 1), SYN | ACK, 99, 1);
+        lsnat.onTcpPacket(lsnat.lookup(flow, 2), ACK, 100, 2);
+        lsnat.onTcpPacket(lsnat.lookup(flow, 10), FIN_ACK, SessionTable.UNCHECKED, 10);
+        assertEquals(SessionState.CLIENT_CLOSED, lsnat.state(lsnat.lookup(flow, 10)), "the client half-closed");
+        assertEquals(60_010, lsnat.deadline(lsnat.lookup(flow, 10)), "the half-closed timeout, not the linger");
+        // The answer comes 50 s later: the backend's data restarts the timer.
+        lsnat.onTcpReply(lsnat.lookup(flow, 50_000), ACK, 200, 50_000);
+        assertEquals(110_000, lsnat.deadline(lsnat.lookup(flow, 50_000)));
+        lsnat.onTcpReply(lsnat.lookup(flow, 50_001), FIN_ACK, 300, 50_001);
+        assertEquals(SessionState.FIN_SEEN, lsnat.state(lsnat.lookup(flow, 50_001)), "both sides closed");
+        assertEquals(52_001, lsnat.deadline(lsnat.lookup(flow, 50_001)), "now the linger");
+
+        FlowKey other = tcp(40001);
+        lsnat.insert(other, 0, 1, 0);
+        lsnat.onTcpReply(lsnat.lookup(other, 1), SYN | ACK, 99, 1);
+        lsnat.onTcpPacket(lsnat.lookup(other, 2), ACK, 100, 2);
+        lsnat.onTcpReply(lsnat.lookup(other, 3), FIN_ACK, 300, 3);
+        assertEquals(SessionState.BACKEND_CLOSED, lsnat.state(lsnat.lookup(other, 3)), "the backend closed first");
+        lsnat.onTcpReply(lsnat.lookup(other, 4), FIN_ACK, 300, 4);
+        assertEquals(SessionState.BACKEND_CLOSED, lsnat.state(lsnat.lookup(other, 4)), "its FIN retransmitted");
+        lsnat.onTcpPacket(lsnat.lookup(other, 5), FIN_ACK, SessionTable.UNCHECKED, 5);
+        assertEquals(SessionState.FIN_SEEN, lsnat.state(lsnat.lookup(other, 5)));
+
+        SessionTable lsmac = table(10, false);
+        lsmac.insert(flow, 0, 1, 0);
+        lsmac.onTcpPacket(lsmac.lookup(flow, 1), ACK, 1);
+        lsmac.onTcpPacket(lsmac.lookup(flow, 10), FIN_ACK, 10);
+        assertEquals(SessionState.FIN_SEEN, lsmac.state(lsmac.lookup(flow, 10)), "LSMAC sees the client alone");
+        assertEquals(2_010, lsmac.deadline(lsmac.lookup(flow, 10)));
     }
 
     @Test
