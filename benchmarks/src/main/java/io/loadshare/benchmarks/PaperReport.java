@@ -91,6 +91,10 @@ public final class PaperReport {
                 r -> r.cpuDispatcher() / r.seconds() * 100, "%.0f");
         table(md, "Backend CPU utilisation (% of one core, all servers' processes together; Table 2)", runs, configs,
                 workloads, r -> r.cpuBackends() / r.seconds() * 100, "%.0f");
+        table(md, "Core 0 busy (% of the core: the client, wrk, and its kernel work)", runs, configs, workloads,
+                r -> r.cpuCore0() / r.seconds() * 100, "%.0f");
+        table(md, "Cluster core busy (% of the last core: dispatcher, servers and their kernel work)", runs, configs,
+                workloads, r -> r.cpuClusterCore() / r.seconds() * 100, "%.0f");
         table(md, "Machine CPU-seconds per 1,000 connections (every core, user and kernel)", runs, configs, workloads,
                 Run::machineCpuPerThousand, "%.3f");
         table(md, "Dispatcher CPU-seconds per 1,000 connections, user space and kernel alike (machine CPU per 1,000"
