@@ -38,8 +38,8 @@ import org.junit.jupiter.api.io.TempDir;
  * robin while the pipeline sees only what opens and closes each session; 10 MB down and 10 MB up byte-exact, each
  * outlasting the idle timeout; a load run with client ports reused leaves no stale flow. Two-armed, a second
  * dispatcher is refused and stopping frees both arms; one-armed, a backend set down has its held download reset, a
- * draining one serves its download to the end while new sessions go elsewhere, and a reload without a backend
- * sends new sessions to the others.
+ * draining one serves its download to the end while new sessions go elsewhere, a reload without a backend sends
+ * new sessions to the others, and a stop leaves an open download to the client's own timeout.
  */
 class LsnatOffloadTest {
     private static final String VIP = "198.51.100.20";
@@ -128,6 +128,25 @@ class LsnatOffloadTest {
                 assertEquals(20, answers.size(), "every request answered: " + answers);
                 assertTrue(!answers.contains("b3") && answers.contains("b1") && answers.contains("b2"),
                         "b1 and b2 only after the reload: " + answers);
+
+                // Stopped with a download open: nothing carries it on (no program left behind in the kernel), and
+                // the client gives up at its own timeout rather than hanging.
+                cluster.awaitQuiet(running);
+                // 3 MB at 1 MB/s would finish well within curl's 10 s if anything still carried it.
+                Process open = cluster.testbed.start(cluster.client, "curl", "-s", "-o", "/dev/null", "--max-time",
+                        "10", "--limit-rate", "1M", "-w", "%{size_download} %{exitcode}",
+                        "http://" + VIP + "/bytes?n=3000000");
+                OffloadChecks.awaitActive(running);
+                running.close();
+                assertTrue(open.waitFor(20, TimeUnit.SECONDS), "the client gave up");
+                String[] outcome = new String(open.getInputStream().readAllBytes()).trim().split(" ");
+                assertEquals("28", outcome[1], "curl timed out (28) after the stop: " + String.join(" ", outcome));
+                assertTrue(Long.parseLong(outcome[0]) < 3_000_000, "the download did not go on without the"
+                        + " dispatcher: " + outcome[0]);
+                // The backend still holds its end, its answer stuck in the socket: close it there.
+                for (String backend : cluster.backends) {
+                    cluster.testbed.exec(backend, "ss", "-K", "dst", "203.0.113.100");
+                }
             }
         }
     }
