@@ -71,12 +71,13 @@ final class FastPathMaps implements AutoCloseable {
         this.stats = maps.get(2);
         this.vips = maps.get(3);
         this.maglev = maps.get(4);
-        this.ring = maps.get(5);
+        this.ring = maps.size() > 5 ? maps.get(5) : null;
     }
 
     /**
      * @param flowSize {@link #FLOW_SIZE} for LSMAC's flows, {@link #NAT_FLOW_SIZE} for LSNAT's
-     * @param maglevSlots room for the placed services' tables; at least 1
+     * @param maglevSlots room for the placed services' tables; 0 when the program places no flow, which leaves out
+     *     the ring buffer too
      */
     static FastPathMaps create(int maxFlows, int flowSize, int maxBackendId, int maglevSlots) throws BpfException {
         java.util.List<BpfMap> maps = new java.util.ArrayList<>();
@@ -87,7 +88,9 @@ final class FastPathMaps implements AutoCloseable {
             maps.add(BpfMap.create(Bpf.MAP_TYPE_HASH, "ls_vips", 8, 16, io.loadshare.core.session.SessionTable
                     .MAX_SERVICES));
             maps.add(BpfMap.create(Bpf.MAP_TYPE_ARRAY, "ls_maglev", 4, 4, Math.max(1, maglevSlots)));
-            maps.add(BpfMap.create(Bpf.MAP_TYPE_RINGBUF, "ls_ring", 0, 0, RING_SIZE));
+            if (maglevSlots > 0) {
+                maps.add(BpfMap.create(Bpf.MAP_TYPE_RINGBUF, "ls_ring", 0, 0, RING_SIZE));
+            }
             return new FastPathMaps(maps);
         } catch (BpfException e) {
             maps.forEach(BpfMap::close);
@@ -115,6 +118,7 @@ final class FastPathMaps implements AutoCloseable {
         return maglev;
     }
 
+    /** Null when the program places no flow. */
     BpfMap ring() {
         return ring;
     }
@@ -168,7 +172,9 @@ final class FastPathMaps implements AutoCloseable {
     @Override
     public void close() {
         for (BpfMap map : new BpfMap[] {flows, backends, stats, vips, maglev, ring}) {
-            map.close();
+            if (map != null) {
+                map.close();
+            }
         }
     }
 }

@@ -55,7 +55,7 @@ public final class TcFlowOffload extends KernelFlowOffload {
     public static TcFlowOffload attachLsnat(NetworkNamespace namespace, Arm clientArm, Arm backendArm,
             OffloadSettings settings, int maxBackendId, DispatchContext context) throws BpfException {
         // Two entries a session: max-flows counts sessions, as for LSMAC.
-        FastPathMaps maps = FastPathMaps.create(2 * settings.maxFlows(), FastPathMaps.NAT_FLOW_SIZE, maxBackendId, 1);
+        FastPathMaps maps = FastPathMaps.create(2 * settings.maxFlows(), FastPathMaps.NAT_FLOW_SIZE, maxBackendId, 0);
         BpfProgram program = null;
         List<BpfLink> links = new ArrayList<>();
         try {
@@ -81,7 +81,7 @@ public final class TcFlowOffload extends KernelFlowOffload {
      * @throws BpfException what stops it, with the verifier's log or the missing capability
      */
     public static void probe() throws BpfException {
-        try (FastPathMaps maps = FastPathMaps.create(16, FastPathMaps.NAT_FLOW_SIZE, 15, 1);
+        try (FastPathMaps maps = FastPathMaps.create(16, FastPathMaps.NAT_FLOW_SIZE, 15, 0);
                 BpfProgram ignored = BpfProgram.loadTc("lsnat_probe", LsnatTcProgram.assemble(maps))) {
             // Loaded and verified: that is all a probe asks.
         }

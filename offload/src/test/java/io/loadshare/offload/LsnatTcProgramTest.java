@@ -53,7 +53,7 @@ class LsnatTcProgramTest {
     @BeforeEach
     void load() throws Exception {
         NetnsTestbed.requireRoot();
-        maps = FastPathMaps.create(64, FastPathMaps.NAT_FLOW_SIZE, 15, 1);
+        maps = FastPathMaps.create(64, FastPathMaps.NAT_FLOW_SIZE, 15, 0);
         program = BpfProgram.loadTc("lsnat_test", LsnatTcProgram.assemble(maps));
         BpfMap.Accessor backends = maps.backends().accessor(arena);
         backends.key().set(ValueLayout.JAVA_INT, 0, BACKEND_ID);
