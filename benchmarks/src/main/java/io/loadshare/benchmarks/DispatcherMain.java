@@ -33,8 +33,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The dispatcher {@code dev/bench-paper} measures: LSMAC or one-armed LSNAT on one interface, round robin over
- * the given backends, until killed. The raw socket runs in plain mode unless {@code -Dloadshare.bench.ring=true}:
- * the ring hands over a block per millisecond at light load, which costs latency a connection-rate test feels.
+ * the given backends, until killed. The raw socket reads with recvmmsg unless {@code -Dloadshare.bench.ring=2} (a
+ * TPACKET_V2 ring) or {@code 3} (TPACKET_V3, which hands over a block per millisecond at light load).
  * With {@code -Dloadshare.bench.offload=true} the fast path carries established sessions (LSMAC's XDP program,
  * LSNAT's tc program); {@code -Dloadshare.bench.scheduler=maglev} (round robin by default) lets LSMAC's place new
  * flows too.
@@ -76,11 +76,12 @@ public final class DispatcherMain {
                 arpInitializer = l3.arpInitializer(Arm.BOTH);
             }
         }
-        boolean ring = Boolean.getBoolean("loadshare.bench.ring");
+        String ring = System.getProperty("loadshare.bench.ring", "off");
         EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         RawSocketChannel channel = (RawSocketChannel) new Bootstrap().group(loop).channel(RawSocketChannel.class)
                 .option(RawSocketChannelOption.RX_RING, RawSocketSettings.from(ConfigFactory.parseString(
-                        RawSocketSettings.ROOT + ".ring.enabled = " + ring), RawSocketSettings.ROOT).ring())
+                        RawSocketSettings.ROOT + ".ring { enabled = " + !ring.equals("off") + ", version = "
+                                + (ring.equals("off") ? 2 : ring) + " }"), RawSocketSettings.ROOT).ring())
                 .option(RawSocketChannelOption.SOCKET_FILTER, SocketFilter.builder().acceptBroadcast(mode.equals("l3"))
                         .build())
                 .option(RawSocketChannelOption.ETHER_TYPE, arpInitializer == null ? 0 : EtherType.IPV4)

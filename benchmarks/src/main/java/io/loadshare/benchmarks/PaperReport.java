@@ -111,7 +111,11 @@ public final class PaperReport {
         for (String[] pair : new String[][] {{"l2-3", "l3-3"}, {"l2-1", "direct"}, {"l2-3", "direct"},
             {"l3-3", "direct"}, {"l2-3", "nft-l2-3"}, {"l3-3", "nft-dnat-3"}, {"l2-3.5", "l2-3"}, {"l3-3.5", "l3-3"},
             {"l2-3-offload", "nft-l2-3"}, {"l2-3-offload", "l2-3"}, {"l3-3-offload", "nft-dnat-3"},
-            {"l3-3-offload", "l3-3"}}) {
+            {"l3-3-offload", "l3-3"}, {"l2-3-ring2", "nft-l2-3"}, {"l2-3-ring2", "l2-3"},
+            {"l3-3-ring2", "nft-dnat-3"}, {"l3-3-ring2", "l3-3"}, {"l2-3-ring3", "l2-3"}, {"l3-3-ring3", "l3-3"}}) {
+            if (pair[0].contains("-ring") && !configs.contains(pair[0])) {
+                continue;
+            }
             Map<String, Double> byWorkload = new LinkedHashMap<>();
             md.append("| ").append(pair[0]).append(" / ").append(pair[1]).append(" |");
             for (String w : workloads) {

@@ -184,6 +184,7 @@ final class AdminServer implements AutoCloseable {
                 response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, body);
                 response.headers().set(HttpHeaderNames.CONTENT_TYPE, writer.getContentType());
             } else if (request.uri().equals("/status")) {
+                view.refreshKernelStatistics();
                 response = text(HttpResponseStatus.OK, view.status(), "application/json");
             } else {
                 response = text(HttpResponseStatus.NOT_FOUND, "try /metrics or /status\n", "text/plain");

@@ -24,6 +24,10 @@ import io.loadshare.transport.rawsocket.RawSocketStats;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.ClassicHistogramBuckets;
+import io.prometheus.metrics.model.snapshots.HistogramSnapshot;
+import io.prometheus.metrics.model.snapshots.Labels;
+import java.util.function.IntToLongFunction;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -130,6 +134,17 @@ final class DispatcherView {
                 RawSocketStats::sendErrors);
         socketCounter("loadshare_socket_send_blocked", "Times a send found the socket's queue full and waited.",
                 RawSocketStats::sendBlocked);
+        socketCounter("loadshare_socket_wake_ups", "Times the event loop woke to read a raw socket.",
+                RawSocketStats::wakeUps);
+        socketCounter("loadshare_socket_receive_calls", "recvmmsg system calls (a ring needs none but for frames"
+                + " too big for its slots).", RawSocketStats::receiveCalls);
+        socketCounter("loadshare_socket_send_calls", "sendmmsg system calls, failed ones included.",
+                RawSocketStats::sendCalls);
+        socketHistogram("loadshare_socket_frames_per_wake_up", "Frames a raw socket read per wake-up: how many"
+                + " frames share the cost of one epoll wake-up.", RawSocketStats::wakeUpFrames, stats ->
+                        stats::wakeUpsReading);
+        socketHistogram("loadshare_socket_frames_per_send_call", "Frames one sendmmsg call sent.",
+                RawSocketStats::sendCallFrames, stats -> stats::sendCallsSending);
         socketCounter("loadshare_socket_kernel_packets", "Frames the kernel handed the socket (PACKET_STATISTICS).",
                 RawSocketStats::kernelPackets);
         socketCounter("loadshare_socket_kernel_drops", "Frames the kernel dropped because the socket's queue was"
@@ -173,10 +188,40 @@ final class DispatcherView {
     private void socketCounter(String name, String help, SocketCounter counter) {
         CounterWithCallback.builder().name(name).help(help).labelNames("interface", "socket").callback(cb -> {
             for (RawSocketChannel channel : channels) {
-                cb.call(counter.read(channel.stats()), String.valueOf(channel.localAddress()),
-                        channel.etherType() == EtherType.ARP ? "arp" : "data");
+                cb.call(counter.read(channel.stats()), String.valueOf(channel.localAddress()), socketKind(channel));
             }
         }).register(registry);
+    }
+
+    /** A histogram of batch sizes per raw socket, from the socket's own (non-cumulative) bucket counters. */
+    private void socketHistogram(String name, String help, SocketCounter sum,
+            java.util.function.Function<RawSocketStats, IntToLongFunction> buckets) {
+        double[] bounds = new double[RawSocketStats.BATCH_BUCKETS];
+        for (int i = 0; i < bounds.length; i++) {
+            bounds[i] = RawSocketStats.batchBucketBound(i);
+        }
+        registry.register(() -> {
+            HistogramSnapshot.Builder histogram = HistogramSnapshot.builder().name(name).help(help);
+            for (RawSocketChannel channel : channels) {
+                RawSocketStats stats = channel.stats();
+                IntToLongFunction bucket = buckets.apply(stats);
+                long[] counts = new long[bounds.length];
+                for (int i = 0; i < counts.length; i++) {
+                    counts[i] = bucket.applyAsLong(i);
+                }
+                histogram.dataPoint(HistogramSnapshot.HistogramDataPointSnapshot.builder()
+                        .classicHistogramBuckets(ClassicHistogramBuckets.of(bounds, counts))
+                        .sum(sum.read(stats))
+                        .labels(Labels.of("interface", String.valueOf(channel.localAddress()), "socket",
+                                socketKind(channel)))
+                        .build());
+            }
+            return histogram.build();
+        });
+    }
+
+    private static String socketKind(RawSocketChannel channel) {
+        return channel.etherType() == EtherType.ARP ? "arp" : "data";
     }
 
     /** Brings the kernel's PACKET_STATISTICS into every open socket's counters, on each socket's event loop. */
@@ -338,6 +383,21 @@ final class DispatcherView {
             for (int event = 0; event < FLOW_EVENTS.length; event++) {
                 fastPath.put(FLOW_EVENTS[event], offload.flowEvents(event));
             }
+        }
+        ArrayNode sockets = root.putArray("sockets");
+        for (RawSocketChannel channel : channels) {
+            RawSocketStats stats = channel.stats();
+            ObjectNode socket = sockets.addObject();
+            socket.put("interface", String.valueOf(channel.localAddress()));
+            socket.put("socket", socketKind(channel));
+            socket.put("received", stats.receivedFrames());
+            socket.put("wake_ups", stats.wakeUps());
+            socket.put("receive_calls", stats.receiveCalls());
+            socket.put("sent", stats.sentFrames());
+            socket.put("send_calls", stats.sendCalls());
+            socket.put("send_blocked", stats.sendBlocked());
+            socket.put("send_failed", stats.sendOversizeDrops() + stats.sendNoBufferDrops() + stats.sendErrors());
+            socket.put("kernel_drops", stats.kernelDrops());
         }
         ObjectNode drops = root.putObject("drops");
         counters.dropsByReason().forEach(drops::put);

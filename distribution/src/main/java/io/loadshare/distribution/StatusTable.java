@@ -50,6 +50,17 @@ final class StatusTable {
                     fastPath.path("installed").asLong(), fastPath.path("placed").asLong(),
                     fastPath.path("removed").asLong(), fastPath.path("map-full").asLong()));
         }
+        for (JsonNode socket : root.path("sockets")) {
+            long wakeUps = socket.path("wake_ups").asLong();
+            long sendCalls = socket.path("send_calls").asLong();
+            out.append(String.format("Socket %s %s: read %d frames in %d wake-ups (%s a wake-up, %d recvmmsg),"
+                    + " sent %d in %d sendmmsg (%s a call), blocked %d, send failed %d, kernel drops %d%n",
+                    socket.path("interface").asText(), socket.path("socket").asText(), socket.path("received").asLong(),
+                    wakeUps, perCall(socket.path("received").asLong(), wakeUps),
+                    socket.path("receive_calls").asLong(), socket.path("sent").asLong(), sendCalls,
+                    perCall(socket.path("sent").asLong(), sendCalls), socket.path("send_blocked").asLong(),
+                    socket.path("send_failed").asLong(), socket.path("kernel_drops").asLong()));
+        }
         JsonNode drops = root.path("drops");
         if (drops.size() > 0) {
             out.append("Drops:");
@@ -59,5 +70,9 @@ final class StatusTable {
             out.append('\n');
         }
         return out.toString();
+    }
+
+    private static String perCall(long frames, long calls) {
+        return calls == 0 ? "-" : String.format("%.1f", (double) frames / calls);
     }
 }

@@ -111,6 +111,10 @@ class DispatcherRunTest {
                     assertTrue(metrics.contains("loadshare_socket_received_frames_total{interface=\"d0\",socket=\"data\"}")
                             && metrics.contains("loadshare_socket_kernel_drops_total{interface=\"d0\",socket=\"arp\"}"),
                             metrics);
+                    assertTrue(metrics.matches("(?s).*\nloadshare_socket_frames_per_wake_up_count\\{interface=\"d0\","
+                            + "socket=\"data\"} [1-9][0-9.]*\n.*"), metrics);
+                    assertTrue(metrics.contains("loadshare_socket_frames_per_send_call_bucket{interface=\"d0\",socket=\"data\","
+                            + "le=\"1.0\"}"), metrics);
                     for (String name : dashboardMetrics()) {
                         assertTrue(metrics.contains("\n" + name + "{") || metrics.contains("\n" + name + " "),
                                 "the Grafana dashboard queries " + name + ", which /metrics lacks");
@@ -121,6 +125,8 @@ class DispatcherRunTest {
                     }
                     String table = StatusTable.render(get(admin + "/status"));
                     assertTrue(table.contains("TCP   " + vip + ":80"), table);
+                    assertTrue(table.matches("(?s).*\nSocket d0 data: read [1-9]\\d* frames in [1-9]\\d* wake-ups .*"),
+                            table);
                     assertTrue(table.matches("(?s).*-> 192\\.0\\.2\\.11 +[0-9a-f:]{17} +active +1 +\\d+ +10 +\\d+ +\\d+\n.*"), table);
 
                     // Drain b1 at run time: new connections all go to b2; hand it back and they spread again.

@@ -64,10 +64,11 @@ public enum DropReason {
     CANNOT_FRAGMENT("cannot-fragment"),
     /** The session's backend left the pool or went down. */
     BACKEND_GONE("backend-gone"),
-    /** The outbound channel was not writable (its queue is full). */
-    TX_QUEUE_FULL("tx-queue-full"),
-    /** The outbound channel refused or failed the write. */
-    TX_FAILED("tx-failed");
+    /**
+     * The outbound channel was not writable (its queue is full). A frame the kernel then refuses to send is counted
+     * by the transport (the raw socket's send failures), which alone sees why.
+     */
+    TX_QUEUE_FULL("tx-queue-full");
 
     private final String label;
 

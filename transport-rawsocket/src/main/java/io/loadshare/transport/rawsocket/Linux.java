@@ -41,7 +41,9 @@ final class Linux {
     static final int PACKET_FANOUT = 18;
     static final int PACKET_QDISC_BYPASS = 20;
     static final int PACKET_IGNORE_OUTGOING = 23;
+    static final int TPACKET_V2 = 1;
     static final int TPACKET_V3 = 2;
+    static final int PACKET_COPY_THRESH = 7;
 
     static final int MSG_TRUNC = 0x20;
     static final int MSG_DONTWAIT = 0x40;

@@ -35,8 +35,8 @@ import java.net.SocketAddress;
  * every {@code ByteBuf} written is sent as a frame. The socket is opened through the FFM API and registered on
  * Netty's epoll {@link IoEventLoop} ({@code MultiThreadIoEventLoopGroup} with {@code EpollIoHandler}).
  *
- * <p>Receive: a {@code recvmmsg} per batch of frames, or, with {@link RawSocketChannelOption#RX_RING}, a TPACKET_V3 ring
- * with no system call per frame. Either way each frame is copied once, into a buffer of its own size. With
+ * <p>Receive: a {@code recvmmsg} per batch of frames, or, with {@link RawSocketChannelOption#RX_RING}, a TPACKET_V2
+ * or V3 ring with no system call per frame. Either way each frame is copied once, into a buffer of its own size. With
  * virtio-net headers on (the default), the header travels in the buffer's headroom ({@link VirtioNetHeader}).
  *
  * <p>Send: frames are batched into {@code sendmmsg} calls at flush, straight from the buffers' memory. A full
@@ -92,12 +92,12 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
     private EpollIoOps ops = EpollIoOps.NONE;
     private boolean readPending;
     private RxRing ring;
-    /** Where frames are read from: the ring, or the scratch area of plain receive. */
-    private MemorySegment receiveMemory;
-    /** The same memory as a buffer, for copying into buffers that expose no address. */
-    private ByteBuf receiveSource;
-    /** Plain receive: one slot of the scratch area per message of a recvmmsg batch. */
+    /** The ring's memory as a buffer, for copying into buffers that expose no address. */
+    private ByteBuf ringSource;
+    /** Plain receive, and frames too big for a TPACKET_V2 slot: one slot per message of a recvmmsg batch. */
     private MemorySegment receiveScratch;
+    /** The scratch area as a buffer, for copying into buffers that expose no address. */
+    private ByteBuf scratchSource;
     private long receiveSlot;
     private MemorySegment receiveMessages;
     /** Plain receive: one PACKET_AUXDATA control message per message of a batch, for the VLAN tag. */
@@ -281,11 +281,12 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
         int vnet = config.vnetHeader() ? VirtioNetHeader.LENGTH : 0;
         RingSettings ringSettings = config.ring();
         if (ringSettings.enabled()) {
-            ring = RxRing.attach(socket, ringSettings.blockSize(), ringSettings.blockCount(), ringSettings.frameSize(),
-                    ringSettings.blockTimeoutMillis());
-            receiveMemory = ring.memory();
-        } else {
-            int slots = config.readBatch();
+            ring = RxRing.attach(socket, ringSettings);
+            ringSource = Unpooled.wrappedBuffer(ring.memory().asByteBuffer());
+        }
+        // A TPACKET_V3 ring holds any frame; a V2 slot does not, and the frames too big for it are read one by one.
+        int slots = !ringSettings.enabled() ? config.readBatch() : ringSettings.version() == 2 ? 1 : 0;
+        if (slots > 0) {
             receiveSlot = (config.maxFrameSize() + vnet + 1L + 63) & ~63L;
             receiveScratch = arena.allocate(receiveSlot * slots, 64);
             receiveMessages = arena.allocate((long) MMSGHDR * slots, 8);
@@ -303,9 +304,8 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
                         receiveIovecs.address() + (long) IOVEC * i);
                 receiveMessages.set(ValueLayout.JAVA_LONG, (long) MMSGHDR * i + MSG_IOVLEN, 1);
             }
-            receiveMemory = receiveScratch;
+            scratchSource = Unpooled.wrappedBuffer(receiveScratch.asByteBuffer());
         }
-        receiveSource = Unpooled.wrappedBuffer(receiveMemory.asByteBuffer());
         int sendBatch = config.sendBatch();
         messages = arena.allocate((long) MMSGHDR * sendBatch, 8);
         iovecs = arena.allocate((long) IOVEC * IOVECS_PER_MESSAGE * sendBatch, 8);
@@ -355,9 +355,13 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
             }
             socket.close();
         } finally {
-            if (receiveSource != null) {
-                receiveSource.release();
-                receiveSource = null;
+            if (ringSource != null) {
+                ringSource.release();
+                ringSource = null;
+            }
+            if (scratchSource != null) {
+                scratchSource.release();
+                scratchSource = null;
             }
             if (batch != null) {
                 java.util.Arrays.fill(batch, null);
@@ -420,6 +424,7 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
                 prepareMessage(i, batch[i]);
             }
             int sent = socket.sendBatch(messages, count);
+            stats.countSendCall(sent);
             if (sent > 0) {
                 for (int i = 0; i < sent; i++) {
                     stats.countSent(batch[i].readableBytes());
@@ -531,27 +536,44 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
      * loop's budget runs out.
      */
     private ByteBuf readFrame(ByteBufAllocator allocator, int wanted) throws RawSocketException {
+        if (ring == null) {
+            return readQueued(allocator, wanted);
+        }
+        int vnet = config.vnetHeader() ? VirtioNetHeader.LENGTH : 0;
+        while (ring.next()) {
+            if (ring.copied()) {
+                ring.consumed();
+                // Its whole copy is the next one in the socket's queue, which holds nothing else.
+                receiveDrained = false;
+                ByteBuf frame = readQueued(allocator, 1);
+                if (frame != null) {
+                    return frame;
+                }
+                continue;
+            }
+            int length = ring.capturedLength();
+            if (length < ring.wireLength() || length > config.maxFrameSize()) {
+                stats.countReceivedOversize();
+                ring.consumed();
+                continue;
+            }
+            int vlanTag = ring.vlanTag();
+            if (!ofThisVlan(vlanTag)) {
+                ring.consumed();
+                continue;
+            }
+            ByteBuf frame = copy(allocator, ring.memory(), ringSource, ring.macOffset() - vnet, vnet, length,
+                    restored(vlanTag));
+            ring.consumed();
+            return frame;
+        }
+        return null;
+    }
+
+    /** Reads the next frame of the socket's queue, a batch of up to {@code wanted} per recvmmsg; null when none. */
+    private ByteBuf readQueued(ByteBufAllocator allocator, int wanted) throws RawSocketException {
         int vnet = config.vnetHeader() ? VirtioNetHeader.LENGTH : 0;
         while (true) {
-            if (ring != null) {
-                if (!ring.next()) {
-                    return null;
-                }
-                int length = ring.capturedLength();
-                if (length < ring.wireLength() || length > config.maxFrameSize()) {
-                    stats.countReceivedOversize();
-                    ring.consumed();
-                    continue;
-                }
-                int vlanTag = ring.vlanTag();
-                if (!ofThisVlan(vlanTag)) {
-                    ring.consumed();
-                    continue;
-                }
-                ByteBuf frame = copy(allocator, (int) ring.macOffset() - vnet, vnet, length, restored(vlanTag));
-                ring.consumed();
-                return frame;
-            }
             if (nextReceived == received) {
                 if (receiveDrained) {
                     return null;
@@ -562,6 +584,7 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
                     receiveMessages.set(ValueLayout.JAVA_LONG, (long) MMSGHDR * i + MSG_CONTROLLEN, AUXDATA_SPACE);
                 }
                 int n = socket.receiveBatch(receiveMessages, want);
+                stats.countReceiveCall();
                 if (n < 0) {
                     receiveDrained = true;
                     return null;
@@ -581,7 +604,7 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
             if (!ofThisVlan(vlanTag)) {
                 continue;
             }
-            return copy(allocator, receiveSlot * i, vnet, length, restored(vlanTag));
+            return copy(allocator, receiveScratch, scratchSource, receiveSlot * i, vnet, length, restored(vlanTag));
         }
     }
 
@@ -625,7 +648,8 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
      * kernel took off goes back in after the MAC addresses, so the pipeline sees, and forwards, the frame as it was
      * on the wire; a virtio-net header's offsets move with it.
      */
-    private ByteBuf copy(ByteBufAllocator allocator, long at, int vnet, int length, int vlanTag) {
+    private ByteBuf copy(ByteBufAllocator allocator, MemorySegment memory, ByteBuf source, long at, int vnet,
+            int length, int vlanTag) {
         int headroom = vnet == 0 ? 0 : VirtioNetHeader.HEADROOM;
         boolean tagged = vlanTag != -1 && length >= 2 * MAC_LENGTH;
         int tagLength = tagged ? EthernetHeader.VLAN_TAG_LENGTH : 0;
@@ -634,11 +658,11 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
             frame.writeInt(VirtioNetHeader.TAG);
         }
         if (!tagged) {
-            copyInto(frame, at, vnet + length);
+            copyInto(frame, memory, source, at, vnet + length);
         } else {
-            copyInto(frame, at, vnet + 2 * MAC_LENGTH);
+            copyInto(frame, memory, source, at, vnet + 2 * MAC_LENGTH);
             frame.writeInt(vlanTag);
-            copyInto(frame, at + vnet + 2 * MAC_LENGTH, length - 2 * MAC_LENGTH);
+            copyInto(frame, memory, source, at + vnet + 2 * MAC_LENGTH, length - 2 * MAC_LENGTH);
             if (vnet != 0) {
                 shiftVnetOffsets(MemorySegment.ofAddress(addressOf(frame, headroom - VirtioNetHeader.LENGTH))
                         .reinterpret(VirtioNetHeader.LENGTH));
@@ -649,13 +673,13 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
         return frame;
     }
 
-    private void copyInto(ByteBuf frame, long at, int length) {
+    private static void copyInto(ByteBuf frame, MemorySegment memory, ByteBuf source, long at, int length) {
         if (frame.hasMemoryAddress()) {
             // Netty's own copy paths build a temporary NIO buffer per new ByteBuf; a raw copy allocates nothing.
-            MemorySegment.copy(receiveMemory, at, ALL_MEMORY, frame.memoryAddress() + frame.writerIndex(), length);
+            MemorySegment.copy(memory, at, ALL_MEMORY, frame.memoryAddress() + frame.writerIndex(), length);
             frame.writerIndex(frame.writerIndex() + length);
         } else {
-            frame.writeBytes(receiveSource, (int) at, length);
+            frame.writeBytes(source, (int) at, length);
         }
     }
 
@@ -739,6 +763,7 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
                 failure = e.errno() == Linux.ENETDOWN || e.errno() == Linux.ENXIO || e.errno() == Linux.ENODEV
                         ? interfaceGone(e.errno()) : e;
             }
+            stats.countWakeUp(read);
             if (read > 0) {
                 pipeline.fireChannelReadComplete();
             }

@@ -22,7 +22,7 @@ public final class RawSocketChannelOption<T> extends ChannelOption<T> {
             valueOf(RawSocketChannelOption.class, "RECEIVE_BUFFER_SIZE");
     /** Most frames one sendmmsg call sends. */
     public static final ChannelOption<Integer> SEND_BATCH = valueOf(RawSocketChannelOption.class, "SEND_BATCH");
-    /** Receive through a TPACKET_V3 ring (the fast path) instead of a recvmmsg per batch into a scratch area. */
+    /** Receive through a TPACKET_V2 or V3 ring instead of a recvmmsg per batch into a scratch area. */
     public static final ChannelOption<RingSettings> RX_RING = valueOf(RawSocketChannelOption.class, "RX_RING");
     /** PACKET_FANOUT group id (hash mode), or -1 for none: sockets of one group share an interface's flows. */
     public static final ChannelOption<Integer> FANOUT_GROUP = valueOf(RawSocketChannelOption.class, "FANOUT_GROUP");

@@ -46,7 +46,7 @@ public record RawSocketSettings(
             throw new IllegalArgumentException("write-buffer must have 0 <= low <= high and high >= max-frame-size ("
                     + maxFrameSize + "), was low " + writeBufferLow + ", high " + writeBufferHigh);
         }
-        if (ring.enabled() && ring.blockSize() <= maxFrameSize) {
+        if (ring.version() == 3 && ring.blockSize() <= maxFrameSize) {
             throw new IllegalArgumentException("ring.block-size (" + ring.blockSize()
                     + ") must be larger than max-frame-size (" + maxFrameSize + ")");
         }
@@ -65,11 +65,11 @@ public record RawSocketSettings(
      */
     public static RawSocketSettings from(Config config, String path) {
         return SettingsReader.read(config, ROOT, path, c -> {
-            RingSettings ring = c.getBoolean("ring.enabled")
-                    ? new RingSettings(c.getBytes("ring.block-size").intValue(), c.getInt("ring.block-count"),
+            int version = c.getInt("ring.version");
+            RingSettings ring = !c.getBoolean("ring.enabled") ? RingSettings.DISABLED
+                    : new RingSettings(version, c.getBytes("ring.block-size").intValue(), c.getInt("ring.block-count"),
                             c.getBytes("ring.frame-size").intValue(),
-                            (int) c.getDuration("ring.block-timeout").toMillis())
-                    : RingSettings.DISABLED;
+                            version == 3 ? (int) c.getDuration("ring.block-timeout").toMillis() : 0);
             return new RawSocketSettings(c.getBoolean("vnet-header"), c.getBoolean("ignore-outgoing"),
                     c.getBoolean("accept-broadcast"), c.getBytes("max-frame-size").intValue(),
                     c.getBytes("receive-buffer-size").intValue(), c.getInt("read-batch"), c.getInt("send-batch"),

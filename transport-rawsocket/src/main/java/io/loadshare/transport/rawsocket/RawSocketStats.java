@@ -4,6 +4,8 @@ import io.loadshare.core.metrics.LongCounters;
 
 /** A raw-socket channel's own counters, written by its event loop and readable from any thread. */
 public final class RawSocketStats {
+    /** Buckets of the two batch histograms: up to 0, 1, 2, 4, ... 64 frames, and more. */
+    public static final int BATCH_BUCKETS = 9;
     private static final int RX_FRAMES = 0;
     private static final int RX_BYTES = 1;
     private static final int RX_OVERSIZE = 2;
@@ -16,8 +18,77 @@ public final class RawSocketStats {
     private static final int RX_OTHER_VLAN = 9;
     private static final int KERNEL_PACKETS = 10;
     private static final int KERNEL_DROPS = 11;
+    private static final int WAKE_UPS = 12;
+    private static final int WAKE_UP_FRAMES = 13;
+    private static final int RECEIVE_CALLS = 14;
+    private static final int SEND_CALLS = 15;
+    private static final int SEND_CALL_FRAMES = 16;
+    /** Buckets of frames per wake-up, then of frames per send call. */
+    private static final int WAKE_UP_BUCKETS = 17;
+    private static final int SEND_CALL_BUCKETS = WAKE_UP_BUCKETS + BATCH_BUCKETS;
 
-    private final LongCounters counters = new LongCounters(12);
+    private final LongCounters counters = new LongCounters(SEND_CALL_BUCKETS + BATCH_BUCKETS);
+
+    /** The largest batch bucket {@code bucket} holds: 0, 1, 2, 4, ... 64, then infinity. */
+    public static double batchBucketBound(int bucket) {
+        return bucket == 0 ? 0 : bucket == BATCH_BUCKETS - 1 ? Double.POSITIVE_INFINITY : 1 << (bucket - 1);
+    }
+
+    /** The bucket of a batch of {@code frames}: 0 for none, then by powers of two. */
+    static int batchBucket(int frames) {
+        return frames <= 0 ? 0 : Math.min(BATCH_BUCKETS - 1, 33 - Integer.numberOfLeadingZeros(frames - 1));
+    }
+
+    void countWakeUp(int frames) {
+        counters.increment(WAKE_UPS);
+        counters.add(WAKE_UP_FRAMES, frames);
+        counters.increment(WAKE_UP_BUCKETS + batchBucket(frames));
+    }
+
+    void countReceiveCall() {
+        counters.increment(RECEIVE_CALLS);
+    }
+
+    void countSendCall(int sent) {
+        counters.increment(SEND_CALLS);
+        counters.add(SEND_CALL_FRAMES, Math.max(0, sent));
+        counters.increment(SEND_CALL_BUCKETS + batchBucket(sent));
+    }
+
+    /** Times the socket was ready to read and the event loop came to read it: each is an epoll wake-up's share. */
+    public long wakeUps() {
+        return counters.get(WAKE_UPS);
+    }
+
+    /** Frames read in all wake-ups together: the sum of {@link #wakeUpsReading}'s histogram. */
+    public long wakeUpFrames() {
+        return counters.get(WAKE_UP_FRAMES);
+    }
+
+    /** Wake-ups that read as many frames as batch bucket {@code bucket} holds (not cumulative). */
+    public long wakeUpsReading(int bucket) {
+        return counters.get(WAKE_UP_BUCKETS + bucket);
+    }
+
+    /** recvmmsg system calls (plain receive); a ring reads without any, but for frames too big for its slots. */
+    public long receiveCalls() {
+        return counters.get(RECEIVE_CALLS);
+    }
+
+    /** sendmmsg system calls, failed ones included. */
+    public long sendCalls() {
+        return counters.get(SEND_CALLS);
+    }
+
+    /** Frames the sendmmsg calls sent: the sum of {@link #sendCallsSending}'s histogram. */
+    public long sendCallFrames() {
+        return counters.get(SEND_CALL_FRAMES);
+    }
+
+    /** sendmmsg calls that sent as many frames as batch bucket {@code bucket} holds (not cumulative). */
+    public long sendCallsSending(int bucket) {
+        return counters.get(SEND_CALL_BUCKETS + bucket);
+    }
 
     void countReceived(int bytes) {
         counters.increment(RX_FRAMES);
@@ -124,6 +195,7 @@ public final class RawSocketStats {
     public String toString() {
         return "rx " + receivedFrames() + " frames/" + receivedBytes() + " B (oversize " + receivedOversize()
                 + "), tx " + sentFrames() + " frames/" + sentBytes() + " B (oversize " + sendOversizeDrops()
-                + ", no buffers " + sendNoBufferDrops() + ", errors " + sendErrors() + ", blocked " + sendBlocked() + ")";
+                + ", no buffers " + sendNoBufferDrops() + ", errors " + sendErrors() + ", blocked " + sendBlocked()
+                + "), " + wakeUps() + " wake-ups, " + receiveCalls() + " recvmmsg, " + sendCalls() + " sendmmsg";
     }
 }

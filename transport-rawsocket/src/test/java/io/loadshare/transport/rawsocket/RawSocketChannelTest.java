@@ -94,8 +94,29 @@ class RawSocketChannelTest {
         }
         assertEquals(100, channelA.stats().sentFrames());
         assertTrue(channelB.stats().receivedFrames() >= 100);
+        for (RawSocketStats stats : List.of(channelA.stats(), channelB.stats())) {
+            // Every frame read came through a counted wake-up, and every one sent through a counted sendmmsg.
+            assertEquals(stats.receivedFrames(), stats.wakeUpFrames());
+            assertEquals(stats.sentFrames(), stats.sendCallFrames());
+            assertEquals(stats.wakeUps(), histogramCount(stats::wakeUpsReading));
+            assertEquals(stats.sendCalls(), histogramCount(stats::sendCallsSending));
+            assertTrue(stats.sendCalls() >= 10 && stats.sendCalls() <= 100, stats.toString());
+            if (mode == Mode.PLAIN) {
+                assertTrue(stats.receiveCalls() >= stats.wakeUps() && stats.receiveCalls() > 0, stats.toString());
+            } else {
+                assertEquals(0, stats.receiveCalls(), "a ring reads without system calls: " + stats);
+            }
+        }
         channelA.close().sync();
         channelB.close().sync();
+    }
+
+    private static long histogramCount(java.util.function.IntToLongFunction bucket) {
+        long count = 0;
+        for (int i = 0; i < RawSocketStats.BATCH_BUCKETS; i++) {
+            count += bucket.applyAsLong(i);
+        }
+        return count;
     }
 
     /**
@@ -137,7 +158,7 @@ class RawSocketChannelTest {
      * their tag, and tags every frame it sends. The peer has no VLAN and sees the tags as they are on the wire.
      */
     @ParameterizedTest
-    @EnumSource(value = Mode.class, names = {"PLAIN", "RING"})
+    @EnumSource(value = Mode.class, names = {"PLAIN", "FRAME_RING", "BLOCK_RING"})
     void aVlanChannelReadsItsVlanUntaggedAndTagsWhatItSends(Mode mode) throws Exception {
         BlockingQueue<byte[]> atA = new LinkedBlockingQueue<>();
         BlockingQueue<byte[]> atB = new LinkedBlockingQueue<>();

@@ -24,13 +24,16 @@ class RawSocketSettingsTest {
     void ringCanBeTurnedOn() {
         RawSocketSettings settings = RawSocketSettings.from(ConfigFactory.parseString(
                 "io.loadshare.transport.rawsocket.ring { enabled = true, block-count = 8 }"), RawSocketSettings.ROOT);
-        assertEquals(new RingSettings(256 * 1024, 8, 2048, 1), settings.ring());
+        assertEquals(RingSettings.frames(256 * 1024, 8, 2048), settings.ring());
+        RawSocketSettings blocks = RawSocketSettings.from(ConfigFactory.parseString(
+                "io.loadshare.transport.rawsocket.ring { enabled = true, version = 3 }"), RawSocketSettings.ROOT);
+        assertEquals(RingSettings.blocks(256 * 1024, 64, 2048, 1), blocks.ring());
     }
 
     @Test
     void badValuesNameTheirKey() {
         ConfigException tooSmall = assertThrows(ConfigException.class, () -> RawSocketSettings.from(
-                ConfigFactory.parseString("io.loadshare.transport.rawsocket { ring { enabled = true, block-size = 64 KiB } }"),
+                ConfigFactory.parseString("io.loadshare.transport.rawsocket { ring { enabled = true, version = 3, block-size = 64 KiB } }"),
                 RawSocketSettings.ROOT));
         assertTrue(tooSmall.getMessage().contains("ring.block-size (65536) must be larger than max-frame-size"),
                 tooSmall.getMessage());

@@ -29,14 +29,17 @@ final class RawSocketTestSupport {
     /** The channel modes every round-trip test runs in. */
     enum Mode {
         PLAIN,
-        RING,
-        RING_FANOUT_QDISC_BYPASS;
+        FRAME_RING,
+        BLOCK_RING,
+        BLOCK_RING_FANOUT_QDISC_BYPASS;
 
         void apply(Bootstrap bootstrap, int fanoutGroup) {
-            if (this != PLAIN) {
-                bootstrap.option(RawSocketChannelOption.RX_RING, new RingSettings(256 * 1024, 16, 2048, 1));
+            if (this == FRAME_RING) {
+                bootstrap.option(RawSocketChannelOption.RX_RING, RingSettings.frames(64 * 1024, 8, 2048));
+            } else if (this != PLAIN) {
+                bootstrap.option(RawSocketChannelOption.RX_RING, RingSettings.blocks(256 * 1024, 16, 2048, 1));
             }
-            if (this == RING_FANOUT_QDISC_BYPASS) {
+            if (this == BLOCK_RING_FANOUT_QDISC_BYPASS) {
                 bootstrap.option(RawSocketChannelOption.FANOUT_GROUP, fanoutGroup);
                 bootstrap.option(RawSocketChannelOption.QDISC_BYPASS, true);
             }
