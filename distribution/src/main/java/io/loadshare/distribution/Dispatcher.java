@@ -4,12 +4,12 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import io.loadshare.core.backend.Backend;
 import io.loadshare.core.backend.StaticBackend;
-import io.loadshare.core.metrics.DispatchCounters;
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.packet.EtherType;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Service;
+import io.loadshare.core.session.Persistence;
 import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.loadshare.dispatch.l2.L2DispatchInitializer;
 import io.loadshare.dispatch.l2.L2Service;
@@ -27,11 +27,13 @@ import io.loadshare.transport.pcap.PcapFileAddress;
 import io.loadshare.transport.pcap.PcapFileChannel;
 import io.loadshare.transport.rawsocket.RawSocketAddress;
 import io.loadshare.transport.rawsocket.RawSocketChannel;
+import io.loadshare.transport.rawsocket.FanoutSteering;
 import io.loadshare.transport.rawsocket.RawSocketChannelOption;
 import io.loadshare.transport.rawsocket.SocketFilter;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
@@ -53,8 +55,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running dispatcher: the pipeline a {@link DispatcherConfig} describes, on raw-socket channels that share one
- * event loop.
+ * A running dispatcher: the pipeline a {@link DispatcherConfig} describes, on raw-socket channels, run by
+ * {@code loadshare.workers} event loops. Each worker has its own data sockets (one fanout group per interface,
+ * steered so that both directions of a flow reach one worker), session table, counters and schedulers; the first
+ * also keeps the ARP sockets and the backend trackers.
  */
 public final class Dispatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
@@ -68,6 +72,7 @@ public final class Dispatcher implements AutoCloseable {
     private final EventLoopGroup loop;
     private final List<Channel> channels;
     private final DispatchContext context;
+    private final List<DispatchContext> workers;
     private final List<Service> services;
     private final Reconfigurer reconfigurer;
     private final HealthChecker health;
@@ -80,12 +85,14 @@ public final class Dispatcher implements AutoCloseable {
     private Announcer announcer;
     private final AtomicBoolean draining = new AtomicBoolean();
 
-    private Dispatcher(DispatcherConfig config, EventLoopGroup loop, List<Channel> channels, DispatchContext context,
-            List<Service> services, Reconfigurer reconfigurer, HealthChecker health, KernelFlowOffload offload) {
+    private Dispatcher(DispatcherConfig config, EventLoopGroup loop, List<Channel> channels,
+            List<DispatchContext> workers, List<Service> services, Reconfigurer reconfigurer, HealthChecker health,
+            KernelFlowOffload offload) {
         this.config = config;
         this.loop = loop;
         this.channels = channels;
-        this.context = context;
+        this.workers = workers;
+        this.context = workers.getFirst();
         this.services = services;
         this.reconfigurer = reconfigurer;
         this.health = health;
@@ -97,64 +104,82 @@ public final class Dispatcher implements AutoCloseable {
         NetworkNamespace namespace = config.networkNamespace().isEmpty() ? null
                 : NetworkNamespace.named(config.networkNamespace());
         List<Integer> vips = config.services().stream().map(DispatcherConfig.ServiceConfig::address).distinct().toList();
-        EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        int workerCount = config.workers();
+        EventLoopGroup loop = new MultiThreadIoEventLoopGroup(workerCount, EpollIoHandler.newFactory());
+        List<EventLoop> loops = new ArrayList<>();
+        loop.forEach(executor -> loops.add((EventLoop) executor));
         List<Channel> channels = new ArrayList<>();
+        List<DispatcherView.Socket> sockets = new ArrayList<>();
         try {
-            DispatchContext context;
+            List<DispatchContext> workers;
             List<Service> services;
             Reconfigurer reconfigurer;
             KernelFlowOffload offload = null;
             if (config.mode() == DispatcherConfig.Mode.L2) {
-                L2DispatchInitializer lsmac = l2(config).build();
-                context = lsmac.context();
+                L2DispatchInitializer lsmac = l2(config).workers(workerCount).build();
+                workers = lsmac.contexts();
                 services = lsmac.services();
                 reconfigurer = lsmac::reconfigure;
-                channels.addAll(bind(loop, config, namespace, config.clientInterface(), config.clientVlan(), lsmac,
-                        SocketFilter.builder().acceptBroadcast(config.rawSocket().acceptBroadcast())
-                                .ipv4Destinations(vips), lsmac.arpInitializer(), false, 0));
-                RawSocketChannel data = (RawSocketChannel) channels.getLast();
-                offload = offload(config, namespace, data, data, context);
+                Fanout fanout = Fanout.of(config, vips, List.of());
+                SocketFilter.Builder filter = SocketFilter.builder().acceptBroadcast(config.rawSocket().acceptBroadcast())
+                        .ipv4Destinations(vips);
+                for (int w = 0; w < workerCount; w++) {
+                    RawSocketChannel data = bindWorker(loops.get(w), config, namespace, config.clientInterface(),
+                            config.clientVlan(), lsmac.worker(w), filter, w == 0 ? lsmac.arpInitializer() : null, false,
+                            0, fanout, channels, sockets, w);
+                    if (w == 0) {
+                        offload = offload(config, namespace, data, data, workers);
+                    }
+                }
             } else {
                 L3Dispatcher.checkHost(namespace);
-                L3Dispatcher lsnat = l3(config).build();
-                context = lsnat.context();
+                L3Dispatcher lsnat = l3(config).workers(workerCount).build();
+                workers = lsnat.contexts();
                 services = lsnat.services();
                 reconfigurer = lsnat::reconfigure;
+                Fanout fanout = Fanout.of(config, lsnat.steeringAddresses().get(0), lsnat.steeringAddresses().get(1));
                 // With a fast path the data sockets take IPv4 alone: such a socket gets a frame after tc ingress,
                 // so one the fast path redirects never reaches it (a socket for every protocol copies it first).
                 int data = config.offload().mode() == OffloadSettings.Mode.OFF ? 0 : EtherType.IPV4;
                 // The ARP responders need broadcasts; replies and ICMP errors come from backend-side addresses.
-                if (config.backendInterface().isEmpty()) {
-                    channels.addAll(bind(loop, config, namespace, config.clientInterface(), config.clientVlan(),
-                            lsnat.initializer(Arm.BOTH), SocketFilter.builder(), lsnat.arpInitializer(Arm.BOTH),
-                            true, data));
-                    RawSocketChannel both = (RawSocketChannel) channels.getLast();
-                    offload = offload(config, namespace, both, both, context);
-                } else {
-                    channels.addAll(bind(loop, config, namespace, config.backendInterface(), config.backendVlan(),
-                            lsnat.initializer(Arm.BACKEND), SocketFilter.builder(), lsnat.arpInitializer(Arm.BACKEND),
-                            true, data));
-                    RawSocketChannel backend = (RawSocketChannel) channels.getLast();
-                    channels.addAll(bind(loop, config, namespace, config.clientInterface(), config.clientVlan(),
-                            lsnat.initializer(Arm.CLIENT), SocketFilter.builder().ipv4Destinations(vips),
-                            lsnat.arpInitializer(Arm.CLIENT), true, data));
-                    offload = offload(config, namespace, (RawSocketChannel) channels.getLast(), backend, context);
+                for (int w = 0; w < workerCount; w++) {
+                    boolean first = w == 0;
+                    if (config.backendInterface().isEmpty()) {
+                        RawSocketChannel both = bindWorker(loops.get(w), config, namespace, config.clientInterface(),
+                                config.clientVlan(), lsnat.initializer(w, Arm.BOTH), SocketFilter.builder(),
+                                first ? lsnat.arpInitializer(Arm.BOTH) : null, true, data, fanout, channels, sockets, w);
+                        if (first) {
+                            offload = offload(config, namespace, both, both, workers);
+                        }
+                    } else {
+                        RawSocketChannel backend = bindWorker(loops.get(w), config, namespace,
+                                config.backendInterface(), config.backendVlan(), lsnat.initializer(w, Arm.BACKEND),
+                                SocketFilter.builder(), first ? lsnat.arpInitializer(Arm.BACKEND) : null, true, data,
+                                fanout, channels, sockets, w);
+                        RawSocketChannel client = bindWorker(loops.get(w), config, namespace, config.clientInterface(),
+                                config.clientVlan(), lsnat.initializer(w, Arm.CLIENT),
+                                SocketFilter.builder().ipv4Destinations(vips),
+                                first ? lsnat.arpInitializer(Arm.CLIENT) : null, true, data, fanout, channels, sockets,
+                                w);
+                        if (first) {
+                            offload = offload(config, namespace, client, backend, workers);
+                        }
+                    }
                 }
             }
             HealthChecker health = new HealthChecker(namespace);
-            Dispatcher dispatcher = new Dispatcher(config, loop, List.copyOf(channels), context, services,
+            Dispatcher dispatcher = new Dispatcher(config, loop, List.copyOf(channels), workers, services,
                     reconfigurer, health, offload);
             try {
                 if (config.admin().enabled()) {
-                    DispatcherView view = new DispatcherView(services, () -> dispatcher.config.services(), context,
-                            channels.stream().map(RawSocketChannel.class::cast).toList(), offload,
-                            dispatcher::announced);
+                    DispatcherView view = new DispatcherView(services, () -> dispatcher.config.services(), workers,
+                            sockets, offload, dispatcher::announced);
                     dispatcher.admin = new AdminServer(view, dispatcher::reload, dispatcher::drain, config.admin());
                     LOG.info("admin and metrics on http://{}:{}/ (/metrics, /status, POST /reload, POST /drain)",
                             config.admin().address(), dispatcher.admin.address().getPort());
                 }
-                LOG.info("dispatching {} for {} service(s) on {}", config.mode().name().toLowerCase(Locale.ROOT),
-                        config.services().size(), channels);
+                LOG.info("dispatching {} for {} service(s) with {} worker(s) on {}",
+                        config.mode().name().toLowerCase(Locale.ROOT), config.services().size(), workerCount, channels);
                 for (Service service : services) {
                     HealthChecker.Settings check = config.services().get(service.index()).healthCheck();
                     if (check != null) {
@@ -190,7 +215,9 @@ public final class Dispatcher implements AutoCloseable {
      * @return the attached fast path, or null
      */
     private static KernelFlowOffload offload(DispatcherConfig config, NetworkNamespace namespace,
-            RawSocketChannel client, RawSocketChannel backend, DispatchContext context) throws InterruptedException {
+            RawSocketChannel client, RawSocketChannel backend, List<DispatchContext> workers)
+            throws InterruptedException {
+        DispatchContext context = workers.getFirst();
         OffloadSettings settings = config.offload();
         if (settings.mode() == OffloadSettings.Mode.OFF) {
             return null;
@@ -199,6 +226,9 @@ public final class Dispatcher implements AutoCloseable {
             if (config.clientVlan() != 0 || config.backendVlan() != 0) {
                 throw new IllegalArgumentException("it does not carry VLAN-tagged frames (interfaces.client-vlan,"
                         + " interfaces.backend-vlan)");
+            }
+            if (workers.size() > 1) {
+                throw new IllegalArgumentException("it serves one worker, and loadshare.workers is " + workers.size());
             }
             KernelFlowOffload fastPath;
             if (config.mode() == DispatcherConfig.Mode.L2) {
@@ -231,30 +261,75 @@ public final class Dispatcher implements AutoCloseable {
     }
 
     /**
-     * Opens an interface's two channels: one for ARP alone, so that no flood of data frames can bury the ARP replies
-     * that keep backends up (or the requests that resolve the VIP), and one for everything else, whose kernel filter
-     * then leaves ARP out.
-     *
-     * @param dataEtherType the data socket's protocol: one EtherType, or 0 for every one but ARP
+     * How a worker's data socket joins its interface's fanout group: none with one worker; else the first worker
+     * starts a group (the kernel picks its id) and the others join it in worker order, each flow steered to one
+     * worker by its client side ({@link FanoutSteering}).
      */
-    private static List<Channel> bind(EventLoopGroup loop, DispatcherConfig config, NetworkNamespace namespace,
-            String interfaceName, int vlan, ChannelHandler initializer, SocketFilter.Builder filter,
-            ChannelHandler arpInitializer, boolean arpBroadcast, int dataEtherType) throws InterruptedException {
-        Channel arp = bind(loop, config, namespace, interfaceName, vlan, arpInitializer,
-                SocketFilter.builder().acceptBroadcast(arpBroadcast).build(), EtherType.ARP);
-        try {
-            return List.of(arp, bind(loop, config, namespace, interfaceName, vlan, initializer,
-                    filter.acceptBroadcast(config.rawSocket().acceptBroadcast()).acceptArp(false).build(),
-                    dataEtherType));
-        } catch (RuntimeException | InterruptedException e) {
-            arp.close();
-            throw e;
+    private record Fanout(FanoutSteering steering) {
+        static Fanout of(DispatcherConfig config, List<Integer> clusterAddresses, List<Integer> sourceNatAddresses) {
+            if (config.workers() == 1) {
+                return new Fanout(null);
+            }
+            FanoutSteering.Builder steering = FanoutSteering.builder().requestsTo(clusterAddresses)
+                    .portSlicesOf(sourceNatAddresses);
+            // A persistent client's connections must meet one worker's templates: steer by its masked address.
+            config.services().stream().map(DispatcherConfig.ServiceConfig::persistence).filter(Objects::nonNull)
+                    .mapToInt(Persistence::netmask).reduce((a, b) -> a & b)
+                    .ifPresent(steering::clientAddressOnly);
+            return new Fanout(steering.build());
         }
     }
 
-    private static Channel bind(EventLoopGroup loop, DispatcherConfig config, NetworkNamespace namespace,
-            String interfaceName, int vlan, ChannelHandler initializer, SocketFilter filter, int etherType)
-            throws InterruptedException {
+    /**
+     * Opens one worker's channels on an interface: its data socket, in the interface's fanout group when there are
+     * several workers, and, for the first worker, an ARP socket beside it, so that no flood of data frames can bury
+     * the ARP replies that keep backends up (or the requests that resolve the VIP); the data socket's filter then
+     * leaves ARP out.
+     *
+     * @param arpInitializer the ARP socket's pipeline, or null for none (workers after the first)
+     * @param dataEtherType the data socket's protocol: one EtherType, or 0 for every one but ARP
+     * @return the data channel
+     */
+    private static RawSocketChannel bindWorker(EventLoop loop, DispatcherConfig config, NetworkNamespace namespace,
+            String interfaceName, int vlan, ChannelHandler initializer, SocketFilter.Builder filter,
+            ChannelHandler arpInitializer, boolean arpBroadcast, int dataEtherType, Fanout fanout,
+            List<Channel> channels, List<DispatcherView.Socket> sockets, int worker) throws InterruptedException {
+        if (arpInitializer != null) {
+            RawSocketChannel arp = bind(loop, config, namespace, interfaceName, vlan, arpInitializer,
+                    SocketFilter.builder().acceptBroadcast(arpBroadcast).build(), EtherType.ARP, -1, null);
+            channels.add(arp);
+            sockets.add(new DispatcherView.Socket(arp, worker));
+        }
+        int group = -1;
+        if (fanout.steering() != null) {
+            group = worker == 0 ? RawSocketChannel.NEW_FANOUT_GROUP : firstWorkerGroup(sockets, interfaceName);
+        }
+        RawSocketChannel data = bind(loop, config, namespace, interfaceName, vlan, initializer,
+                filter.acceptBroadcast(config.rawSocket().acceptBroadcast()).acceptArp(false).build(), dataEtherType,
+                group, fanout.steering());
+        channels.add(data);
+        sockets.add(new DispatcherView.Socket(data, worker));
+        if (group >= 0) {
+            LOG.info("worker {} reads {} in fanout group {}", worker, interfaceName, data.fanoutGroup());
+        }
+        return data;
+    }
+
+    /** The fanout group the first worker's data socket on an interface started. */
+    private static int firstWorkerGroup(List<DispatcherView.Socket> sockets, String interfaceName) {
+        for (DispatcherView.Socket socket : sockets) {
+            RawSocketChannel channel = socket.channel();
+            if (socket.worker() == 0 && channel.etherType() != EtherType.ARP
+                    && channel.localAddress().interfaceName().equals(interfaceName)) {
+                return channel.fanoutGroup();
+            }
+        }
+        throw new IllegalStateException("the first worker has no data socket on " + interfaceName);
+    }
+
+    private static RawSocketChannel bind(EventLoop loop, DispatcherConfig config, NetworkNamespace namespace,
+            String interfaceName, int vlan, ChannelHandler initializer, SocketFilter filter, int etherType,
+            int fanoutGroup, FanoutSteering steering) throws InterruptedException {
         Bootstrap bootstrap = new Bootstrap().group(loop)
                 .channelFactory(() -> namespace == null ? new RawSocketChannel() : new RawSocketChannel(namespace))
                 .handler(initializer);
@@ -263,7 +338,16 @@ public final class Dispatcher implements AutoCloseable {
         channel.config().setOption(RawSocketChannelOption.SOCKET_FILTER, filter);
         channel.config().setOption(RawSocketChannelOption.VLAN, vlan);
         channel.config().setOption(RawSocketChannelOption.ETHER_TYPE, etherType);
-        channel.bind(new RawSocketAddress(interfaceName)).sync();
+        if (fanoutGroup >= 0) {
+            channel.config().setOption(RawSocketChannelOption.FANOUT_GROUP, fanoutGroup);
+            channel.config().setOption(RawSocketChannelOption.FANOUT_STEERING, steering);
+        }
+        try {
+            channel.bind(new RawSocketAddress(interfaceName)).sync();
+        } catch (RuntimeException | InterruptedException e) {
+            channel.close();
+            throw e;
+        }
         return channel;
     }
 
@@ -435,14 +519,18 @@ public final class Dispatcher implements AutoCloseable {
                 + "stopping once the sessions have ended, within " + timeout.toSeconds() + " s\n";
     }
 
-    /** Sessions the data plane holds, read on its loop. */
+    /** Sessions the data plane holds, each worker's read on its loop. */
     private int sessionsLeft() throws InterruptedException {
-        try {
-            return context.eventLoop().submit(() -> context.sessions().size()).get(1, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException
-                | java.util.concurrent.RejectedExecutionException e) {
-            return 0;
+        int left = 0;
+        for (DispatchContext worker : workers) {
+            try {
+                left += worker.eventLoop().submit(() -> worker.sessions().size()).get(1, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException
+                    | java.util.concurrent.RejectedExecutionException e) {
+                // A worker that cannot answer is stopping: nothing left there.
+            }
         }
+        return left;
     }
 
     /** Whether each service address is announced now; empty unless announce.enabled. */
@@ -455,9 +543,14 @@ public final class Dispatcher implements AutoCloseable {
         return offload;
     }
 
-    /** The data-plane state: sessions and counters. */
+    /** The first worker's data-plane state: sessions and counters. */
     public DispatchContext context() {
         return context;
+    }
+
+    /** Every worker's data-plane state, in worker order. */
+    public List<DispatchContext> contexts() {
+        return workers;
     }
 
     /**
@@ -509,7 +602,7 @@ public final class Dispatcher implements AutoCloseable {
             channel.close().sync();
         }
         loop.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
-        DispatchCounters counters = context.counters();
+        DataPlaneTotals counters = new DataPlaneTotals(workers);
         for (Service service : services) {
             for (Backend backend : service.pool().all()) {
                 LOG.info("stopped {}: backend {}: {} sessions, {} packets, {} bytes", service.name(),

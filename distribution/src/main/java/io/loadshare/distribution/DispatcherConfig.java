@@ -47,10 +47,11 @@ import java.util.TreeSet;
  * @param clientVlan the 802.1Q VLAN served on the client interface when it is a trunk, or 0
  * @param backendVlan the same for the backend interface
  * @param networkNamespace the namespace to open interfaces in, or empty
+ * @param workers event loops, each with its own data sockets and session table ({@code auto}: one per core)
  * @param resolved the whole configuration with the references behind it, to tell what a reload changes
  */
 public record DispatcherConfig(Path file, Mode mode, String clientInterface, String backendInterface, int clientVlan,
-        int backendVlan, String networkNamespace, List<ServiceConfig> services, CoreSettings core, RawSocketSettings rawSocket,
+        int backendVlan, String networkNamespace, int workers, List<ServiceConfig> services, CoreSettings core, RawSocketSettings rawSocket,
         L2Settings l2, L3Settings l3, OffloadSettings offload, Admin admin, Announce announce, Config resolved) {
 
     /**
@@ -62,6 +63,8 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
     }
 
     static final String ROOT = "loadshare";
+    /** Beyond this, fanout group ids and port slices grow thin; no machine here needs more. */
+    static final int MAX_WORKERS = 256;
 
     /** The dispatch modes. */
     /**
@@ -168,10 +171,28 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
         Announce announce = new Announce(root.getBoolean("announce.enabled"), prefix, announceInterval,
                 root.getDuration("announce.drain-timeout"));
         return new DispatcherConfig(file, mode, root.getString("interfaces.client"), backendInterface, clientVlan,
-                backendVlan, root.getString("network-namespace"), List.copyOf(services), CoreSettings.from(config),
+                backendVlan, root.getString("network-namespace"), workers(root), List.copyOf(services), CoreSettings.from(config),
                 rawSocket, L2Settings.from(config, L2Settings.ROOT),
                 L3Settings.from(config, L3Settings.ROOT), OffloadSettings.from(config, OffloadSettings.ROOT), admin,
                 announce, config);
+    }
+
+    /** {@code workers}: auto (one per core this process may run on) or 1..256. */
+    private static int workers(Config root) {
+        String value = root.getString("workers");
+        if (value.equals("auto")) {
+            return Runtime.getRuntime().availableProcessors();
+        }
+        try {
+            int workers = Integer.parseInt(value);
+            if (workers >= 1 && workers <= MAX_WORKERS) {
+                return workers;
+            }
+        } catch (NumberFormatException e) {
+            // Named below.
+        }
+        throw bad(root, "workers", "expected auto or a number of event loops 1.." + MAX_WORKERS + ", got '" + value
+                + "'");
     }
 
     /**

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.loadshare.core.backend.Backend;
 import io.loadshare.core.backend.BackendState;
 import io.loadshare.core.metrics.ControlEvent;
-import io.loadshare.core.metrics.DispatchCounters;
 import io.loadshare.core.metrics.DropReason;
 import io.loadshare.core.packet.EtherType;
 import io.loadshare.core.packet.IpProtocol;
@@ -14,10 +13,8 @@ import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Service;
-import io.loadshare.core.session.PersistenceTemplates;
 import io.loadshare.core.session.SessionEnd;
 import io.loadshare.core.session.SessionState;
-import io.loadshare.core.session.SessionTable;
 import io.loadshare.offload.KernelFlowOffload;
 import io.loadshare.transport.rawsocket.RawSocketChannel;
 import io.loadshare.transport.rawsocket.RawSocketStats;
@@ -47,27 +44,27 @@ final class DispatcherView {
     private final List<Service> services;
     /** The running configuration's services, which a reload replaces. */
     private final Supplier<List<DispatcherConfig.ServiceConfig>> configs;
-    private final DispatchCounters counters;
-    private final SessionTable sessions;
-    private final PersistenceTemplates templates;
-    private final List<RawSocketChannel> channels;
+    private final DataPlaneTotals counters;
+    private final List<Socket> sockets;
     /** The fast path, or null. */
     private final KernelFlowOffload offload;
     /** Whether each service address is announced, by address; empty when nothing is announced. */
     private final Supplier<java.util.Map<String, Boolean>> announced;
     private final PrometheusRegistry registry = new PrometheusRegistry();
 
+    /** A raw socket and the worker whose event loop reads it. */
+    record Socket(RawSocketChannel channel, int worker) {
+    }
+
     DispatcherView(List<Service> services, Supplier<List<DispatcherConfig.ServiceConfig>> configs,
-            DispatchContext context, List<RawSocketChannel> channels, KernelFlowOffload offload,
+            List<DispatchContext> workers, List<Socket> sockets, KernelFlowOffload offload,
             Supplier<java.util.Map<String, Boolean>> announced) {
         this.services = services;
         this.offload = offload;
         this.announced = announced;
-        this.channels = channels;
+        this.sockets = List.copyOf(sockets);
         this.configs = configs;
-        this.counters = context.counters();
-        this.sessions = context.sessions();
-        this.templates = context.templates();
+        this.counters = new DataPlaneTotals(workers);
         register();
     }
 
@@ -109,15 +106,15 @@ final class DispatcherView {
         GaugeWithCallback.builder().name("loadshare_sessions").help("Sessions in the table, by state.")
                 .labelNames("state").callback(cb -> {
                     for (int state = 1; state < SessionState.LIMIT; state++) {
-                        cb.call(sessions.sessionsIn(state), SessionState.name(state));
+                        cb.call(counters.sessionsIn(state), SessionState.name(state));
                     }
                 }).register(registry);
         GaugeWithCallback.builder().name("loadshare_persistence_templates")
                 .help("Persistence templates held: clients (or client networks) that stick to a backend.")
-                .callback(cb -> cb.call(templates == null ? 0 : templates.size())).register(registry);
+                .callback(cb -> cb.call(counters.persistenceTemplates())).register(registry);
         GaugeWithCallback.builder().name("loadshare_session_table_pressure")
                 .help("1 while the session table is above its pressure watermark (half-open sessions live briefly).")
-                .callback(cb -> cb.call(sessions.underPressure() ? 1 : 0)).register(registry);
+                .callback(cb -> cb.call(counters.underPressure() ? 1 : 0)).register(registry);
         socketCounter("loadshare_socket_received_frames", "Frames a raw socket read.", RawSocketStats::receivedFrames);
         socketCounter("loadshare_socket_received_bytes", "Bytes a raw socket read.", RawSocketStats::receivedBytes);
         socketCounter("loadshare_socket_received_oversize", "Frames longer than max-frame-size, skipped.",
@@ -184,11 +181,13 @@ final class DispatcherView {
         long read(RawSocketStats stats);
     }
 
-    /** A counter per raw socket, labelled by interface and by what it receives (data, or arp). */
+    /** A counter per raw socket, labelled by interface, by what it receives (data, or arp) and by worker. */
     private void socketCounter(String name, String help, SocketCounter counter) {
-        CounterWithCallback.builder().name(name).help(help).labelNames("interface", "socket").callback(cb -> {
-            for (RawSocketChannel channel : channels) {
-                cb.call(counter.read(channel.stats()), String.valueOf(channel.localAddress()), socketKind(channel));
+        CounterWithCallback.builder().name(name).help(help).labelNames("interface", "socket", "worker").callback(cb -> {
+            for (Socket socket : sockets) {
+                RawSocketChannel channel = socket.channel();
+                cb.call(counter.read(channel.stats()), String.valueOf(channel.localAddress()), socketKind(channel),
+                        String.valueOf(socket.worker()));
             }
         }).register(registry);
     }
@@ -202,7 +201,8 @@ final class DispatcherView {
         }
         registry.register(() -> {
             HistogramSnapshot.Builder histogram = HistogramSnapshot.builder().name(name).help(help);
-            for (RawSocketChannel channel : channels) {
+            for (Socket socket : sockets) {
+                RawSocketChannel channel = socket.channel();
                 RawSocketStats stats = channel.stats();
                 IntToLongFunction bucket = buckets.apply(stats);
                 long[] counts = new long[bounds.length];
@@ -213,7 +213,7 @@ final class DispatcherView {
                         .classicHistogramBuckets(ClassicHistogramBuckets.of(bounds, counts))
                         .sum(sum.read(stats))
                         .labels(Labels.of("interface", String.valueOf(channel.localAddress()), "socket",
-                                socketKind(channel)))
+                                socketKind(channel), "worker", String.valueOf(socket.worker())))
                         .build());
             }
             return histogram.build();
@@ -226,7 +226,8 @@ final class DispatcherView {
 
     /** Brings the kernel's PACKET_STATISTICS into every open socket's counters, on each socket's event loop. */
     void refreshKernelStatistics() {
-        for (RawSocketChannel channel : channels) {
+        for (Socket socket : sockets) {
+            RawSocketChannel channel = socket.channel();
             if (channel.isOpen()) {
                 try {
                     channel.eventLoop().submit(channel::refreshKernelStatistics).get(1, TimeUnit.SECONDS);
@@ -384,12 +385,14 @@ final class DispatcherView {
                 fastPath.put(FLOW_EVENTS[event], offload.flowEvents(event));
             }
         }
-        ArrayNode sockets = root.putArray("sockets");
-        for (RawSocketChannel channel : channels) {
+        ArrayNode socketNodes = root.putArray("sockets");
+        for (Socket each : sockets) {
+            RawSocketChannel channel = each.channel();
             RawSocketStats stats = channel.stats();
-            ObjectNode socket = sockets.addObject();
+            ObjectNode socket = socketNodes.addObject();
             socket.put("interface", String.valueOf(channel.localAddress()));
             socket.put("socket", socketKind(channel));
+            socket.put("worker", each.worker());
             socket.put("received", stats.receivedFrames());
             socket.put("wake_ups", stats.wakeUps());
             socket.put("receive_calls", stats.receiveCalls());

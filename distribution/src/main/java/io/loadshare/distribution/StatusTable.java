@@ -50,12 +50,17 @@ final class StatusTable {
                     fastPath.path("installed").asLong(), fastPath.path("placed").asLong(),
                     fastPath.path("removed").asLong(), fastPath.path("map-full").asLong()));
         }
+        int workers = 1;
+        for (JsonNode socket : root.path("sockets")) {
+            workers = Math.max(workers, socket.path("worker").asInt() + 1);
+        }
         for (JsonNode socket : root.path("sockets")) {
             long wakeUps = socket.path("wake_ups").asLong();
             long sendCalls = socket.path("send_calls").asLong();
-            out.append(String.format("Socket %s %s: read %d frames in %d wake-ups (%s a wake-up, %d recvmmsg),"
+            out.append(String.format("Socket %s %s%s: read %d frames in %d wake-ups (%s a wake-up, %d recvmmsg),"
                     + " sent %d in %d sendmmsg (%s a call), blocked %d, send failed %d, kernel drops %d%n",
-                    socket.path("interface").asText(), socket.path("socket").asText(), socket.path("received").asLong(),
+                    socket.path("interface").asText(), socket.path("socket").asText(),
+                    workers > 1 ? " (worker " + socket.path("worker").asInt() + ")" : "", socket.path("received").asLong(),
                     wakeUps, perCall(socket.path("received").asLong(), wakeUps),
                     socket.path("receive_calls").asLong(), socket.path("sent").asLong(), sendCalls,
                     perCall(socket.path("sent").asLong(), sendCalls), socket.path("send_blocked").asLong(),

@@ -42,7 +42,7 @@ class AdminServerTest {
         Service web = new Service(0, "web", Ipv4Address.parse("198.51.100.10"), IpProtocol.TCP, 80,
                 () -> (pool, flow) -> null, BackendPool.empty());
         DispatchContext context = new DispatchContext(CoreSettings.defaults(), new ServiceTable(List.of(web)));
-        admin = new AdminServer(new DispatcherView(List.of(web), List::of, context, List.of(), null,
+        admin = new AdminServer(new DispatcherView(List.of(web), List::of, List.of(context), List.of(), null,
                 java.util.Map::of), () -> {
             reloads.incrementAndGet();
             try {

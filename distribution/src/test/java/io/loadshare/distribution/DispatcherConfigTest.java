@@ -147,6 +147,17 @@ class DispatcherConfigTest {
     }
 
     @Test
+    void workersAreANumberOrAuto() throws IOException {
+        String service = "loadshare.services = [ { name = a, address = \"198.51.100.1\", port = 80 } ]\n";
+        assertEquals(1, load(service).workers());
+        assertEquals(3, load(service + "loadshare.workers = 3").workers());
+        assertEquals(Runtime.getRuntime().availableProcessors(), load(service + "loadshare.workers = auto").workers());
+        assertError(service + "loadshare.workers = 0",
+                "Invalid value at 'loadshare.workers': expected auto or a number of event loops 1..256, got '0'");
+        assertError(service + "loadshare.workers = all", "expected auto or a number of event loops 1..256, got 'all'");
+    }
+
+    @Test
     void vlansAndDiscoveryLimitsAreValidated() throws IOException {
         String service = "loadshare.services = [ { name = a, address = \"198.51.100.1\", port = 80 } ]\n";
         assertError(service + "loadshare.interfaces.client-vlan = 5000",

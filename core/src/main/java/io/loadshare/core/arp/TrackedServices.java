@@ -15,18 +15,23 @@ import io.loadshare.core.scheduler.Scheduler;
 import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.loadshare.core.session.Persistence;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ImmediateEventExecutor;
+import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.PromiseCombiner;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
- * A dispatcher's services, each with the {@link ArpBackendTracker} that keeps its pool, the data-plane context
- * they share, and the control-plane thread that publishes the pools the trackers change. The LSMAC and LSNAT
- * dispatchers both build one.
+ * A dispatcher's services, each with the {@link ArpBackendTracker} that keeps its pool, the data-plane contexts
+ * of its workers (one per event loop, each with its own session table, counters and schedulers), and the
+ * control-plane thread that publishes the pools the trackers change. The trackers live on the first worker's
+ * loop. The LSMAC and LSNAT dispatchers both build one.
  */
 public final class TrackedServices {
     /**
@@ -43,7 +48,7 @@ public final class TrackedServices {
 
     private final List<Service> services;
     private final List<ArpBackendTracker> trackers;
-    private final DispatchContext context;
+    private final List<DispatchContext> contexts;
     private final SchedulerRegistry registry;
     private final ExecutorService controlPlane;
     private final BackendIds ids;
@@ -54,9 +59,11 @@ public final class TrackedServices {
      * @param pinnedMacs backend MACs given rather than resolved (replaying a capture)
      * @param seesReplies the mode carries both directions (LSNAT): see {@link DispatchContext}
      * @param controlThread the control-plane thread's name
+     * @param workers data-plane contexts to make, one per event loop; the session limits are split among them
      */
     public TrackedServices(List<Spec> specs, CoreSettings coreSettings, SchedulerRegistry registry, int missLimit,
-            DiscoveryLimits discovery, Map<Integer, Long> pinnedMacs, boolean seesReplies, String controlThread) {
+            DiscoveryLimits discovery, Map<Integer, Long> pinnedMacs, boolean seesReplies, String controlThread,
+            int workers) {
         this.registry = registry;
         this.controlPlane = Executors.newSingleThreadExecutor(
                 new ThreadFactoryBuilder().setNameFormat(controlThread).setDaemon(true).build());
@@ -84,8 +91,13 @@ public final class TrackedServices {
         }
         this.services = List.copyOf(built);
         this.trackers = List.copyOf(trackerList);
-        this.context = new DispatchContext(coreSettings, new ServiceTable(services), Ticker.systemTicker(),
-                seesReplies);
+        CoreSettings share = new CoreSettings(coreSettings.session().perWorker(workers), coreSettings.maxBackendId());
+        ServiceTable table = new ServiceTable(services);
+        List<DispatchContext> made = new ArrayList<>();
+        for (int i = 0; i < workers; i++) {
+            made.add(new DispatchContext(share, table, Ticker.systemTicker(), seesReplies));
+        }
+        this.contexts = List.copyOf(made);
     }
 
     public List<Service> services() {
@@ -96,23 +108,38 @@ public final class TrackedServices {
         return trackers;
     }
 
-    /** The data-plane state the services share: sessions, counters, schedulers. */
+    /** The first worker's data-plane state, on whose loop the trackers run and control events are counted. */
     public DispatchContext context() {
-        return context;
+        return contexts.getFirst();
+    }
+
+    /** Every worker's data-plane state, in worker order. */
+    public List<DispatchContext> contexts() {
+        return contexts;
     }
 
     /**
-     * Applies a reload of one service on the context's event loop: the static backends (new ones join once
-     * resolved, dropped ones drain until their last session ends) and, unless {@code scheduler} is null, a new
-     * scheduler. See {@link ArpBackendTracker#reconfigure}.
+     * Applies a reload of one service: the static backends on the trackers' loop (new ones join once resolved,
+     * dropped ones drain until their last session ends) and, unless {@code scheduler} is null, a new scheduler on
+     * every worker's loop. See {@link ArpBackendTracker#reconfigure}.
      *
-     * @return completes once the event loop has applied it
+     * @return completes once every event loop has applied it
      */
     public Future<?> reconfigure(int serviceIndex, List<StaticBackend> backends, String scheduler,
             Config schedulerSettings) {
         Supplier<Scheduler> schedulers = scheduler == null ? null
                 : () -> registry.create(scheduler, schedulerSettings);
-        return trackers.get(serviceIndex).reconfigure(context, backends, schedulers);
+        Service service = services.get(serviceIndex);
+        PromiseCombiner combiner = new PromiseCombiner(ImmediateEventExecutor.INSTANCE);
+        combiner.add(trackers.get(serviceIndex).reconfigure(context(), backends, schedulers));
+        if (schedulers != null) {
+            for (DispatchContext worker : contexts.subList(1, contexts.size())) {
+                combiner.add(worker.submit(() -> worker.replaceScheduler(service)));
+            }
+        }
+        Promise<Void> all = ImmediateEventExecutor.INSTANCE.newPromise();
+        combiner.finish(all);
+        return all;
     }
 
     /**
@@ -124,24 +151,37 @@ public final class TrackedServices {
         controlPlane.execute(() -> {
             service.publish(pool);
             if (!removed.isEmpty() || !released.isEmpty()) {
-                context.eventLoop().execute(() -> {
-                    context.endSessionsOf(service.index(), removed);
-                    for (int id : released) {
-                        context.counters().resetBackend(id);
-                        service.forget(id);
-                        ids.release(id);
-                    }
-                });
+                // An id is free again once every worker has ended its sessions and cleared its counters.
+                AtomicInteger workersLeft = new AtomicInteger(contexts.size());
+                for (DispatchContext worker : contexts) {
+                    worker.submit(() -> {
+                        worker.endSessionsOf(service.index(), removed);
+                        for (int id : released) {
+                            worker.counters().resetBackend(id);
+                        }
+                        if (workersLeft.decrementAndGet() == 0) {
+                            for (int id : released) {
+                                service.forget(id);
+                                ids.release(id);
+                            }
+                        }
+                    });
+                }
             }
         });
     }
 
     private boolean holdsSessions(int backendId) {
-        return context.counters().activeSessions(backendId) > 0;
+        for (DispatchContext worker : contexts) {
+            if (worker.counters().activeSessions(backendId) > 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void count(ControlEvent event) {
-        context.counters().event(event);
+        context().counters().event(event);
     }
 
     /** Backend ids in use across the services. */

@@ -13,6 +13,8 @@ import io.loadshare.core.session.SessionListener;
 import io.loadshare.core.session.SessionTable;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ImmediateEventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
@@ -180,6 +182,19 @@ public final class DispatchContext implements SessionListener {
     }
 
     /** Starts the periodic expiry sweep on the loop that owns this context. Idempotent. */
+    /**
+     * Runs {@code task} on the owning loop; before {@link #start}, when nothing runs on this context yet, at once.
+     * For the control plane, which may act on a worker whose channel is still being bound.
+     */
+    public Future<?> submit(Runnable task) {
+        EventExecutor current = loop;
+        if (current == null) {
+            task.run();
+            return ImmediateEventExecutor.INSTANCE.newSucceededFuture(null);
+        }
+        return current.submit(task);
+    }
+
     public void start(EventExecutor loop) {
         this.loop = loop;
         if (sweeper == null) {

@@ -82,6 +82,19 @@ public record SessionSettings(
                 config.getInt(path + ".persistence-templates"));
     }
 
+    /**
+     * One worker's share when {@code workers} event loops each keep a table: {@code max-sessions} and
+     * {@code persistence-templates} are the dispatcher's totals, split evenly (rounded up).
+     */
+    public SessionSettings perWorker(int workers) {
+        if (workers < 1) {
+            throw new IllegalArgumentException("workers must be at least 1, was " + workers);
+        }
+        return new SessionSettings(Math.ceilDiv(maxSessions, workers), tcpSynTimeout, pressureWatermark,
+                tcpSynTimeoutUnderPressure, tcpIdleTimeout, tcpLinger, tcpHalfClosedTimeout, udpIdleTimeout,
+                sweepInterval, sweepCycle, Math.ceilDiv(persistenceTemplates, workers));
+    }
+
     private static void requireTimeout(String key, Duration value) {
         if (value.isNegative() || value.isZero() || value.compareTo(MAX_TIMEOUT) > 0) {
             throw new IllegalArgumentException(key + " must be positive and at most " + MAX_TIMEOUT.toDays()

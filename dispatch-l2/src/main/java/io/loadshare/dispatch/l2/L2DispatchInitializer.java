@@ -30,7 +30,10 @@ import java.util.function.LongSupplier;
  * {@link MacRewriter} → emit. Only client-to-cluster traffic passes through; backends, which hold the cluster
  * address as an alias, reply to clients directly. Backends are found and kept by ARP ({@link ArpBackendTracker}).
  *
- * <p>One initializer serves one channel: it owns that channel's {@link DispatchContext}. Build it in a few lines:
+ * <p>One initializer serves one channel: it owns that channel's {@link DispatchContext}. With
+ * {@link Builder#workers workers(n)}, each further {@link #worker worker} serves a channel of its own, on its own
+ * event loop, with its own context; the channels join one fanout group so that each flow always reaches the same
+ * worker. Build it in a few lines:
  * <pre>{@code
  * L2DispatchInitializer lsmac = L2DispatchInitializer.builder()
  *         .service(L2Service.discovered("web", "198.51.100.10", 80, "round-robin"))
@@ -47,6 +50,7 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
     private final DispatchContext context;
     private final L2Settings settings;
     private final long dispatcherMac;
+    private final List<ChannelInitializer<Channel>> workers;
     private volatile Channel channel;
     private volatile Channel arpChannel;
 
@@ -59,17 +63,35 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
                     s.schedulerSettings(), s.staticBackends(), 0, 0, s.persistence()));
         }
         this.tracked = new TrackedServices(specs, builder.coreSettings, builder.registry, settings.arpMissLimit(),
-                settings.discovery(), builder.pinnedMacs, false, "lsmac-control-%d");
+                settings.discovery(), builder.pinnedMacs, false, "lsmac-control-%d", builder.workers);
         this.context = tracked.context();
+        List<ChannelInitializer<Channel>> all = new ArrayList<>(List.of(this));
+        for (DispatchContext worker : tracked.contexts().subList(1, builder.workers)) {
+            all.add(new Worker(worker));
+        }
+        this.workers = List.copyOf(all);
     }
 
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The data-plane state of the channel: sessions, counters. */
+    /** The data-plane state of the (first worker's) channel: sessions, counters. */
     public DispatchContext context() {
         return context;
+    }
+
+    /** Every worker's data-plane state, in worker order. */
+    public List<DispatchContext> contexts() {
+        return tracked.contexts();
+    }
+
+    /**
+     * The initializer of worker {@code index}'s data channel; worker 0's is this one, which also runs the ARP
+     * rounds and takes the ARP replies.
+     */
+    public ChannelInitializer<Channel> worker(int index) {
+        return workers.get(index);
     }
 
     public List<Service> services() {
@@ -135,6 +157,39 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
         throw new IllegalStateException(ch + " does not know its MAC address; give the builder dispatcherMac(...)");
     }
 
+    /** A further worker's data channel: the pipeline over its own context, without ARP, which worker 0 handles. */
+    private final class Worker extends ChannelInitializer<Channel> {
+        private final DispatchContext worker;
+        private volatile Channel bound;
+
+        Worker(DispatchContext worker) {
+            this.worker = worker;
+        }
+
+        @Override
+        protected void initChannel(Channel ch) {
+            if (bound != null) {
+                throw new IllegalStateException("a worker serves one channel");
+            }
+            bound = ch;
+            LongSupplier mac = dispatcherMac != MacAddress.UNKNOWN ? () -> dispatcherMac : () -> channelMac(ch);
+            DispatchPipeline.install(ch.pipeline(), worker, new MacRewriter(worker, mac));
+            ch.pipeline().addFirst(LIFECYCLE, new ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelActive(ChannelHandlerContext ctx) {
+                    worker.start(ctx.channel().eventLoop());
+                    ctx.fireChannelActive();
+                }
+
+                @Override
+                public void channelInactive(ChannelHandlerContext ctx) {
+                    worker.stop();
+                    ctx.fireChannelInactive();
+                }
+            });
+        }
+    }
+
     /** Starts the sweep and the ARP rounds when the channel is up; stops them when it goes. */
     private final class Lifecycle extends ChannelInboundHandlerAdapter {
         private final LongSupplier mac;
@@ -171,6 +226,7 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
         private SchedulerRegistry registry;
         private long dispatcherMac = MacAddress.UNKNOWN;
         private final Map<Integer, Long> pinnedMacs = new HashMap<>();
+        private int workers = 1;
 
         public Builder service(L2Service service) {
             services.add(Objects.requireNonNull(service, "service"));
@@ -190,6 +246,15 @@ public final class L2DispatchInitializer extends ChannelInitializer<Channel> {
         /** The schedulers to choose from; by default every plugin on the class path. */
         public Builder schedulers(SchedulerRegistry registry) {
             this.registry = Objects.requireNonNull(registry);
+            return this;
+        }
+
+        /** Event loops, each with its data channel and context (1 by default); see {@link #worker}. */
+        public Builder workers(int workers) {
+            if (workers < 1) {
+                throw new IllegalArgumentException("workers must be at least 1, was " + workers);
+            }
+            this.workers = workers;
             return this;
         }
 

@@ -21,23 +21,27 @@ public final class L3DispatchInitializer extends ChannelInitializer<Channel> {
     private static final String REPLIES = "reply-classifier";
     private static final String LIFECYCLE = "lifecycle";
 
+    private final L3Worker worker;
     private final L3Dispatcher dispatcher;
     private final Arm arm;
 
-    L3DispatchInitializer(L3Dispatcher dispatcher, Arm arm) {
-        this.dispatcher = dispatcher;
+    L3DispatchInitializer(L3Worker worker, Arm arm) {
+        this.worker = worker;
+        this.dispatcher = worker.dispatcher;
         this.arm = arm;
     }
 
     @Override
     protected void initChannel(Channel ch) {
-        dispatcher.attach(arm, ch);
-        DispatchPipeline.install(ch.pipeline(), dispatcher.context, new NatRewriter(dispatcher));
-        ch.pipeline().replace(DispatchPipeline.EMITTER, DispatchPipeline.EMITTER, new NatEmitHandler(dispatcher));
-        List<ArpBackendTracker> trackers = arm.facesBackends() ? dispatcher.tracked.trackers() : List.of();
-        ch.pipeline().addAfter(DispatchPipeline.DECODER, ARP, new ArpResponder(dispatcher.context,
-                dispatcher.ownedAddresses(arm), trackers, dispatcher.settings.gratuitousArpCount()));
-        ch.pipeline().addAfter(ARP, REPLIES, new ReplyClassifyHandler(dispatcher));
+        worker.attach(arm, ch);
+        DispatchPipeline.install(ch.pipeline(), worker.context, new NatRewriter(worker));
+        ch.pipeline().replace(DispatchPipeline.EMITTER, DispatchPipeline.EMITTER, new NatEmitHandler(worker));
+        // The trackers, and the announcements of the cluster addresses, belong to the first worker alone.
+        boolean first = worker.index == 0;
+        List<ArpBackendTracker> trackers = first && arm.facesBackends() ? dispatcher.tracked.trackers() : List.of();
+        ch.pipeline().addAfter(DispatchPipeline.DECODER, ARP, new ArpResponder(worker.context,
+                dispatcher.ownedAddresses(arm), trackers, first ? dispatcher.settings.gratuitousArpCount() : 0));
+        ch.pipeline().addAfter(ARP, REPLIES, new ReplyClassifyHandler(worker));
         ch.pipeline().addFirst(LIFECYCLE, new Lifecycle(trackers));
     }
 
@@ -52,7 +56,7 @@ public final class L3DispatchInitializer extends ChannelInitializer<Channel> {
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
-            dispatcher.context.start(ctx.channel().eventLoop());
+            worker.context.start(ctx.channel().eventLoop());
             if (!trackers.isEmpty()) {
                 HardwareAddressed channel = (HardwareAddressed) ctx.channel();
                 rounds = ArpBackendTracker.startRounds(ctx.channel(), trackers, dispatcher.settings.arpInterval(),
@@ -67,8 +71,10 @@ public final class L3DispatchInitializer extends ChannelInitializer<Channel> {
                 rounds.cancel(false);
             }
             if (arm.facesBackends()) {
-                dispatcher.context.stop();
-                dispatcher.shutdown();
+                worker.context.stop();
+                if (worker.index == 0) {
+                    dispatcher.shutdown();
+                }
             }
             ctx.fireChannelInactive();
         }

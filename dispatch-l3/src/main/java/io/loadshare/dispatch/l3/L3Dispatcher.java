@@ -22,16 +22,16 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
 /**
- * The shared state of one LSNAT dispatcher (paper section 3.2, RFC 2391): its services, session table, full-NAT
- * ports and backend trackers, and the channels of its arms. Every channel of one dispatcher
- * must be registered on the same event loop: both directions of a session meet in one session table, so it needs
- * no locks.
+ * The shared state of one LSNAT dispatcher (paper section 3.2, RFC 2391): its services and backend trackers, and
+ * its workers, each with a session table, full-NAT ports and the channels of its arms. A worker's channels must be
+ * registered on one event loop: both directions of a session meet in one session table, so it needs no locks.
+ * With {@link Builder#workers workers(n)}, the channels of worker {@code i} ({@link #initializer(int, Arm)}) join
+ * one fanout group per interface, in worker order, steered by {@link #steeringAddresses}.
  *
  * <pre>{@code
  * L3Dispatcher lsnat = L3Dispatcher.builder()
@@ -47,51 +47,72 @@ public final class L3Dispatcher {
     final TrackedServices tracked;
     final DispatchContext context;
     final List<L3Service> configs;
-    final SourceNatPorts[] natPorts;
-    final FragmentationNeeded fragmentationNeeded;
     final L3Settings settings;
-    volatile Channel clientChannel;
-    volatile Channel backendChannel;
+    private final List<L3Worker> workers;
 
     private L3Dispatcher(Builder builder) {
         this.settings = builder.settings;
         this.configs = List.copyOf(builder.services);
         List<TrackedServices.Spec> specs = new ArrayList<>();
-        natPorts = new SourceNatPorts[configs.size()];
-        // One pool per source-NAT address: services sharing an address must never hand out the same port.
-        Map<Integer, SourceNatPorts> poolByAddress = new HashMap<>();
         for (L3Service s : configs) {
             specs.add(new TrackedServices.Spec(s.name(), s.address(), s.protocol(), s.port(), s.scheduler(),
                     s.schedulerSettings(), s.backends(), s.backendPort(), s.gateway(), s.persistence()));
-            if (s.fullNat()) {
-                natPorts[specs.size() - 1] = poolByAddress.computeIfAbsent(s.sourceNatAddress(),
-                        address -> new SourceNatPorts());
-            }
         }
         // LSNAT services name their backends: nothing is discovered.
         this.tracked = new TrackedServices(specs, builder.coreSettings, builder.registry, settings.arpMissLimit(),
-                null, builder.pinnedMacs, true, "lsnat-control-%d");
+                null, builder.pinnedMacs, true, "lsnat-control-%d", builder.workers);
         this.context = tracked.context();
-        this.fragmentationNeeded = new FragmentationNeeded(context, settings.icmpRate(), settings.icmpBurst());
-        context.onNatPortReleased((serviceIndex, backendId, natPort, end) -> {
-            SourceNatPorts ports = natPorts[serviceIndex];
-            if (ports != null) {
-                ports.release(natPort);
+        List<L3Worker> made = new ArrayList<>();
+        for (int w = 0; w < builder.workers; w++) {
+            SourceNatPorts[] natPorts = new SourceNatPorts[configs.size()];
+            // One pool per source-NAT address: services sharing an address must never hand out the same port.
+            Map<Integer, SourceNatPorts> poolByAddress = new HashMap<>();
+            for (int i = 0; i < configs.size(); i++) {
+                if (configs.get(i).fullNat()) {
+                    int slice = w;
+                    natPorts[i] = poolByAddress.computeIfAbsent(configs.get(i).sourceNatAddress(),
+                            address -> new SourceNatPorts(slice, builder.workers));
+                }
             }
-        });
+            made.add(new L3Worker(this, w, tracked.contexts().get(w), natPorts));
+        }
+        this.workers = List.copyOf(made);
     }
 
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The channel initializer of one arm. */
+    /** The channel initializer of one arm of the first (or only) worker. */
     public L3DispatchInitializer initializer(Arm arm) {
-        return new L3DispatchInitializer(this, arm);
+        return initializer(0, arm);
     }
 
+    /** The channel initializer of one arm of worker {@code worker}. */
+    public L3DispatchInitializer initializer(int worker, Arm arm) {
+        return new L3DispatchInitializer(workers.get(worker), arm);
+    }
+
+    /** The first worker's data-plane state, where the trackers run and control events are counted. */
     public DispatchContext context() {
         return context;
+    }
+
+    /** Every worker's data-plane state, in worker order. */
+    public List<DispatchContext> contexts() {
+        return tracked.contexts();
+    }
+
+    /**
+     * What a fanout group's steering must know so that both directions of a flow reach one worker: the cluster
+     * addresses (requests, keyed by their source) and the full-NAT source addresses (replies, keyed by their
+     * port's slice); see {@code FanoutSteering} in transport-rawsocket.
+     *
+     * @return {@code [cluster addresses, source-NAT addresses]}
+     */
+    public List<List<Integer>> steeringAddresses() {
+        return List.of(configs.stream().map(L3Service::address).distinct().toList(),
+                configs.stream().filter(L3Service::fullNat).map(L3Service::sourceNatAddress).distinct().toList());
     }
 
     public List<Service> services() {
@@ -112,11 +133,15 @@ public final class L3Dispatcher {
 
     /**
      * Full-NAT ports in use on a service's source-NAT address (0 without full NAT), by every service that shares
-     * the address; read it on the event loop.
+     * the address, in every worker; read it on the (single) event loop.
      */
     public int natPortsInUse(int serviceIndex) {
-        SourceNatPorts ports = natPorts[serviceIndex];
-        return ports == null ? 0 : ports.used();
+        int used = 0;
+        for (L3Worker worker : workers) {
+            SourceNatPorts ports = worker.natPorts[serviceIndex];
+            used += ports == null ? 0 : ports.used();
+        }
+        return used;
     }
 
     /**
@@ -150,30 +175,9 @@ public final class L3Dispatcher {
         return owned;
     }
 
-    /**
-     * Records an arm's channel. Arms may be bound in any order, but on one event loop.
-     *
-     * @throws IllegalStateException when the other arm is on another event loop
-     */
-    synchronized void attach(Arm arm, Channel channel) {
-        checkLoop(arm, channel);
-        if (arm.facesClients()) {
-            clientChannel = channel;
-        }
-        if (arm.facesBackends()) {
-            backendChannel = channel;
-        }
-    }
-
-    private void checkLoop(Arm arm, Channel channel) {
-        for (Channel other : new Channel[] {clientChannel, backendChannel}) {
-            if (other != null && other != channel && other.eventLoop() != channel.eventLoop()) {
-                throw new IllegalStateException("the arms of one LSNAT dispatcher must share one event loop (both"
-                        + " directions of a session meet in one session table): " + arm.name().toLowerCase(Locale.ROOT)
-                        + " arm " + channel + " is on " + channel.eventLoop() + ", " + other + " on "
-                        + other.eventLoop() + "; register every channel on the same loop");
-            }
-        }
+    /** Records an arm's channel of the first worker; see {@link L3Worker#attach}. */
+    void attach(Arm arm, Channel channel) {
+        workers.getFirst().attach(arm, channel);
     }
 
     /**
@@ -187,9 +191,7 @@ public final class L3Dispatcher {
         return new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {
-                synchronized (L3Dispatcher.this) {
-                    checkLoop(arm, ch);
-                }
+                workers.getFirst().checkLoop(arm, ch);
                 ch.pipeline().addLast(DispatchPipeline.DECODER, new PacketDecoder(context));
                 ch.pipeline().addLast("arp", new ArpResponder(context, ownedAddresses(arm),
                         arm.facesBackends() ? tracked.trackers() : List.of(), 0));
@@ -209,6 +211,7 @@ public final class L3Dispatcher {
         private L3Settings settings = L3Settings.defaults();
         private SchedulerRegistry registry;
         private final Map<Integer, Long> pinnedMacs = new HashMap<>();
+        private int workers = 1;
 
         public Builder service(L3Service service) {
             services.add(Objects.requireNonNull(service, "service"));
@@ -227,6 +230,18 @@ public final class L3Dispatcher {
 
         public Builder schedulers(SchedulerRegistry registry) {
             this.registry = Objects.requireNonNull(registry);
+            return this;
+        }
+
+        /**
+         * Event loops, each with its own arms' channels, session table and full-NAT port slice (1 by default); see
+         * {@link #initializer(int, Arm)}.
+         */
+        public Builder workers(int workers) {
+            if (workers < 1) {
+                throw new IllegalArgumentException("workers must be at least 1, was " + workers);
+            }
+            this.workers = workers;
             return this;
         }
 

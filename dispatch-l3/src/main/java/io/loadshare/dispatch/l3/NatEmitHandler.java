@@ -17,14 +17,14 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  * writable (or not there yet) the packet is released and counted as {@link DropReason#TX_QUEUE_FULL}.
  */
 final class NatEmitHandler extends ChannelInboundHandlerAdapter {
-    private final L3Dispatcher dispatcher;
+    private final L3Worker worker;
     private final DispatchContext context;
     private boolean flushClient;
     private boolean flushBackend;
 
-    NatEmitHandler(L3Dispatcher dispatcher) {
-        this.dispatcher = dispatcher;
-        this.context = dispatcher.context;
+    NatEmitHandler(L3Worker worker) {
+        this.worker = worker;
+        this.context = worker.context;
     }
 
     @Override
@@ -34,7 +34,7 @@ final class NatEmitHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         boolean reply = packet.isReply();
-        Channel out = reply ? dispatcher.clientChannel : dispatcher.backendChannel;
+        Channel out = reply ? worker.clientChannel : worker.backendChannel;
         if (out == null || !out.isWritable()) {
             context.drop(packet, DropReason.TX_QUEUE_FULL);
             return;
@@ -54,11 +54,11 @@ final class NatEmitHandler extends ChannelInboundHandlerAdapter {
     public void channelReadComplete(ChannelHandlerContext ctx) {
         if (flushClient) {
             flushClient = false;
-            dispatcher.clientChannel.flush();
+            worker.clientChannel.flush();
         }
         if (flushBackend) {
             flushBackend = false;
-            dispatcher.backendChannel.flush();
+            worker.backendChannel.flush();
         }
         ctx.fireChannelReadComplete();
     }

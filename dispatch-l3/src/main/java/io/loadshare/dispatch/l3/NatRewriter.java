@@ -47,12 +47,12 @@ final class NatRewriter extends ChannelInboundHandlerAdapter {
     private static final int PORT_OFFSET_SOURCE = 0;
     private static final int PORT_OFFSET_DESTINATION = 2;
 
-    private final L3Dispatcher dispatcher;
+    private final L3Worker worker;
     private final DispatchContext context;
 
-    NatRewriter(L3Dispatcher dispatcher) {
-        this.dispatcher = dispatcher;
-        this.context = dispatcher.context;
+    NatRewriter(L3Worker worker) {
+        this.worker = worker;
+        this.context = worker.context;
     }
 
     @Override
@@ -61,7 +61,7 @@ final class NatRewriter extends ChannelInboundHandlerAdapter {
             ctx.fireChannelRead(msg);
             return;
         }
-        Channel out = packet.isReply() ? dispatcher.clientChannel : dispatcher.backendChannel;
+        Channel out = packet.isReply() ? worker.clientChannel : worker.backendChannel;
         DropReason reason = out == null ? DropReason.ARM_NOT_READY : tooBig(ctx.channel(), out, packet);
         if (reason == null) {
             reason = packet.isReply() ? rewriteReply(packet, out) : rewriteRequest(packet, out);
@@ -85,16 +85,16 @@ final class NatRewriter extends ChannelInboundHandlerAdapter {
         if (!packet.ip().dontFragment() || packet.isIcmpError()) {
             return DropReason.CANNOT_FRAGMENT;
         }
-        L3Service config = dispatcher.configs.get(packet.service().index());
+        L3Service config = worker.dispatcher.configs.get(packet.service().index());
         int source = packet.isReply() && config.fullNat() ? config.sourceNatAddress() : config.address();
-        dispatcher.fragmentationNeeded.send(in, packet, source, mtu);
+        worker.fragmentationNeeded.send(in, packet, source, mtu);
         return DropReason.FRAGMENTATION_NEEDED;
     }
 
     private DropReason rewriteRequest(Packet packet, Channel out) {
         Service service = packet.service();
         Backend backend = packet.backend();
-        L3Service config = dispatcher.configs.get(service.index());
+        L3Service config = worker.dispatcher.configs.get(service.index());
         if (backend.mac() == MacAddress.UNKNOWN) {
             return DropReason.NO_BACKEND_MAC;
         }
@@ -102,7 +102,7 @@ final class NatRewriter extends ChannelInboundHandlerAdapter {
         if (config.fullNat()) {
             natPort = context.sessions().natPort(packet.sessionSlot());
             if (natPort == 0) {
-                natPort = dispatcher.natPorts[service.index()].allocate(packet.sourceAddress(), packet.sourcePort());
+                natPort = worker.natPorts[service.index()].allocate(packet.sourceAddress(), packet.sourcePort());
                 if (natPort < 0) {
                     context.sessions().remove(packet.sessionSlot(), SessionEnd.FLUSHED);
                     return DropReason.NAT_PORTS_EXHAUSTED;
@@ -137,11 +137,11 @@ final class NatRewriter extends ChannelInboundHandlerAdapter {
 
     private DropReason rewriteReply(Packet packet, Channel out) {
         Service service = packet.service();
-        L3Service config = dispatcher.configs.get(service.index());
+        L3Service config = worker.dispatcher.configs.get(service.index());
         int clientAddress = packet.destinationAddress();
         int clientPort = packet.destinationPort();
         if (config.fullNat()) {
-            SourceNatPorts ports = dispatcher.natPorts[service.index()];
+            SourceNatPorts ports = worker.natPorts[service.index()];
             clientAddress = ports.clientAddress(packet.destinationPort());
             clientPort = ports.clientPort(packet.destinationPort());
         }

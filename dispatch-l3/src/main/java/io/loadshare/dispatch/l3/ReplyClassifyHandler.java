@@ -9,7 +9,6 @@ import io.loadshare.core.pipeline.Service;
 import io.loadshare.core.session.SessionTable;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import java.util.List;
 
 /**
  * LSNAT's classify step for the return direction (backend → client): finds the session a reply belongs to, by
@@ -23,14 +22,14 @@ import java.util.List;
  * counted as {@link DropReason#NO_SESSION}: never forwarded.
  */
 final class ReplyClassifyHandler extends ChannelInboundHandlerAdapter {
-    private final L3Dispatcher dispatcher;
+    private final L3Worker worker;
     private final DispatchContext context;
     private final Service[] services;
 
-    ReplyClassifyHandler(L3Dispatcher dispatcher) {
-        this.dispatcher = dispatcher;
-        this.context = dispatcher.context;
-        this.services = dispatcher.services().toArray(Service[]::new);
+    ReplyClassifyHandler(L3Worker worker) {
+        this.worker = worker;
+        this.context = worker.context;
+        this.services = worker.dispatcher.services().toArray(Service[]::new);
     }
 
     @Override
@@ -50,9 +49,9 @@ final class ReplyClassifyHandler extends ChannelInboundHandlerAdapter {
         for (Service service : services) {
             int client = packet.destinationAddress();
             int clientPort = packet.destinationPort();
-            SourceNatPorts ports = dispatcher.natPorts[service.index()];
+            SourceNatPorts ports = worker.natPorts[service.index()];
             if (ports != null) {
-                if (client != dispatcher.configs.get(service.index()).sourceNatAddress() || !ports.isTaken(clientPort)) {
+                if (client != worker.dispatcher.configs.get(service.index()).sourceNatAddress() || !ports.isTaken(clientPort)) {
                     continue;
                 }
                 client = ports.clientAddress(clientPort);

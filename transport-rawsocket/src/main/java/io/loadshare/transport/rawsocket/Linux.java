@@ -39,6 +39,11 @@ final class Linux {
     static final int TP_STATUS_VLAN_TPID_VALID = 1 << 6;
     static final int ETH_P_8021Q = 0x8100;
     static final int PACKET_FANOUT = 18;
+    static final int PACKET_FANOUT_DATA = 22;
+    static final int PACKET_FANOUT_HASH = 0;
+    static final int PACKET_FANOUT_CBPF = 6;
+    /** With group id 0: the kernel picks a free id (Linux 4.4+). */
+    static final int PACKET_FANOUT_FLAG_UNIQUEID = 0x2000;
     static final int PACKET_QDISC_BYPASS = 20;
     static final int PACKET_IGNORE_OUTGOING = 23;
     static final int TPACKET_V2 = 1;

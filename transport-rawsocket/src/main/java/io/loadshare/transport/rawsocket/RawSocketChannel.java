@@ -47,6 +47,8 @@ import java.net.SocketAddress;
  * the pipeline sees {@code exceptionCaught}, then {@code channelInactive}.
  */
 public final class RawSocketChannel extends AbstractChannel implements HardwareAddressed {
+    /** A {@link RawSocketChannelOption#FANOUT_GROUP} value: start a new group whose id the kernel picks. */
+    public static final int NEW_FANOUT_GROUP = 0x10000;
     private static final ChannelMetadata METADATA = new ChannelMetadata(false, 64);
     private static final int MMSGHDR = 64;
     private static final int MAC_LENGTH = 6;
@@ -82,6 +84,7 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
     private volatile long hardwareAddress = MacAddress.UNKNOWN;
     private volatile int mtu;
     private volatile int interfaceIndex;
+    private volatile int fanoutGroup = -1;
     private volatile Throwable closeCause;
     /** The VLAN this channel serves on a trunk, or 0; fixed at bind. */
     private int vlan;
@@ -156,6 +159,11 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
     /** The bound interface's index in the socket's network namespace; 0 before the channel is bound. */
     public int interfaceIndex() {
         return interfaceIndex;
+    }
+
+    /** The fanout group the socket joined at bind (the id the kernel picked for a new one), or -1. */
+    public int fanoutGroup() {
+        return fanoutGroup;
     }
 
     /** The bound interface's MTU, read when the channel is bound. */
@@ -313,7 +321,7 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
         batch = new ByteBuf[sendBatch];
         socket.bind(ifindex, name, config.etherType());
         if (config.fanoutGroup() >= 0) {
-            socket.setInt(Linux.SOL_PACKET, Linux.PACKET_FANOUT, config.fanoutGroup(), "PACKET_FANOUT");
+            joinFanout(config.fanoutGroup(), config.fanoutSteering());
         }
         if (config.qdiscBypass()) {
             socket.setInt(Linux.SOL_PACKET, Linux.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS");
@@ -324,19 +332,25 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
 
     private void attachFilter(SocketFilter filter) throws RawSocketException {
         try (Arena temporary = Arena.ofConfined()) {
-            int n = filter.instructions().size();
-            MemorySegment program = temporary.allocate(8L * n, 8);
-            for (int i = 0; i < n; i++) {
-                long insn = filter.instructions().get(i);
-                program.set(ValueLayout.JAVA_SHORT, 8L * i, (short) (insn >>> 48));
-                program.set(ValueLayout.JAVA_BYTE, 8L * i + 2, (byte) (insn >>> 40));
-                program.set(ValueLayout.JAVA_BYTE, 8L * i + 3, (byte) (insn >>> 32));
-                program.set(ValueLayout.JAVA_INT, 8L * i + 4, (int) insn);
+            socket.setOption(Linux.SOL_SOCKET, Linux.SO_ATTACH_FILTER,
+                    ClassicBpf.sockFprog(temporary, filter.instructions()), "SO_ATTACH_FILTER");
+        }
+    }
+
+    /** Joins (or, for {@link #NEW_FANOUT_GROUP}, starts) a fanout group, steered by the kernel's hash or a program. */
+    private void joinFanout(int group, FanoutSteering steering) throws RawSocketException {
+        int type = steering == null ? Linux.PACKET_FANOUT_HASH : Linux.PACKET_FANOUT_CBPF;
+        boolean fresh = group == NEW_FANOUT_GROUP;
+        socket.setInt(Linux.SOL_PACKET, Linux.PACKET_FANOUT,
+                (fresh ? 0 : group) | (type | (fresh ? Linux.PACKET_FANOUT_FLAG_UNIQUEID : 0)) << 16, "PACKET_FANOUT");
+        try (Arena temporary = Arena.ofConfined()) {
+            MemorySegment value = temporary.allocate(ValueLayout.JAVA_INT);
+            socket.getOption(Linux.SOL_PACKET, Linux.PACKET_FANOUT, value, "PACKET_FANOUT");
+            fanoutGroup = value.get(ValueLayout.JAVA_INT, 0) & 0xFFFF;
+            if (steering != null) {
+                socket.setOption(Linux.SOL_PACKET, Linux.PACKET_FANOUT_DATA,
+                        ClassicBpf.sockFprog(temporary, steering.instructions()), "PACKET_FANOUT_DATA");
             }
-            MemorySegment fprog = temporary.allocate(16, 8);
-            fprog.set(ValueLayout.JAVA_SHORT, 0, (short) n);
-            fprog.set(ValueLayout.ADDRESS, 8, program);
-            socket.setOption(Linux.SOL_SOCKET, Linux.SO_ATTACH_FILTER, fprog, "SO_ATTACH_FILTER");
         }
     }
 

@@ -16,6 +16,8 @@ public final class RawSocketChannelConfig extends DefaultChannelConfig {
     private volatile int sendBatch;
     private volatile RingSettings ring;
     private volatile int fanoutGroup;
+    /** Not a HOCON setting: a dispatcher derives the program from its services. */
+    private volatile FanoutSteering fanoutSteering;
     private volatile boolean qdiscBypass;
     private volatile int vlan;
     /** Not a HOCON setting: which EtherType a channel serves is the dispatcher's choice, per channel. */
@@ -49,7 +51,7 @@ public final class RawSocketChannelConfig extends DefaultChannelConfig {
                 RawSocketChannelOption.SOCKET_FILTER, RawSocketChannelOption.MAX_FRAME_SIZE,
                 RawSocketChannelOption.RECEIVE_BUFFER_SIZE, RawSocketChannelOption.SEND_BATCH,
                 RawSocketChannelOption.RX_RING, RawSocketChannelOption.FANOUT_GROUP, RawSocketChannelOption.QDISC_BYPASS,
-                RawSocketChannelOption.VLAN, RawSocketChannelOption.ETHER_TYPE);
+                RawSocketChannelOption.VLAN, RawSocketChannelOption.ETHER_TYPE, RawSocketChannelOption.FANOUT_STEERING);
     }
 
     @SuppressWarnings("unchecked")
@@ -78,6 +80,9 @@ public final class RawSocketChannelConfig extends DefaultChannelConfig {
         }
         if (option == RawSocketChannelOption.FANOUT_GROUP) {
             return (T) Integer.valueOf(fanoutGroup);
+        }
+        if (option == RawSocketChannelOption.FANOUT_STEERING) {
+            return (T) fanoutSteering;
         }
         if (option == RawSocketChannelOption.QDISC_BYPASS) {
             return (T) Boolean.valueOf(qdiscBypass);
@@ -116,7 +121,13 @@ public final class RawSocketChannelConfig extends DefaultChannelConfig {
         } else if (option == RawSocketChannelOption.RX_RING) {
             ring = (RingSettings) value;
         } else if (option == RawSocketChannelOption.FANOUT_GROUP) {
-            fanoutGroup = (Integer) value;
+            int group = (Integer) value;
+            if (group < -1 || group > RawSocketChannel.NEW_FANOUT_GROUP) {
+                throw new IllegalArgumentException("FANOUT_GROUP must be -1 (none), 0..65535 or NEW_FANOUT_GROUP");
+            }
+            fanoutGroup = group;
+        } else if (option == RawSocketChannelOption.FANOUT_STEERING) {
+            fanoutSteering = (FanoutSteering) value;
         } else if (option == RawSocketChannelOption.QDISC_BYPASS) {
             qdiscBypass = (Boolean) value;
         } else if (option == RawSocketChannelOption.VLAN) {
@@ -167,6 +178,10 @@ public final class RawSocketChannelConfig extends DefaultChannelConfig {
 
     int fanoutGroup() {
         return fanoutGroup;
+    }
+
+    FanoutSteering fanoutSteering() {
+        return fanoutSteering;
     }
 
     boolean qdiscBypass() {

@@ -24,8 +24,18 @@ public final class RawSocketChannelOption<T> extends ChannelOption<T> {
     public static final ChannelOption<Integer> SEND_BATCH = valueOf(RawSocketChannelOption.class, "SEND_BATCH");
     /** Receive through a TPACKET_V2 or V3 ring instead of a recvmmsg per batch into a scratch area. */
     public static final ChannelOption<RingSettings> RX_RING = valueOf(RawSocketChannelOption.class, "RX_RING");
-    /** PACKET_FANOUT group id (hash mode), or -1 for none: sockets of one group share an interface's flows. */
+    /**
+     * PACKET_FANOUT group id, {@link RawSocketChannel#NEW_FANOUT_GROUP} for a new group whose id the kernel picks
+     * ({@link RawSocketChannel#fanoutGroup()} tells it once bound), or -1 for none: sockets of one group, each on
+     * its own event loop, share an interface's frames, each flow always reaching the same socket.
+     */
     public static final ChannelOption<Integer> FANOUT_GROUP = valueOf(RawSocketChannelOption.class, "FANOUT_GROUP");
+    /**
+     * How a fanout group picks a socket: null for the kernel's flow hash (PACKET_FANOUT_HASH), or a program
+     * (PACKET_FANOUT_CBPF) that keys both directions of a translated flow alike.
+     */
+    public static final ChannelOption<FanoutSteering> FANOUT_STEERING =
+            valueOf(RawSocketChannelOption.class, "FANOUT_STEERING");
     /** PACKET_QDISC_BYPASS: transmit straight to the driver, skipping the queueing discipline. */
     public static final ChannelOption<Boolean> QDISC_BYPASS = valueOf(RawSocketChannelOption.class, "QDISC_BYPASS");
 

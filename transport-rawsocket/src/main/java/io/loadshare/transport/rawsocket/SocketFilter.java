@@ -20,10 +20,6 @@ public record SocketFilter(List<Long> instructions) {
 
     static final int PACKET_HOST = 0;
     static final int PACKET_BROADCAST = 1;
-    private static final int LD_W_ABS = 0x20;
-    private static final int LD_H_ABS = 0x28;
-    private static final int JEQ_K = 0x15;
-    private static final int RET_K = 0x06;
     private static final int SKF_AD_PKTTYPE = 0xFFFF_F000 + 4;
     private static final int ACCEPT = 0x0004_0000;
     private static final int IPV4_SOURCE = 14 + 12;
@@ -44,7 +40,7 @@ public record SocketFilter(List<Long> instructions) {
 
     /** Every frame the interface sees, other hosts' included (a bridge or a tap; the interface must be promiscuous). */
     public static SocketFilter acceptAll() {
-        return new SocketFilter(List.of((long) RET_K << 48 | ACCEPT));
+        return new SocketFilter(List.of((long) ClassicBpf.RET_K << 48 | ACCEPT));
     }
 
     public static Builder builder() {
@@ -90,73 +86,36 @@ public record SocketFilter(List<Long> instructions) {
                 throw new IllegalArgumentException("a socket filter takes at most " + MAX_ADDRESSES
                         + " addresses per list");
             }
-            List<long[]> program = new ArrayList<>();
-            // Each jump target below is "accept" or "reject", resolved once the program's length is known.
-            program.add(new long[] {LD_W_ABS, 0, 0, SKF_AD_PKTTYPE});
+            ClassicBpf p = new ClassicBpf();
+            p.op(ClassicBpf.LD_W_ABS, SKF_AD_PKTTYPE);
             if (broadcast) {
-                program.add(new long[] {JEQ_K, 1, 0, PACKET_BROADCAST});
+                p.jump(ClassicBpf.JEQ_K, PACKET_BROADCAST, "addressed", null);
             }
-            program.add(new long[] {JEQ_K, 0, REJECT, PACKET_HOST});
-            if (otherEtherTypes && arp) {
-                program.add(new long[] {RET_K, 0, 0, ACCEPT});
-                return assemble(program);
+            p.jump(ClassicBpf.JEQ_K, PACKET_HOST, null, "reject");
+            p.label("addressed");
+            if (!(otherEtherTypes && arp)) {
+                p.op(ClassicBpf.LD_H_ABS, 12);
+                p.jump(ClassicBpf.JEQ_K, EtherType.ARP, arp ? "accept" : "reject", null);
+                p.jump(ClassicBpf.JEQ_K, EtherType.IPV4, null, "reject");
+                if (!destinations.isEmpty() || !sources.isEmpty()) {
+                    addressChecks(p, IPV4_DESTINATION, destinations);
+                    addressChecks(p, IPV4_SOURCE, sources);
+                    p.jumpTo("reject");
+                }
             }
-            program.add(new long[] {LD_H_ABS, 0, 0, 12});
-            program.add(new long[] {JEQ_K, arp ? ACCEPT_LABEL : REJECT, 0, EtherType.ARP});
-            program.add(new long[] {JEQ_K, 0, REJECT, EtherType.IPV4});
-            if (destinations.isEmpty() && sources.isEmpty()) {
-                program.add(new long[] {RET_K, 0, 0, ACCEPT});
-                return assemble(program);
-            }
-            addressChecks(program, IPV4_DESTINATION, destinations);
-            addressChecks(program, IPV4_SOURCE, sources);
-            program.add(new long[] {RET_K, 0, 0, 0});
-            return assemble(program);
+            p.label("accept").op(ClassicBpf.RET_K, ACCEPT);
+            p.label("reject").op(ClassicBpf.RET_K, 0);
+            return new SocketFilter(p.assemble());
         }
 
-        private static void addressChecks(List<long[]> program, int offset, List<Integer> addresses) {
+        private static void addressChecks(ClassicBpf p, int offset, List<Integer> addresses) {
             if (addresses.isEmpty()) {
                 return;
             }
-            program.add(new long[] {LD_W_ABS, 0, 0, offset});
+            p.op(ClassicBpf.LD_W_ABS, offset);
             for (int address : addresses) {
-                program.add(new long[] {JEQ_K, ACCEPT_LABEL, 0, address & 0xFFFF_FFFFL});
+                p.jump(ClassicBpf.JEQ_K, address, "accept", null);
             }
-        }
-
-        private static final long REJECT = -1;
-        private static final long ACCEPT_LABEL = -2;
-
-        /** Appends the shared accept/reject returns and turns labels into relative jumps. */
-        private static SocketFilter assemble(List<long[]> program) {
-            int accept = program.size();
-            boolean needsLabels = program.stream().anyMatch(i -> i[1] < 0 || i[2] < 0);
-            if (!needsLabels) {
-                return new SocketFilter(program.stream().map(Builder::encode).toList());
-            }
-            program.add(new long[] {RET_K, 0, 0, ACCEPT});
-            program.add(new long[] {RET_K, 0, 0, 0});
-            int reject = accept + 1;
-            List<Long> encoded = new ArrayList<>();
-            for (int pc = 0; pc < program.size(); pc++) {
-                long[] insn = program.get(pc);
-                for (int j = 1; j <= 2; j++) {
-                    if (insn[j] == REJECT) {
-                        insn[j] = reject - pc - 1;
-                    } else if (insn[j] == ACCEPT_LABEL) {
-                        insn[j] = accept - pc - 1;
-                    }
-                    if (insn[j] > 255) {
-                        throw new IllegalArgumentException("socket filter jump too long at instruction " + pc);
-                    }
-                }
-                encoded.add(encode(insn));
-            }
-            return new SocketFilter(encoded);
-        }
-
-        private static long encode(long[] insn) {
-            return (insn[0] << 48) | (insn[1] << 40) | (insn[2] << 32) | (insn[3] & 0xFFFF_FFFFL);
         }
     }
 

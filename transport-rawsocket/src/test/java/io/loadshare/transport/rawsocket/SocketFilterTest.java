@@ -73,7 +73,7 @@ class SocketFilterTest {
 
     @Test
     void programsAreBoundedAndWellFormed() {
-        assertEquals(5, SocketFilter.hostOnly().instructions().size());
+        assertEquals(4, SocketFilter.hostOnly().instructions().size());
         assertThrows(IllegalArgumentException.class,
                 () -> SocketFilter.builder().ipv4Destinations(Collections.nCopies(101, VIP)).build());
         SocketFilter withBroadcast = SocketFilter.builder().acceptBroadcast(true).ipv4Destinations(List.of(VIP)).build();
