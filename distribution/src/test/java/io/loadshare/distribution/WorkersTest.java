@@ -87,6 +87,25 @@ class WorkersTest {
                     assertTrue(Math.abs(share - 200 / 3.0) <= 2, name + " served " + share + " of 200");
                 }
                 assertBothWorkersServed(running, List.of("d0"));
+
+                // Draining reaches every worker: no new session goes to b1.
+                String admin = "http://127.0.0.1:" + running.adminAddress().getPort();
+                assertEquals(0, Loadshare.execute("backend", "--admin", admin, "--service", "web", "--address",
+                        "192.0.2.11", "--state", "draining"));
+                answers = OffloadChecks.requests(cluster.testbed, cluster.client, LsmacCluster.VIP, 40);
+                assertEquals(40, answers.size(), "every request answered: " + answers);
+                assertTrue(!answers.contains("b1") && answers.contains("b2") && answers.contains("b3"), answers.toString());
+                assertEquals(0, Loadshare.execute("backend", "--admin", admin, "--service", "web", "--address",
+                        "192.0.2.11", "--state", "source"));
+
+                // A reload reaches every worker: without b3, and under another scheduler, which each worker builds.
+                Files.writeString(file, Files.readString(file).replace(", \"192.0.2.13\" ]", " ]")
+                        .replace("scheduler = rr", "scheduler = wlc"));
+                running.reload();
+                answers = OffloadChecks.requests(cluster.testbed, cluster.client, LsmacCluster.VIP, 40);
+                assertEquals(40, answers.size(), "every request answered: " + answers);
+                assertTrue(!answers.contains("b3") && answers.contains("b1") && answers.contains("b2"),
+                        "b1 and b2 only after the reload: " + answers);
             }
         }
     }

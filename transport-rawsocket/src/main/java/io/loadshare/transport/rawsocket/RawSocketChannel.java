@@ -380,6 +380,11 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
             if (batch != null) {
                 java.util.Arrays.fill(batch, null);
             }
+            // The scratch areas and message arrays: nothing uses them once the socket is closed (this runs on the
+            // event loop, their only user). Disconnecting closes too, so it may come twice.
+            if (arena.scope().isAlive()) {
+                arena.close();
+            }
         }
     }
 
