@@ -38,4 +38,4 @@ ensure_packages() {
 
 # Debian packages the test suite uses: namespaces and veth (iproute2), captures (libpcap, tcpdump), a BGP daemon
 # for the scale-out tests (bird2).
-TEST_PACKAGES=(iproute2 libpcap0.8 tcpdump procps curl util-linux ethtool bird2)
+TEST_PACKAGES=(iproute2 libpcap0.8 tcpdump procps curl util-linux ethtool bird2 nftables)

@@ -460,9 +460,11 @@ public final class Loadshare {
     @Command(name = "demo", mixinStandardHelpOptions = true,
             description = "Build the paper's cluster in network namespaces (a client, this dispatcher, three backends"
                     + " running the project's web server) and measure a single server, LSMAC and LSNAT with 1, 2 and 3"
-                    + " servers under the project's load generator. Needs root; removes everything it made.")
+                    + " servers and the in-kernel nftables dispatchers under the project's load generator, on cores of"
+                    + " their own, each configuration warmed first; print whether the paper's conclusion holds here."
+                    + " Needs root and two cores; removes everything it made.")
     static final class Demo implements Callable<Integer> {
-        @Option(names = "--seconds", defaultValue = "3", description = "Load per configuration and workload.")
+        @Option(names = "--seconds", defaultValue = "5", description = "Load per configuration and workload.")
         int seconds;
 
         @Option(names = "--workloads", defaultValue = "2kb,mix", split = ",",

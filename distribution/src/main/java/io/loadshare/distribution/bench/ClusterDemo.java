@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -24,9 +25,15 @@ import java.util.stream.Stream;
 /**
  * The one-command demo: the paper's cluster in namespaces ({@link ClusterTestbed}), three backends running the
  * project's {@link WorkloadServer} over the paper's workload files, and the project's {@link LoadGenerator} (one
- * request per connection) against a single server and against LSMAC and LSNAT with 1, 2 and 3 servers, each
- * dispatcher started from a real configuration file. Prints a table like the paper's. Everything it made is removed
- * when it ends, fails or is interrupted.
+ * request per connection) against a single server, LSMAC and LSNAT with 1, 2 and 3 servers, each dispatcher started
+ * from a real configuration file, and the in-kernel nftables dispatchers with 3 servers beside them. Prints a table
+ * like the paper's and whether the paper's conclusion holds here. Everything it made is removed when it ends, fails
+ * or is interrupted.
+ *
+ * <p>So that its figures mean something on the machine it runs on, as the paper suite does: the load generator
+ * runs on the first core and the cluster (dispatcher, servers) on the others, each host's kernel receive work on its
+ * own cores (RPS); each configuration is warmed until its rate is steady before it is measured. On one core, or on a
+ * machine busy with other work, it says so instead of printing figures.
  */
 public final class ClusterDemo {
     /**
@@ -36,13 +43,23 @@ public final class ClusterDemo {
     public record Settings(List<Workload> workloads, Duration seconds, int concurrency, List<String> modes) {
     }
 
-    /** One configuration: no dispatcher (a single server), or a mode with a number of backends. */
-    record Setup(String mode, int backends) {
+    /**
+     * One configuration: no dispatcher (a single server), or a mode with a number of backends, run by loadshare or,
+     * for the baselines, by the kernel (nftables).
+     */
+    record Setup(String mode, int backends, boolean kernel) {
         String label() {
-            return mode == null ? "single server" : (mode.equals("l2") ? "LSMAC" : "LSNAT") + " " + backends
-                    + (backends == 1 ? " server" : " servers");
+            if (mode == null) {
+                return "single server";
+            }
+            String name = kernel ? (mode.equals("l2") ? "nftables L2" : "nftables DNAT")
+                    : mode.equals("l2") ? "LSMAC" : "LSNAT";
+            return name + " " + backends + (backends == 1 ? " server" : " servers");
         }
     }
+
+    /** Most unmeasured one-second loads a configuration gets before it is measured anyway. */
+    private static final int MAX_WARM_UP = 8;
 
     /** One measured row. */
     record Row(Setup setup, Workload workload, LoadGenerator.Result result) {
@@ -61,6 +78,21 @@ public final class ClusterDemo {
     /** Runs the demo; returns the rows it measured. */
     public List<Row> run() throws IOException, InterruptedException {
         ClusterTestbed.requireRoot();
+        BitSet all = CpuCores.all();
+        String untrusted = all.cardinality() < 2
+                ? "this machine has one core, which the load generator and the whole cluster would share" : null;
+        if (untrusted == null) {
+            progress.print("\rlooking at the machine for a second...");
+            progress.flush();
+            untrusted = CpuCores.busyReason();
+        }
+        BitSet client = new BitSet();
+        client.set(all.nextSetBit(0));
+        BitSet clusterCores = (BitSet) all.clone();
+        clusterCores.andNot(client);
+        if (clusterCores.isEmpty()) {
+            clusterCores = client;
+        }
         Path work = Files.createTempDirectory("loadshare-demo");
         List<Row> rows = new ArrayList<>();
         ClusterTestbed cluster = ClusterTestbed.create();
@@ -70,7 +102,10 @@ public final class ClusterDemo {
             cluster.close();
         }, "loadshare-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
+        // Every thread made from here on (servers, dispatchers) runs on the cluster's cores.
+        CpuCores.pinCurrentThread(clusterCores);
         try {
+            cluster.steerReceiveWork(client, clusterCores);
             Workload.writeFiles(work.resolve("www"));
             EventLoopGroup servers = new MultiThreadIoEventLoopGroup(ClusterTestbed.MAX_BACKENDS,
                     EpollIoHandler.newFactory());
@@ -80,19 +115,24 @@ public final class ClusterDemo {
                     running.add(WorkloadServer.start(servers, ClusterTestbed.namespace(cluster.backendNamespace(n)),
                             new InetSocketAddress("0.0.0.0", 80), work.resolve("www")));
                 }
-                List<Setup> setups = new ArrayList<>(List.of(new Setup(null, 1)));
-                for (String mode : settings.modes()) {
-                    for (int n = 1; n <= ClusterTestbed.MAX_BACKENDS; n++) {
-                        setups.add(new Setup(mode, n));
-                    }
-                }
+                List<Setup> setups = setups();
                 int total = setups.size() * settings.workloads().size();
-                warmUp(cluster);
                 for (Setup setup : setups) {
-                    try (Dispatcher dispatcher = setup.mode() == null ? null : start(cluster, setup, work)) {
-                        for (Workload workload : settings.workloads()) {
-                            rows.add(new Row(setup, workload, measure(cluster, setup, workload, rows.size() + 1,
-                                    total)));
+                    try (Dispatcher dispatcher = setup.mode() == null || setup.kernel() ? null
+                            : start(cluster, setup, work)) {
+                        if (setup.kernel()) {
+                            cluster.nftables(setup.mode(), setup.backends(), work.resolve("nftables.conf"));
+                        }
+                        try {
+                            warmUp(cluster, setup, client);
+                            for (Workload workload : settings.workloads()) {
+                                rows.add(new Row(setup, workload, measure(cluster, setup, workload, rows.size() + 1,
+                                        total, client)));
+                            }
+                        } finally {
+                            if (setup.kernel()) {
+                                cluster.nftablesOff();
+                            }
                         }
                     }
                 }
@@ -103,6 +143,7 @@ public final class ClusterDemo {
                 servers.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
             }
         } finally {
+            CpuCores.pinCurrentThread(all);
             try {
                 Runtime.getRuntime().removeShutdownHook(cleanup);
                 cluster.close();
@@ -114,8 +155,82 @@ public final class ClusterDemo {
             }
         }
         progress.print("\r" + " ".repeat(100) + "\r");
-        out.print(table(rows));
+        out.print(table(rows, untrusted == null));
+        if (untrusted != null) {
+            out.printf("%nFigures not shown: %s, so they would not say what loadshare can do. Every connection was"
+                    + " still made and checked (the failed column). On a machine with two or more idle cores they"
+                    + " are shown.%n", untrusted);
+        } else {
+            out.print(method(client, clusterCores));
+            out.print(conclusions(rows));
+        }
         return rows;
+    }
+
+    private List<Setup> setups() {
+        List<Setup> setups = new ArrayList<>(List.of(new Setup(null, 1, false)));
+        for (String mode : settings.modes()) {
+            for (int n = 1; n <= ClusterTestbed.MAX_BACKENDS; n++) {
+                setups.add(new Setup(mode, n, false));
+            }
+        }
+        if (ClusterTestbed.hasNftables()) {
+            for (String mode : settings.modes()) {
+                setups.add(new Setup(mode, ClusterTestbed.MAX_BACKENDS, true));
+            }
+        } else {
+            progress.println("nftables is not installed (Debian package nftables): the in-kernel baselines are left"
+                    + " out");
+        }
+        return setups;
+    }
+
+    private String method(BitSet client, BitSet clusterCores) {
+        return String.format(Locale.ROOT, "%nMethod: the load generator (%d clients, one request per connection) on"
+                + " core %s, the dispatcher and every server on cores %s, each host's kernel receive work on its own"
+                + " cores (RPS); each configuration warmed by one-second loads until two agreed within 10 %%, then %d"
+                + " s per row. One round: `loadshare bench --suite paper` (docs/BENCHMARKS.md) runs three, with CPU"
+                + " figures.%n", settings.concurrency(), cores(client), cores(clusterCores),
+                settings.seconds().toSeconds());
+    }
+
+    private static String cores(BitSet cpus) {
+        return cpus.stream().mapToObj(Integer::toString).collect(Collectors.joining(","));
+    }
+
+    /** The paper's conclusion (LSMAC at least twice LSNAT) checked here, and each mode beside its kernel baseline. */
+    static String conclusions(List<Row> rows) {
+        StringBuilder lines = new StringBuilder(String.format("%nDoes the paper's conclusion hold here? The paper"
+                + " found LSMAC at least twice as fast as LSNAT in every workload but CGI.%n"));
+        for (Workload workload : Workload.values()) {
+            double lsmac = rate(rows, workload, "LSMAC 3 servers");
+            double lsnat = rate(rows, workload, "LSNAT 3 servers");
+            if (Double.isNaN(lsmac)) {
+                continue;
+            }
+            lines.append("- ").append(workload.title()).append(':');
+            if (!Double.isNaN(lsnat)) {
+                lines.append(String.format(Locale.ROOT, " LSMAC/LSNAT with 3 servers = %.2f (%s);", lsmac / lsnat,
+                        lsmac >= 2 * lsnat ? "holds" : workload == Workload.CGI ? "the paper expected no gap here"
+                                : "does not hold"));
+            }
+            double kernelL2 = rate(rows, workload, "nftables L2 3 servers");
+            double kernelL3 = rate(rows, workload, "nftables DNAT 3 servers");
+            if (!Double.isNaN(kernelL2)) {
+                lines.append(String.format(Locale.ROOT, " LSMAC = %.2fx nftables L2;", lsmac / kernelL2));
+            }
+            if (!Double.isNaN(kernelL3) && !Double.isNaN(lsnat)) {
+                lines.append(String.format(Locale.ROOT, " LSNAT = %.2fx nftables DNAT;", lsnat / kernelL3));
+            }
+            lines.setLength(lines.length() - 1);
+            lines.append('\n');
+        }
+        return lines.toString();
+    }
+
+    private static double rate(List<Row> rows, Workload workload, String label) {
+        return rows.stream().filter(r -> r.workload() == workload && r.setup().label().equals(label))
+                .mapToDouble(r -> r.result().connectionsPerSecond()).findFirst().orElse(Double.NaN);
     }
 
     private Dispatcher start(ClusterTestbed cluster, Setup setup, Path work) throws IOException, InterruptedException {
@@ -147,17 +262,20 @@ public final class ClusterDemo {
         return dispatcher;
     }
 
-    private LoadGenerator.Result measure(ClusterTestbed cluster, Setup setup, Workload workload, int step, int total)
-            throws InterruptedException {
-        InetSocketAddress target = setup.mode() == null ? ClusterTestbed.backendHttp(1)
+    private static InetSocketAddress target(Setup setup) {
+        return setup.mode() == null ? ClusterTestbed.backendHttp(1)
                 : new InetSocketAddress(setup.mode().equals("l2") ? ClusterTestbed.L2_VIP : ClusterTestbed.L3_VIP, 80);
-        LoadGenerator load = new LoadGenerator(new LoadGenerator.Settings(target, workload.requests(),
+    }
+
+    private LoadGenerator.Result measure(ClusterTestbed cluster, Setup setup, Workload workload, int step, int total,
+            BitSet client) throws InterruptedException {
+        LoadGenerator load = new LoadGenerator(new LoadGenerator.Settings(target(setup), workload.requests(),
                 settings.concurrency(), settings.seconds(), Duration.ofSeconds(5)));
         long start = System.nanoTime();
         Thread ticker = Thread.ofVirtual().start(() -> {
             try {
                 while (!Thread.currentThread().isInterrupted()) {
-                    progress.printf(Locale.ROOT, "\r[%2d/%d] %-16s %-40s %4.1f s  %,8d connections ", step, total,
+                    progress.printf(Locale.ROOT, "\r[%2d/%d] %-24s %-40s %4.1f s  %,8d connections ", step, total,
                             setup.label(), workload.title(), (System.nanoTime() - start) / 1e9, load.finished());
                     progress.flush();
                     Thread.sleep(200);
@@ -167,28 +285,38 @@ public final class ClusterDemo {
             }
         });
         try {
-            return load.run(ClusterTestbed.namespace(cluster.clientNamespace()), 1);
+            return load.run(ClusterTestbed.namespace(cluster.clientNamespace()), 1, client);
         } finally {
             ticker.interrupt();
             ticker.join();
         }
     }
 
-    /** A second of each workload against a server, unreported, so that the first row is not measured cold. */
-    private void warmUp(ClusterTestbed cluster) throws InterruptedException {
-        for (Workload workload : settings.workloads()) {
-            progress.print("\rwarming up: " + workload.title() + "      ");
+    /**
+     * One-second loads of the first workload, unreported, until two in a row agree within 10 % (at most
+     * {@value #MAX_WARM_UP}): a fresh dispatcher is not yet compiled, and its first second is not its rate.
+     */
+    private void warmUp(ClusterTestbed cluster, Setup setup, BitSet client) throws InterruptedException {
+        Workload workload = settings.workloads().getFirst();
+        double last = 0;
+        for (int i = 1; i <= MAX_WARM_UP; i++) {
+            progress.printf(Locale.ROOT, "\rwarming up: %-24s (%d s)%40s", setup.label(), i, "");
             progress.flush();
-            new LoadGenerator(new LoadGenerator.Settings(ClusterTestbed.backendHttp(1), workload.requests(),
+            double rate = new LoadGenerator(new LoadGenerator.Settings(target(setup), workload.requests(),
                     settings.concurrency(), Duration.ofSeconds(1), Duration.ofSeconds(5)))
-                    .run(ClusterTestbed.namespace(cluster.clientNamespace()), 1);
+                    .run(ClusterTestbed.namespace(cluster.clientNamespace()), 1, client).connectionsPerSecond();
+            if (last > 0 && Math.abs(rate - last) <= 0.1 * last) {
+                return;
+            }
+            last = rate;
         }
     }
 
     /** The paper-like table: connection rate, throughput and response time per configuration and workload. */
-    static String table(List<Row> rows) {
-        StringBuilder table = new StringBuilder(String.format(Locale.ROOT, "%n%-40s %-16s %10s %10s %9s %9s %8s%n",
+    static String table(List<Row> rows, boolean figures) {
+        StringBuilder table = new StringBuilder(String.format(Locale.ROOT, "%n%-40s %-24s %10s %10s %9s %9s %8s%n",
                 "workload", "configuration", "conn/s", "Mbit/s", "mean ms", "p99 ms", "failed"));
+        String hidden = "%-40s %-24s %10s %10s %9s %9s %8d%n";
         Workload previous = null;
         for (Workload workload : Workload.values()) {
             for (Row row : rows) {
@@ -196,9 +324,12 @@ public final class ClusterDemo {
                     continue;
                 }
                 LoadGenerator.Result r = row.result();
-                table.append(String.format(Locale.ROOT, "%-40s %-16s %,10.0f %10.1f %9.2f %9.2f %8d%n",
-                        workload == previous ? "" : workload.title(), row.setup().label(), r.connectionsPerSecond(),
-                        r.megabitsPerSecond(), r.meanMillis(), r.p99Millis(), r.failureCount()));
+                String title = workload == previous ? "" : workload.title();
+                table.append(figures ? String.format(Locale.ROOT, "%-40s %-24s %,10.0f %10.1f %9.2f %9.2f %8d%n",
+                        title, row.setup().label(), r.connectionsPerSecond(), r.megabitsPerSecond(), r.meanMillis(),
+                        r.p99Millis(), r.failureCount())
+                        : String.format(Locale.ROOT, hidden, title, row.setup().label(), "-", "-", "-", "-",
+                                r.failureCount()));
                 previous = workload;
             }
         }

@@ -2,10 +2,12 @@ package io.loadshare.distribution.bench;
 
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.netns.Testbed;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.List;
 
 /**
@@ -92,6 +94,73 @@ public final class ClusterTestbed implements AutoCloseable {
     private void attach(String lan, String namespace, String inside, String port) {
         testbed.veth(namespace, inside, lan, port);
         testbed.exec(lan, "ip", "link", "set", port, "master", "br0");
+    }
+
+    /**
+     * Puts each host's kernel receive work on that host's cores (RPS), as separate machines would have it: the
+     * client's on {@code client}, the dispatcher's and the backends' on {@code cluster}.
+     */
+    public void steerReceiveWork(BitSet client, BitSet cluster) {
+        rps(this.client, "c0", client);
+        rps(dispatcher, "d0", cluster);
+        for (String backend : backends) {
+            rps(backend, "e0", cluster);
+        }
+    }
+
+    private void rps(String namespace, String interfaceName, BitSet cpus) {
+        testbed.exec(namespace, "sh", "-c", "echo " + Long.toHexString(cpus.toLongArray()[0]) + " > /sys/class/net/"
+                + interfaceName + "/queues/rx-0/rps_cpus");
+    }
+
+    /**
+     * Makes the dispatcher's kernel an in-kernel dispatcher for {@code backends} servers, as the paper suite's
+     * baselines: {@code l2} a netdev ingress rule that rewrites the MACs by a hash of the client's address and port
+     * and forwards on the same link (LSMAC's job), {@code l3} a DNAT rule in nftables' nat prerouting hook with
+     * forwarding on (LSNAT's). Needs nftables (Debian package nftables).
+     *
+     * @param rules where to write the rule set
+     */
+    public void nftables(String mode, int backends, Path rules) throws IOException {
+        StringBuilder map = new StringBuilder();
+        for (int n = 1; n <= backends; n++) {
+            map.append(n == 1 ? "" : ", ").append(n - 1).append(" : ")
+                    .append(mode.equals("l2") ? testbed.mac(backendNamespace(n), "e0") : backendAddress(n));
+        }
+        String table = mode.equals("l2") ? """
+                table netdev lsdemo {
+                  chain ingress {
+                    type filter hook ingress device "d0" priority 0;
+                    ip daddr %s tcp dport 80 ether saddr set %s ether daddr set jhash ip saddr . tcp sport mod %d map { %s } fwd to "d0"
+                  }
+                }
+                """.formatted(L2_VIP, testbed.mac(dispatcher, "d0"), backends, map) : """
+                table ip lsdemo {
+                  chain pre {
+                    type nat hook prerouting priority dstnat;
+                    ip daddr %s tcp dport 80 dnat to numgen inc mod %d map { %s }
+                  }
+                }
+                """.formatted(L3_VIP, backends, map);
+        Files.writeString(rules, table);
+        testbed.sysctl(dispatcher, "net.ipv4.ip_forward", mode.equals("l2") ? "0" : "1");
+        testbed.exec(dispatcher, "nft", "-f", rules.toString());
+    }
+
+    /** Removes the in-kernel dispatcher of {@link #nftables}; LSNAT in user space needs forwarding off again. */
+    public void nftablesOff() {
+        testbed.exec(dispatcher, "nft", "flush", "ruleset");
+        testbed.sysctl(dispatcher, "net.ipv4.ip_forward", "0");
+    }
+
+    /** Whether the nft tool is installed, for the in-kernel baselines. */
+    public static boolean hasNftables() {
+        for (String dir : new String[] {"/usr/sbin", "/usr/bin", "/sbin", "/bin"}) {
+            if (Files.isExecutable(Path.of(dir, "nft"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The address of backend {@code n} (1-based) on the segment. */

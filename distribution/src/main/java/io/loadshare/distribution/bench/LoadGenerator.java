@@ -88,7 +88,16 @@ public final class LoadGenerator {
 
     /** Runs the load from inside {@code namespace} (null for this process's own) with {@code threads} loops. */
     public Result run(NetworkNamespace namespace, int threads) throws InterruptedException {
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(threads, inside(namespace), EpollIoHandler.newFactory());
+        return run(namespace, threads, null);
+    }
+
+    /**
+     * Runs the load from inside {@code namespace} with {@code threads} loops, each pinned to {@code cpus} (null:
+     * wherever the scheduler puts them).
+     */
+    public Result run(NetworkNamespace namespace, int threads, java.util.BitSet cpus) throws InterruptedException {
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(threads, inside(namespace, cpus),
+                EpollIoHandler.newFactory());
         try {
             long start = System.nanoTime();
             long deadline = start + settings.duration().toNanos();
@@ -118,8 +127,11 @@ public final class LoadGenerator {
         }
     }
 
-    private static ThreadFactory inside(NetworkNamespace namespace) {
+    private static ThreadFactory inside(NetworkNamespace namespace, java.util.BitSet cpus) {
         return task -> new Thread(() -> {
+            if (cpus != null) {
+                CpuCores.pinCurrentThread(cpus);
+            }
             if (namespace == null) {
                 task.run();
                 return;
