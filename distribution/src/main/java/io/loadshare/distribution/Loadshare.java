@@ -477,6 +477,10 @@ public final class Loadshare {
         @Option(names = "--concurrency", defaultValue = "32", description = "Clients at a time.")
         int concurrency;
 
+        @Option(names = "--rounds", defaultValue = "2", description = "Times every configuration is measured, in"
+                + " turn; the table shows the mean and how far the rounds lay apart.")
+        int rounds;
+
         @Option(names = "--embedded", description = "Instead, run 300 connections through the LSMAC pipeline on an"
                 + " embedded channel: no network, no privileges.")
         boolean embedded;
@@ -490,6 +494,9 @@ public final class Loadshare {
             List<Workload> chosen;
             try {
                 chosen = workloads.stream().map(Workload::byId).toList();
+                if (rounds < 1 || seconds < 1) {
+                    throw new IllegalArgumentException("--rounds and --seconds must be at least 1");
+                }
                 for (String mode : modes) {
                     if (!mode.equals("l2") && !mode.equals("l3")) {
                         throw new IllegalArgumentException("unknown mode '" + mode + "'; expected l2 or l3");
@@ -498,7 +505,8 @@ public final class Loadshare {
                 // The progress line and the table tell the story; the dispatchers' INFO lines would break it up.
                 ((Logger) LoggerFactory.getLogger("io.loadshare")).setLevel(Level.WARN);
                 ((Logger) LoggerFactory.getLogger("io.netty")).setLevel(Level.ERROR);
-                new ClusterDemo(new ClusterDemo.Settings(chosen, Duration.ofSeconds(seconds), concurrency, modes),
+                new ClusterDemo(new ClusterDemo.Settings(chosen, Duration.ofSeconds(seconds), concurrency, modes,
+                        rounds),
                         System.out, System.err).run();
             } catch (IllegalArgumentException | IllegalStateException e) {
                 System.err.println("loadshare demo: " + e.getMessage());

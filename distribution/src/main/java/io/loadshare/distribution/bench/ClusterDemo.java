@@ -15,9 +15,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.Comparator;
+import java.util.DoubleSummaryStatistics;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
@@ -39,8 +41,10 @@ public final class ClusterDemo {
     /**
      * @param seconds load per configuration and workload
      * @param concurrency clients at a time (the paper's WebStone ran 42)
+     * @param rounds times every configuration is measured, in turn; the table gives the mean and the spread
      */
-    public record Settings(List<Workload> workloads, Duration seconds, int concurrency, List<String> modes) {
+    public record Settings(List<Workload> workloads, Duration seconds, int concurrency, List<String> modes,
+            int rounds) {
     }
 
     /**
@@ -61,8 +65,8 @@ public final class ClusterDemo {
     /** Most unmeasured one-second loads a configuration gets before it is measured anyway. */
     private static final int MAX_WARM_UP = 8;
 
-    /** One measured row. */
-    record Row(Setup setup, Workload workload, LoadGenerator.Result result) {
+    /** One measurement. */
+    record Row(Setup setup, Workload workload, int round, LoadGenerator.Result result) {
     }
 
     private final Settings settings;
@@ -116,24 +120,10 @@ public final class ClusterDemo {
                             new InetSocketAddress("0.0.0.0", 80), work.resolve("www")));
                 }
                 List<Setup> setups = setups();
-                int total = setups.size() * settings.workloads().size();
-                for (Setup setup : setups) {
-                    try (Dispatcher dispatcher = setup.mode() == null || setup.kernel() ? null
-                            : start(cluster, setup, work)) {
-                        if (setup.kernel()) {
-                            cluster.nftables(setup.mode(), setup.backends(), work.resolve("nftables.conf"));
-                        }
-                        try {
-                            warmUp(cluster, setup, client);
-                            for (Workload workload : settings.workloads()) {
-                                rows.add(new Row(setup, workload, measure(cluster, setup, workload, rows.size() + 1,
-                                        total, client)));
-                            }
-                        } finally {
-                            if (setup.kernel()) {
-                                cluster.nftablesOff();
-                            }
-                        }
+                int total = settings.rounds() * setups.size() * settings.workloads().size();
+                for (int round = 1; round <= settings.rounds(); round++) {
+                    for (Setup setup : setups) {
+                        measureSetup(cluster, setup, work, client, round, total, rows);
                     }
                 }
             } finally {
@@ -167,6 +157,27 @@ public final class ClusterDemo {
         return rows;
     }
 
+    /** Starts a configuration (a dispatcher, the kernel's rules, or nothing), warms it, measures each workload. */
+    private void measureSetup(ClusterTestbed cluster, Setup setup, Path work, BitSet client, int round, int total,
+            List<Row> rows) throws IOException, InterruptedException {
+        try (Dispatcher dispatcher = setup.mode() == null || setup.kernel() ? null : start(cluster, setup, work)) {
+            if (setup.kernel()) {
+                cluster.nftables(setup.mode(), setup.backends(), work.resolve("nftables.conf"));
+            }
+            try {
+                warmUp(cluster, setup, client);
+                for (Workload workload : settings.workloads()) {
+                    rows.add(new Row(setup, workload, round, measure(cluster, setup, workload, rows.size() + 1, total,
+                            client)));
+                }
+            } finally {
+                if (setup.kernel()) {
+                    cluster.nftablesOff();
+                }
+            }
+        }
+    }
+
     private List<Setup> setups() {
         List<Setup> setups = new ArrayList<>(List.of(new Setup(null, 1, false)));
         for (String mode : settings.modes()) {
@@ -189,9 +200,10 @@ public final class ClusterDemo {
         return String.format(Locale.ROOT, "%nMethod: the load generator (%d clients, one request per connection) on"
                 + " core %s, the dispatcher and every server on cores %s, each host's kernel receive work on its own"
                 + " cores (RPS); each configuration warmed by one-second loads until two agreed within 10 %%, then %d"
-                + " s per row. One round: `loadshare bench --suite paper` (docs/BENCHMARKS.md) runs three, with CPU"
+                + " s per row, %d round(s) in turn; conn/s is their mean, spread how far they lay apart. `loadshare"
+                + " bench --suite paper` (docs/BENCHMARKS.md) measures nginx behind the same dispatchers, with CPU"
                 + " figures.%n", settings.concurrency(), cores(client), cores(clusterCores),
-                settings.seconds().toSeconds());
+                settings.seconds().toSeconds(), settings.rounds());
     }
 
     private static String cores(BitSet cpus) {
@@ -228,9 +240,10 @@ public final class ClusterDemo {
         return lines.toString();
     }
 
+    /** The mean connection rate of a configuration over the rounds, or NaN when it was not measured. */
     private static double rate(List<Row> rows, Workload workload, String label) {
         return rows.stream().filter(r -> r.workload() == workload && r.setup().label().equals(label))
-                .mapToDouble(r -> r.result().connectionsPerSecond()).findFirst().orElse(Double.NaN);
+                .mapToDouble(r -> r.result().connectionsPerSecond()).average().orElse(Double.NaN);
     }
 
     private Dispatcher start(ClusterTestbed cluster, Setup setup, Path work) throws IOException, InterruptedException {
@@ -314,25 +327,43 @@ public final class ClusterDemo {
 
     /** The paper-like table: connection rate, throughput and response time per configuration and workload. */
     static String table(List<Row> rows, boolean figures) {
-        StringBuilder table = new StringBuilder(String.format(Locale.ROOT, "%n%-40s %-24s %10s %10s %9s %9s %8s%n",
-                "workload", "configuration", "conn/s", "Mbit/s", "mean ms", "p99 ms", "failed"));
-        String hidden = "%-40s %-24s %10s %10s %9s %9s %8d%n";
+        StringBuilder table = new StringBuilder(String.format(Locale.ROOT,
+                "%n%-40s %-24s %10s %7s %10s %9s %9s %8s%n", "workload", "configuration", "conn/s", "spread", "Mbit/s",
+                "mean ms", "p99 ms", "failed"));
         Workload previous = null;
         for (Workload workload : Workload.values()) {
-            for (Row row : rows) {
-                if (row.workload() != workload) {
-                    continue;
-                }
-                LoadGenerator.Result r = row.result();
+            for (Setup setup : rows.stream().filter(r -> r.workload() == workload).map(Row::setup).distinct().toList()) {
+                List<LoadGenerator.Result> rounds = rows.stream()
+                        .filter(r -> r.workload() == workload && r.setup().equals(setup)).map(Row::result).toList();
                 String title = workload == previous ? "" : workload.title();
-                table.append(figures ? String.format(Locale.ROOT, "%-40s %-24s %,10.0f %10.1f %9.2f %9.2f %8d%n",
-                        title, row.setup().label(), r.connectionsPerSecond(), r.megabitsPerSecond(), r.meanMillis(),
-                        r.p99Millis(), r.failureCount())
-                        : String.format(Locale.ROOT, hidden, title, row.setup().label(), "-", "-", "-", "-",
-                                r.failureCount()));
+                long failed = rounds.stream().mapToLong(LoadGenerator.Result::failureCount).sum();
+                if (figures) {
+                    table.append(String.format(Locale.ROOT, "%-40s %-24s %,10.0f %7s %10.1f %9.2f %9.2f %8d%n", title,
+                            setup.label(), mean(rounds, LoadGenerator.Result::connectionsPerSecond), spread(rounds),
+                            mean(rounds, LoadGenerator.Result::megabitsPerSecond),
+                            mean(rounds, LoadGenerator.Result::meanMillis),
+                            mean(rounds, LoadGenerator.Result::p99Millis), failed));
+                } else {
+                    table.append(String.format(Locale.ROOT, "%-40s %-24s %10s %7s %10s %9s %9s %8d%n", title,
+                            setup.label(), "-", "-", "-", "-", "-", failed));
+                }
                 previous = workload;
             }
         }
         return table.toString();
+    }
+
+    private static double mean(List<LoadGenerator.Result> rounds, ToDoubleFunction<LoadGenerator.Result> figure) {
+        return rounds.stream().mapToDouble(figure).average().orElse(Double.NaN);
+    }
+
+    /** How far the rounds' connection rates lie apart, relative to their mean; "-" for one round. */
+    private static String spread(List<LoadGenerator.Result> rounds) {
+        if (rounds.size() < 2) {
+            return "-";
+        }
+        DoubleSummaryStatistics rates = rounds.stream().mapToDouble(LoadGenerator.Result::connectionsPerSecond)
+                .summaryStatistics();
+        return String.format(Locale.ROOT, "%.0f%%", 100 * (rates.getMax() - rates.getMin()) / rates.getAverage());
     }
 }
