@@ -64,6 +64,8 @@ public final class ClusterDemo {
 
     /** Most unmeasured one-second loads a configuration gets before it is measured anyway. */
     private static final int MAX_WARM_UP = 8;
+    /** Unmeasured one-second loads, at least, before anything is measured in a fresh JVM. */
+    private static final int JVM_WARM_UP = 5;
 
     /** One measurement. */
     record Row(Setup setup, Workload workload, int round, LoadGenerator.Result result) {
@@ -121,6 +123,8 @@ public final class ClusterDemo {
                 }
                 List<Setup> setups = setups();
                 int total = settings.rounds() * setups.size() * settings.workloads().size();
+                // The JVM itself (servers, load generator) compiles during its first loads: warm it up longer once.
+                warmUp(cluster, setups.getFirst(), client, JVM_WARM_UP);
                 for (int round = 1; round <= settings.rounds(); round++) {
                     for (Setup setup : setups) {
                         measureSetup(cluster, setup, work, client, round, total, rows);
@@ -165,7 +169,7 @@ public final class ClusterDemo {
                 cluster.nftables(setup.mode(), setup.backends(), work.resolve("nftables.conf"));
             }
             try {
-                warmUp(cluster, setup, client);
+                warmUp(cluster, setup, client, 2);
                 for (Workload workload : settings.workloads()) {
                     rows.add(new Row(setup, workload, round, measure(cluster, setup, workload, rows.size() + 1, total,
                             client)));
@@ -237,6 +241,13 @@ public final class ClusterDemo {
             lines.setLength(lines.length() - 1);
             lines.append('\n');
         }
+        double widest = rows.stream().map(Row::setup).distinct().flatMap(setup -> java.util.Arrays.stream(
+                Workload.values()).map(workload -> spreadOf(rows, workload, setup))).mapToDouble(Double::doubleValue)
+                .filter(d -> !Double.isNaN(d)).max().orElse(0);
+        if (widest > 0.2) {
+            lines.append(String.format(Locale.ROOT, "The rounds of one configuration lay up to %.0f %% apart on this"
+                    + " machine: read differences smaller than that as noise.%n", 100 * widest));
+        }
         return lines.toString();
     }
 
@@ -306,19 +317,20 @@ public final class ClusterDemo {
     }
 
     /**
-     * One-second loads of the first workload, unreported, until two in a row agree within 10 % (at most
-     * {@value #MAX_WARM_UP}): a fresh dispatcher is not yet compiled, and its first second is not its rate.
+     * One-second loads of the first workload, unreported, at least {@code minimum} and until two in a row agree
+     * within 10 % (at most {@value #MAX_WARM_UP}): a fresh dispatcher is not yet compiled, and its first second is
+     * not its rate.
      */
-    private void warmUp(ClusterTestbed cluster, Setup setup, BitSet client) throws InterruptedException {
+    private void warmUp(ClusterTestbed cluster, Setup setup, BitSet client, int minimum) throws InterruptedException {
         Workload workload = settings.workloads().getFirst();
         double last = 0;
-        for (int i = 1; i <= MAX_WARM_UP; i++) {
+        for (int i = 1; i <= Math.max(minimum, MAX_WARM_UP); i++) {
             progress.printf(Locale.ROOT, "\rwarming up: %-24s (%d s)%40s", setup.label(), i, "");
             progress.flush();
             double rate = new LoadGenerator(new LoadGenerator.Settings(target(setup), workload.requests(),
                     settings.concurrency(), Duration.ofSeconds(1), Duration.ofSeconds(5)))
                     .run(ClusterTestbed.namespace(cluster.clientNamespace()), 1, client).connectionsPerSecond();
-            if (last > 0 && Math.abs(rate - last) <= 0.1 * last) {
+            if (i >= minimum && last > 0 && Math.abs(rate - last) <= 0.1 * last) {
                 return;
             }
             last = rate;
@@ -359,11 +371,17 @@ public final class ClusterDemo {
 
     /** How far the rounds' connection rates lie apart, relative to their mean; "-" for one round. */
     private static String spread(List<LoadGenerator.Result> rounds) {
-        if (rounds.size() < 2) {
-            return "-";
-        }
-        DoubleSummaryStatistics rates = rounds.stream().mapToDouble(LoadGenerator.Result::connectionsPerSecond)
-                .summaryStatistics();
-        return String.format(Locale.ROOT, "%.0f%%", 100 * (rates.getMax() - rates.getMin()) / rates.getAverage());
+        double spread = spread(rounds.stream().mapToDouble(LoadGenerator.Result::connectionsPerSecond)
+                .summaryStatistics());
+        return Double.isNaN(spread) ? "-" : String.format(Locale.ROOT, "%.0f%%", 100 * spread);
+    }
+
+    private static double spreadOf(List<Row> rows, Workload workload, Setup setup) {
+        return spread(rows.stream().filter(r -> r.workload() == workload && r.setup().equals(setup))
+                .mapToDouble(r -> r.result().connectionsPerSecond()).summaryStatistics());
+    }
+
+    private static double spread(DoubleSummaryStatistics rates) {
+        return rates.getCount() < 2 ? Double.NaN : (rates.getMax() - rates.getMin()) / rates.getAverage();
     }
 }
