@@ -39,9 +39,10 @@ import org.junit.jupiter.api.io.TempDir;
  * A SYN flood must not take the cluster down (issue: all backends declared down because their ARP replies sat behind
  * the flood in the one receive queue). The packaged LSMAC dispatcher runs with the strictest ARP setting
  * ({@code miss-limit = 1}, a round every 200 ms) while the project's load generator makes one-request connections
- * and a raw socket in a flood namespace sends spoofed SYNs to the VIP as fast as it can, then random malformed
- * frames. Pass: no backend ever stops taking sessions, at least 99 % of the connections made during the flood
- * succeed and all made after it, and every flood frame is forwarded or counted.
+ * and a raw socket in a flood namespace sends spoofed SYNs to the VIP as fast as it can, then spoofed handshakes
+ * (a SYN and its ACK from the same source, which LSMAC, seeing one direction only, must take for an opened
+ * connection), then random malformed frames. Pass: no backend ever stops taking sessions, at least 99 % of the
+ * connections made during the flood succeed and all made after it, and every flood frame is forwarded or counted.
  */
 class FloodTest {
     private static final String VIP = LsmacCluster.VIP;
@@ -96,11 +97,18 @@ class FloodTest {
                 CompletableFuture<LoadGenerator.Result> during = CompletableFuture.supplyAsync(() -> load(client,
                         floodTime), threads);
                 long floodStart = System.nanoTime();
-                flood(floodChannel, dispatcherMac, floodTime.toNanos(), true, sent);
+                flood(floodChannel, dispatcherMac, floodTime.toNanos() * 2 / 3, Flood.SYNS, sent);
                 long syns = sent.get();
                 System.out.printf("flood sent %d SYNs in %.1f s; drops so far %s%n", syns,
                         (System.nanoTime() - floodStart) / 1e9, running.context().counters().dropsByReason());
-                flood(floodChannel, dispatcherMac, TimeUnit.MILLISECONDS.toNanos(500), false, sent);
+                flood(floodChannel, dispatcherMac, floodTime.toNanos() / 3, Flood.HANDSHAKES, sent);
+                long handshakes = (sent.get() - syns) / 2;
+                int[] table = running.context().eventLoop().submit(() -> new int[] {
+                    running.context().sessions().size(), running.context().sessions().capacity()}).get();
+                // LSMAC sees one direction: a spoofed handshake looks like a client's, and its session is kept.
+                System.out.printf("then %d spoofed handshakes; the table holds %d sessions of %d%n", handshakes,
+                        table[0], table[1]);
+                flood(floodChannel, dispatcherMac, TimeUnit.MILLISECONDS.toNanos(500), Flood.JUNK, sent);
                 LoadGenerator.Result duringFlood = during.get(30, TimeUnit.SECONDS);
                 LoadGenerator.Result after = load(client, Duration.ofSeconds(1));
                 watching.set(false);
@@ -110,9 +118,10 @@ class FloodTest {
 
                 double success = (double) duringFlood.connections()
                         / (duringFlood.connections() + duringFlood.failureCount());
-                System.out.printf("flood: %d spoofed SYNs (%.0f/s) and %d malformed frames; during it %d connections"
-                        + " (%.2f %% succeeded, failures %s), after it %d (%d failed); drops %s%n", syns,
-                        syns / (floodTime.toNanos() / 1e9), sent.get() - syns, duringFlood.connections(),
+                System.out.printf("flood: %d spoofed SYNs (%.0f/s), %d handshakes and %d malformed frames; during it"
+                        + " %d connections (%.2f %% succeeded, failures %s), after it %d (%d failed); drops %s%n", syns,
+                        syns / (floodTime.toNanos() * 2 / 3 / 1e9), handshakes, sent.get() - syns - 2 * handshakes,
+                        duringFlood.connections(),
                         100 * success, duringFlood.failures(), after.connections(), after.failureCount(),
                         running.context().counters().dropsByReason());
                 assertTrue(allUp.get(), "a backend stopped taking sessions during the flood");
@@ -134,16 +143,25 @@ class FloodTest {
         }
     }
 
+    /** What the flood sends. */
+    private enum Flood {
+        /** SYNs to the VIP from random sources and ports in 203.0.113.0/24. */
+        SYNS,
+        /** A SYN, then an ACK from the same source and port: the two halves of a handshake a client would make. */
+        HANDSHAKES,
+        /** Random bytes after an Ethernet header. */
+        JUNK
+    }
+
     /**
      * Sends frames to the dispatcher's MAC for {@code nanos} from the flood channel's own event loop, a batch per
-     * task, as fast as the channel takes them: spoofed SYNs to the VIP from random sources in 203.0.113.0/24, or
-     * random bytes. Returns when the time is up.
+     * task, as fast as the channel takes them. Returns when the time is up.
      */
-    private static void flood(Channel channel, long dispatcherMac, long nanos, boolean syns, AtomicLong sent)
+    private static void flood(Channel channel, long dispatcherMac, long nanos, Flood kind, AtomicLong sent)
             throws Exception {
         long mac = ((RawSocketChannel) channel).hardwareAddress();
         long end = System.nanoTime() + nanos;
-        SplittableRandom random = new SplittableRandom(syns ? 1 : 2);
+        SplittableRandom random = new SplittableRandom(kind.ordinal() + 1);
         CompletableFuture<Void> done = new CompletableFuture<>();
         Runnable batch = new Runnable() {
             @Override
@@ -154,10 +172,19 @@ class FloodTest {
                 }
                 for (int i = 0; i < 64 && channel.isWritable(); i++) {
                     ByteBuf frame = channel.alloc().directBuffer(128);
-                    if (syns) {
-                        Frames.tcp(frame, dispatcherMac, mac, 0xCB007100 | random.nextInt(256), 1024
-                                + random.nextInt(64_000), 0xC633_640A, 80, random.nextLong(1L << 32), 0,
+                    if (kind != Flood.JUNK) {
+                        int source = 0xCB007100 | random.nextInt(256);
+                        int port = 1024 + random.nextInt(64_000);
+                        long sequence = random.nextLong(1L << 32);
+                        Frames.tcp(frame, dispatcherMac, mac, source, port, 0xC633_640A, 80, sequence, 0,
                                 TcpHeader.SYN, new byte[0]);
+                        if (kind == Flood.HANDSHAKES) {
+                            channel.write(frame, channel.voidPromise());
+                            sent.incrementAndGet();
+                            frame = Frames.tcp(channel.alloc().directBuffer(128), dispatcherMac, mac, source, port,
+                                    0xC633_640A, 80, sequence + 1, random.nextLong(1L << 32), TcpHeader.ACK,
+                                    new byte[0]);
+                        }
                     } else {
                         frame.writeShort((int) (dispatcherMac >>> 32)).writeInt((int) dispatcherMac);
                         frame.writeShort((int) (mac >>> 32)).writeInt((int) mac);
