@@ -15,8 +15,13 @@ import java.util.function.LongSupplier;
  * rounds run, as on a live dispatcher.
  */
 public final class PipelineFuzz {
-    /** What became of the frames. */
-    public record Result(long frames, long forwarded, long dropped, long arpConsumed) {
+    /** What became of the frames, and how long they took. */
+    public record Result(long frames, long forwarded, long dropped, long arpConsumed, double seconds) {
+        /** One line for the test's output, with the drops by reason. */
+        public String describe(String pipeline, java.util.Map<String, Long> dropsByReason) {
+            return String.format(java.util.Locale.ROOT, "%s fuzz: %d frames in %.1f s: %d forwarded, %d dropped %s,"
+                    + " %d ARP consumed", pipeline, frames, seconds, forwarded, dropped, dropsByReason, arpConsumed);
+        }
     }
 
     private PipelineFuzz() {
@@ -30,6 +35,7 @@ public final class PipelineFuzz {
         long forwarded = 0;
         long dropped = 0;
         long arpConsumed = 0;
+        long started = System.nanoTime();
         byte[] head = new byte[128];
         for (long n = 0; n < frames; n++) {
             if (n % 1000 == 0) {
@@ -58,7 +64,7 @@ public final class PipelineFuzz {
             dropped += counted;
             arpConsumed += out + counted == 0 ? 1 : 0;
         }
-        return new Result(frames, forwarded, dropped, arpConsumed);
+        return new Result(frames, forwarded, dropped, arpConsumed, (System.nanoTime() - started) / 1e9);
     }
 
     private static String hex(byte[] bytes, int length) {

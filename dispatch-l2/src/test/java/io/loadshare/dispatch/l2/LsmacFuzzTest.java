@@ -45,12 +45,9 @@ class LsmacFuzzTest {
             FrameFuzzer fuzzer = new FrameFuzzer(20261203, FUZZ_INPUT,
                     List.of(Ipv4Address.parse("198.51.100.10"), Ipv4Address.parse("198.51.100.11")),
                     List.of(Ipv4Address.parse("192.0.2.11"), Ipv4Address.parse("192.0.2.12")), 80);
-            long started = System.nanoTime();
             PipelineFuzz.Result result = PipelineFuzz.run(channel, fuzzer, FRAMES,
                     () -> lsmac.context().counters().totalDrops());
-            System.out.printf("LSMAC fuzz: %d frames in %.1f s: %d forwarded, %d dropped %s, %d ARP consumed%n",
-                    result.frames(), (System.nanoTime() - started) / 1e9, result.forwarded(), result.dropped(),
-                    lsmac.context().counters().dropsByReason(), result.arpConsumed());
+            System.out.println(result.describe("LSMAC", lsmac.context().counters().dropsByReason()));
             assertTrue(result.forwarded() > FRAMES / 50, "the seeds reach the backends: " + result);
         } finally {
             channel.finishAndReleaseAll();

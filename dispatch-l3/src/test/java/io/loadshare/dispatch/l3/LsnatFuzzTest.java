@@ -43,12 +43,9 @@ class LsnatFuzzTest {
                     List.of(Ipv4Address.parse("198.51.100.10"), Ipv4Address.parse("198.51.100.11"),
                             Ipv4Address.parse("192.0.2.2")),
                     List.of(Ipv4Address.parse("192.0.2.11"), Ipv4Address.parse("192.0.2.12")), 80);
-            long started = System.nanoTime();
             PipelineFuzz.Result result = PipelineFuzz.run(channel, fuzzer, FRAMES,
                     () -> lsnat.context().counters().totalDrops());
-            System.out.printf("LSNAT fuzz: %d frames in %.1f s: %d forwarded, %d dropped %s, %d ARP consumed%n",
-                    result.frames(), (System.nanoTime() - started) / 1e9, result.forwarded(), result.dropped(),
-                    lsnat.context().counters().dropsByReason(), result.arpConsumed());
+            System.out.println(result.describe("LSNAT", lsnat.context().counters().dropsByReason()));
             assertTrue(result.forwarded() > FRAMES / 50, "the seeds reach the backends: " + result);
         } finally {
             channel.finishAndReleaseAll();
