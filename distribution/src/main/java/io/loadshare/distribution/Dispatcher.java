@@ -167,7 +167,7 @@ public final class Dispatcher implements AutoCloseable {
                     }
                 }
             }
-            HealthChecker health = new HealthChecker(namespace);
+            HealthChecker health = new HealthChecker(namespace, config.clientInterface(), config.clientVlan(), vips);
             Dispatcher dispatcher = new Dispatcher(config, loop, List.copyOf(channels), workers, services,
                     reconfigurer, health, offload);
             try {
@@ -183,6 +183,7 @@ public final class Dispatcher implements AutoCloseable {
                 for (Service service : services) {
                     HealthChecker.Settings check = config.services().get(service.index()).healthCheck();
                     if (check != null) {
+                        health.prepare(config.services().get(service.index()));
                         health.watch(service, check);
                     }
                 }
@@ -469,6 +470,13 @@ public final class Dispatcher implements AutoCloseable {
                         after.schedulerSettings()).syncUninterruptibly());
             }
             if (!Objects.equals(before.healthCheck(), after.healthCheck())) {
+                try {
+                    health.prepare(after);
+                } catch (IOException | InterruptedException e) {
+                    throw new IllegalStateException("reload refused, the running configuration stays: "
+                            + DispatcherConfig.ROOT + ".services[" + i + "] (" + after.name() + "): its health check"
+                            + " cannot run: " + e.getMessage(), e);
+                }
                 changes.add(after.name() + ": health check " + (after.healthCheck() == null ? "off"
                         : after.healthCheck().type() + " every " + after.healthCheck().intervalMillis() + " ms"));
                 steps.add(() -> health.watch(service, after.healthCheck()));

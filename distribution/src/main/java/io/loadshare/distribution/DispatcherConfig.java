@@ -294,8 +294,14 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
             throw new ConfigException.BadValue(s.origin(), path + ".gateway", "l2 backends share the dispatcher's link");
         }
         int gateway = gatewayText.isEmpty() ? 0 : value(s, "gateway", path, () -> Ipv4Address.parse(gatewayText));
+        HealthChecker.Settings healthCheck = healthCheck(s, path);
+        if (backends.isEmpty() && healthCheck != null && !healthCheck.type().equals("tcp")) {
+            throw new ConfigException.BadValue(s.getValue("health-check.type").origin(), path + ".health-check.type",
+                    "backends discovered by ARP all hold the service address, so each is probed by a TCP SYN sent to"
+                    + " its MAC: expected tcp or none, got '" + healthCheck.type() + "'");
+        }
         return new ServiceConfig(name, address, protocol, port, scheduler, s.getConfig("scheduler-settings"), backends,
-                backendPort, mode == Mode.L3_FULLNAT ? sourceNat : 0, gateway, healthCheck(s, path),
+                backendPort, mode == Mode.L3_FULLNAT ? sourceNat : 0, gateway, healthCheck,
                 persistence(s, path));
     }
 

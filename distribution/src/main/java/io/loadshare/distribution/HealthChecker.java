@@ -14,10 +14,11 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
@@ -36,6 +37,10 @@ import org.slf4j.LoggerFactory;
  * whose status line must carry the expected status, within the timeout. {@code fall} failures in a row take a
  * backend out of the pool; {@code rise} passes in a row bring it back. Each transition is logged. Runs on its own
  * event loop, opening its sockets in the dispatcher's network namespace.
+ *
+ * <p>Backends discovered by ARP all hold the cluster address, so a connect cannot choose one: each is probed by a
+ * {@link SynProbe} sent to its MAC instead (the {@code tcp} check; an {@code http} one needs backends of their own
+ * addresses, and the configuration refuses it).
  */
 final class HealthChecker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(HealthChecker.class);
@@ -56,13 +61,38 @@ final class HealthChecker implements AutoCloseable {
         int failures;
     }
 
-    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     private final NetworkNamespace namespace;
+    private final String probeInterface;
+    private final int probeVlan;
+    private final List<Integer> clusterAddresses;
     private final Map<String, Record> records = new HashMap<>();
     private final Map<Integer, ScheduledFuture<?>> checks = new ConcurrentHashMap<>();
+    /** Opened by the first discovered service that is checked; read on the loop. */
+    private volatile SynProbe synProbe;
 
-    HealthChecker(NetworkNamespace namespace) {
+    /**
+     * @param probeInterface where discovered backends are probed: the interface ARP discovery runs on
+     * @param probeVlan that interface's VLAN, or 0
+     * @param clusterAddresses every service address, the only sources a probe's answer may come from
+     */
+    HealthChecker(NetworkNamespace namespace, String probeInterface, int probeVlan, List<Integer> clusterAddresses) {
         this.namespace = namespace;
+        this.probeInterface = probeInterface;
+        this.probeVlan = probeVlan;
+        this.clusterAddresses = List.copyOf(clusterAddresses);
+    }
+
+    /**
+     * Opens what checking a service will need before {@link #watch} runs it: for a service of discovered backends,
+     * the SYN probe's socket.
+     *
+     * @throws IOException when the probe cannot be sent, saying why (the interface has no IPv4 address)
+     */
+    synchronized void prepare(DispatcherConfig.ServiceConfig service) throws IOException, InterruptedException {
+        if (service.healthCheck() != null && service.backends().isEmpty() && synProbe == null) {
+            synProbe = SynProbe.open((EventLoop) group.next(), namespace, probeInterface, probeVlan, clusterAddresses);
+        }
     }
 
     /**
@@ -92,9 +122,14 @@ final class HealthChecker implements AutoCloseable {
 
     private void check(Service service, Backend backend, Settings settings) {
         int port = backend.port() == 0 ? service.port() : backend.port();
+        if (discovered(service, backend)) {
+            synProbe.probe(service.address(), port, backend.mac(), settings.timeoutMillis())
+                    .addListener(f -> record(service, backend, settings, (Boolean) f.getNow()));
+            return;
+        }
         InetSocketAddress target = new InetSocketAddress(Ipv4Address.toInetAddress(backend.address()), port);
         Promise<Boolean> verdict = group.next().newPromise();
-        Bootstrap bootstrap = new Bootstrap().group(group).channel(NioSocketChannel.class)
+        Bootstrap bootstrap = new Bootstrap().group(group).channel(EpollSocketChannel.class)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.timeoutMillis())
                 .handler(new Probe(settings, verdict));
         verdict.addListener(f -> record(service, backend, settings, (Boolean) f.getNow()));
@@ -167,7 +202,7 @@ final class HealthChecker implements AutoCloseable {
             if (!record.healthy && ++record.passes >= settings.rise()) {
                 record.healthy = true;
                 LOG.info("{}: backend {} passes its {} health check again: back in the pool", service.name(),
-                        Ipv4Address.format(backend.address()), settings.type());
+                        identity(service, backend), settings.type());
                 service.health(backend.id(), null);
             }
         } else {
@@ -175,7 +210,7 @@ final class HealthChecker implements AutoCloseable {
             if (record.healthy && ++record.failures >= settings.fall()) {
                 record.healthy = false;
                 LOG.warn("{}: backend {} failed its {} health check {} time(s) in a row: out of the pool, its"
-                        + " sessions {}", service.name(), Ipv4Address.format(backend.address()), settings.type(),
+                        + " sessions {}", service.name(), identity(service, backend), settings.type(),
                         record.failures, settings.keepSessions() ? "kept" : "ended");
                 service.health(backend.id(), settings.failingState());
             }
@@ -184,12 +219,19 @@ final class HealthChecker implements AutoCloseable {
 
     /** What tells backends apart when ids are reused: the address, or the MAC of one discovered on the VIP. */
     private static String identity(Service service, Backend backend) {
-        return backend.address() == service.address() ? MacAddress.format(backend.mac())
-                : Ipv4Address.format(backend.address());
+        return discovered(service, backend) ? MacAddress.format(backend.mac()) : Ipv4Address.format(backend.address());
+    }
+
+    /** A backend found by ARP for the cluster address, which it holds as an alias like every other one. */
+    private static boolean discovered(Service service, Backend backend) {
+        return backend.address() == service.address();
     }
 
     @Override
     public void close() throws InterruptedException {
+        if (synProbe != null) {
+            synProbe.close();
+        }
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
     }
 

@@ -144,6 +144,10 @@ class DispatcherConfigTest {
         assertError("loadshare.services = [ { name = a, address = \"198.51.100.1\", port = 80,"
                 + " health-check { type = tcp, failed-backend-sessions = drop } } ]",
                 "'loadshare.services[0].health-check.failed-backend-sessions': expected end or keep, got 'drop'");
+        assertError("loadshare.services = [ { name = a, address = \"198.51.100.1\", port = 80,"
+                + " health-check.type = http } ]", "'loadshare.services[0].health-check.type': backends discovered by"
+                + " ARP all hold the service address, so each is probed by a TCP SYN sent to its MAC: expected tcp or"
+                + " none, got 'http'");
     }
 
     @Test

@@ -11,11 +11,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -47,9 +43,9 @@ class PersistenceRunTest {
                     """.formatted(cluster.dispatcher, LsmacCluster.VIP));
             try (Dispatcher running = Dispatcher.start(DispatcherConfig.load(file, SchedulerRegistry.load()))) {
                 LsmacCluster.awaitResolved(running, 3);
-                Map<String, Long> first = spread(cluster, cluster.client, 20);
+                Map<String, Long> first = cluster.spread(cluster.client, 20);
                 assertEquals(1, first.size(), "one client, one backend: " + first);
-                Map<String, Long> other = spread(cluster, second, 20);
+                Map<String, Long> other = cluster.spread(second, 20);
                 assertEquals(1, other.size(), "the other client, one backend: " + other);
                 assertTrue(!other.keySet().equals(first.keySet()), "round robin gave the second client another one");
 
@@ -57,24 +53,15 @@ class PersistenceRunTest {
                 String address = "192.0.2.1" + backend.substring(1);
                 String admin = "http://127.0.0.1:" + running.adminAddress().getPort();
                 post(admin + "/backends/state?service=web&backend=" + address + "&state=draining");
-                assertEquals(first.keySet(), spread(cluster, cluster.client, 10).keySet(),
+                assertEquals(first.keySet(), cluster.spread(cluster.client, 10).keySet(),
                         "a draining backend keeps its persistent client");
                 post(admin + "/backends/state?service=web&backend=" + address + "&state=down");
-                Map<String, Long> moved = spread(cluster, cluster.client, 10);
+                Map<String, Long> moved = cluster.spread(cluster.client, 10);
                 assertEquals(1, moved.size(), "the client sticks to its new backend: " + moved);
                 assertTrue(!moved.containsKey(backend), "a down backend loses its persistent client: " + moved);
                 assertTrue(get(admin + "/metrics").contains("loadshare_persistence_templates 2.0"));
             }
         }
-    }
-
-    private static Map<String, Long> spread(LsmacCluster cluster, String client, int n) {
-        List<String> command = new ArrayList<>(List.of("curl", "-s", "--max-time", "5"));
-        for (int i = 0; i < n; i++) {
-            command.add("http://" + LsmacCluster.VIP + "/");
-        }
-        return List.of(cluster.testbed.exec(client, command.toArray(String[]::new)).split("\n")).stream()
-                .collect(Collectors.groupingBy(answer -> answer, TreeMap::new, Collectors.counting()));
     }
 
     private static String post(String url) throws Exception {
