@@ -13,6 +13,7 @@ import io.loadshare.transport.rawsocket.RawSocketChannel;
 import io.loadshare.transport.rawsocket.RawSocketChannelOption;
 import io.loadshare.transport.rawsocket.SocketFilter;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
@@ -55,16 +56,20 @@ final class SynProbe implements AutoCloseable {
             ScheduledFuture<?> timeout) {
     }
 
-    private final RawSocketChannel channel;
+    private final Channel channel;
+    private final long ownMac;
     private final int sourceAddress;
     private final Map<Integer, Pending> pending = new HashMap<>();
     private final SecureRandom random = new SecureRandom();
     private int nextPort;
 
-    private SynProbe(RawSocketChannel channel, int sourceAddress) {
+    /** Probes over a bound channel, from {@code ownMac} and {@code sourceAddress}; its handler joins the pipeline. */
+    SynProbe(Channel channel, long ownMac, int sourceAddress) {
         this.channel = channel;
+        this.ownMac = ownMac;
         this.sourceAddress = sourceAddress;
         this.nextPort = random.nextInt(PORTS);
+        channel.pipeline().addLast(new ReplyHandler());
     }
 
     /**
@@ -83,15 +88,13 @@ final class SynProbe implements AutoCloseable {
         channel.config().setOption(RawSocketChannelOption.VLAN, vlan);
         channel.config().setOption(RawSocketChannelOption.SOCKET_FILTER,
                 SocketFilter.builder().acceptArp(false).ipv4Sources(clusterAddresses).build());
-        SynProbe probe = new SynProbe(channel, source);
-        channel.pipeline().addLast(probe.new ReplyHandler());
         try {
             channel.bind(new RawSocketAddress(interfaceName)).sync();
         } catch (RuntimeException | InterruptedException e) {
             channel.close();
             throw e;
         }
-        return probe;
+        return new SynProbe(channel, channel.hardwareAddress(), source);
     }
 
     private static int interfaceAddress(NetworkNamespace namespace, String interfaceName) throws IOException {
@@ -125,7 +128,7 @@ final class SynProbe implements AutoCloseable {
         ScheduledFuture<?> timeout = channel.eventLoop().schedule(() -> finish(sourcePort, false), timeoutMillis,
                 TimeUnit.MILLISECONDS);
         pending.put(sourcePort, new Pending(clusterAddress, port, sequence, verdict, timeout));
-        ByteBuf syn = Frames.tcp(channel.alloc().directBuffer(64), backendMac, channel.hardwareAddress(),
+        ByteBuf syn = Frames.tcp(channel.alloc().directBuffer(64), backendMac, ownMac,
                 sourceAddress, sourcePort, clusterAddress, port, sequence, 0, TcpHeader.SYN, NO_PAYLOAD);
         channel.writeAndFlush(syn).addListener(f -> {
             if (!f.isSuccess()) {
@@ -199,8 +202,8 @@ final class SynProbe implements AutoCloseable {
             if ((flags & TcpHeader.RST) != 0) {
                 finish(tcp.destinationPort(), false);
             } else if ((flags & (TcpHeader.SYN | TcpHeader.ACK)) == (TcpHeader.SYN | TcpHeader.ACK)) {
-                channel.writeAndFlush(Frames.tcp(channel.alloc().directBuffer(64), ethernet.source(),
-                        channel.hardwareAddress(), sourceAddress, tcp.destinationPort(), probe.clusterAddress(),
+                channel.writeAndFlush(Frames.tcp(channel.alloc().directBuffer(64), ethernet.source(), ownMac,
+                        sourceAddress, tcp.destinationPort(), probe.clusterAddress(),
                         probe.port(), tcp.acknowledgementNumber(), 0, TcpHeader.RST, NO_PAYLOAD));
                 finish(tcp.destinationPort(), true);
             }
