@@ -6,12 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loadshare.core.backend.Backend;
+import io.loadshare.core.metrics.DropReason;
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.scheduler.SchedulerRegistry;
+import io.loadshare.core.session.SessionState;
 import io.loadshare.core.testing.NetnsTestbed;
 import io.loadshare.distribution.bench.LoadGenerator;
 import io.loadshare.offload.KernelFlowOffload;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -63,8 +66,8 @@ class OffloadTest {
                     }
                     io.loadshare.offload.mode = on
                     io.loadshare.dispatch.l2.arp.interval = 200ms
-                    io.loadshare.core.session { tcp-idle-timeout = 1s, tcp-linger = 200ms, sweep-interval = 50ms,
-                      sweep-cycle = 200ms }
+                    io.loadshare.core.session { tcp-idle-timeout = 1s, tcp-linger = 200ms,
+                      tcp-half-closed-timeout = 200ms, sweep-interval = 50ms, sweep-cycle = 200ms }
                     """.formatted(cluster.dispatcher, VIP, VIP, OffloadChecks.SINK_PORT));
             DispatcherConfig config = DispatcherConfig.load(file, SchedulerRegistry.load());
             try (Dispatcher running = Dispatcher.start(config)) {
@@ -189,7 +192,8 @@ class OffloadTest {
                     }
                     io.loadshare.offload { mode = on, place-new-flows = true }
                     io.loadshare.dispatch.l2.arp.interval = 200ms
-                    io.loadshare.core.session { tcp-linger = 200ms, sweep-interval = 50ms, sweep-cycle = 200ms }
+                    io.loadshare.core.session { tcp-linger = 200ms, tcp-half-closed-timeout = 200ms,
+                      sweep-interval = 50ms, sweep-cycle = 200ms }
                     """.formatted(cluster.dispatcher, VIP));
             try (Dispatcher running = Dispatcher.start(DispatcherConfig.load(file, SchedulerRegistry.load()))) {
                 LsmacCluster.awaitResolved(running, 3);
@@ -235,6 +239,49 @@ class OffloadTest {
                 assertEquals(0, load.failureCount(), "failed connections " + load.failures());
                 assertTrue(state[0] <= state[3], "the kernel holds no flow whose session ended: " + state[0]
                         + " held, " + state[3] + " sessions");
+            }
+        }
+    }
+
+    /**
+     * LSMAC sees only the client's FIN. A client that half-closes and waits for a slow answer (the sink answers 10 s
+     * after the FIN; fifty times the linger and ten times the idle timeout here) gets it straight from the backend,
+     * and its ACKs of the answer still find their session, half-closed, and reach the backend.
+     */
+    @Test
+    void aHalfClosedClientsAcknowledgementsOfALateAnswerReachTheBackend() throws Exception {
+        NetnsTestbed.requireRoot();
+        try (LsmacCluster cluster = new LsmacCluster(1);
+                OffloadChecks.Sink sink = OffloadChecks.Sink.start(cluster.backends.getFirst(), Duration.ofSeconds(10))) {
+            Path file = Files.writeString(dir.resolve("half-closed.conf"), """
+                    loadshare {
+                      interfaces.client = d0
+                      network-namespace = "%s"
+                      admin.port = 0
+                      services = [ { name = sink, address = "%s", port = %d, scheduler = rr,
+                        backends = [ "192.0.2.11" ] } ]
+                    }
+                    io.loadshare.offload.mode = on
+                    io.loadshare.dispatch.l2.arp.interval = 200ms
+                    io.loadshare.core.session { tcp-idle-timeout = 1s, tcp-linger = 200ms, sweep-interval = 50ms,
+                      sweep-cycle = 200ms }
+                    """.formatted(cluster.dispatcher, VIP, OffloadChecks.SINK_PORT));
+            try (Dispatcher running = Dispatcher.start(DispatcherConfig.load(file, SchedulerRegistry.load()))) {
+                LsmacCluster.awaitResolved(running, 1);
+                byte[] request = "a question that takes a while".getBytes(StandardCharsets.US_ASCII);
+                long started = System.nanoTime();
+                String answer = OffloadChecks.send(cluster.client, VIP, request);
+                long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+                assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(request)), answer);
+                assertTrue(millis >= 10_000, "the sink answered late: " + millis + " ms");
+                // The client's last ACKs (of the answer and the sink's FIN) pass its half-closed session.
+                Thread.sleep(300);
+                long[] after = running.context().eventLoop().submit(() -> new long[] {
+                    running.context().counters().drops(DropReason.NO_SESSION),
+                    running.context().sessions().sessionsIn(SessionState.CLIENT_CLOSED)}).get();
+                assertEquals(0, after[0], "ACKs dropped for want of a session: "
+                        + running.context().counters().dropsByReason());
+                assertEquals(1, after[1], "the session lives on half-closed");
             }
         }
     }

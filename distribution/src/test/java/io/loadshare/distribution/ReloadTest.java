@@ -71,6 +71,8 @@ class ReloadTest {
                         }
                         io.loadshare.dispatch.l2.arp.interval = 200ms
                         io.loadshare.dispatch.l3.arp.interval = 200ms
+                        # LSMAC's closed sessions end by this timeout; b1 leaves once its last one has.
+                        io.loadshare.core.session.tcp-half-closed-timeout = 1s
                         """;
                 Files.writeString(file, template.formatted(mode, "d0", cluster.dispatcherNamespace(), vip, "rr",
                         "\"192.0.2.11\", \"192.0.2.12\""));

@@ -53,7 +53,8 @@ class WeightsTest {
                                      { address = "192.0.2.13", weight = 3 }, { address = "192.0.2.14", weight = %d } ] } ]
                     }
                     io.loadshare.dispatch.l2.arp.interval = 200ms
-                    io.loadshare.core.session { tcp-linger = 200ms, sweep-interval = 50ms, sweep-cycle = 200ms }
+                    io.loadshare.core.session { tcp-linger = 200ms, tcp-half-closed-timeout = 200ms,
+                      sweep-interval = 50ms, sweep-cycle = 200ms }
                     """;
             Path file = dir.resolve("weights.conf");
 

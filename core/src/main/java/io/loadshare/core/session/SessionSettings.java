@@ -13,7 +13,7 @@ import java.time.Duration;
  * @param tcpIdleTimeout lifetime of an idle established TCP session
  * @param tcpLinger how long a session follows its flow after FIN or RST (LSNAT: after both sides' FINs)
  * @param tcpHalfClosedTimeout lifetime of an idle half-closed session: one side's FIN seen, the other still open
- *     (a mode that sees replies)
+ *     (LSMAC, which sees the client alone: every session after the client's FIN)
  * @param udpIdleTimeout lifetime of an idle UDP session
  * @param sweepInterval how often the expiry sweep runs on the event loop
  * @param sweepCycle how long one sweep takes to visit every slot

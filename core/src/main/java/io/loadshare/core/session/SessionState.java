@@ -5,14 +5,15 @@ package io.loadshare.core.session;
  * than an enum.
  *
  * <pre>
- * SYN (no ACK) ──► SYN_SEEN ──client's ACK──► ESTABLISHED ──FIN──► FIN_SEEN ──linger──► gone
- *                     │  (a mode that sees replies:      │                (each packet restarts the linger)
- *                     │   backend's SYN-ACK ──► SYN_ANSWERED ──client's ACK──► ESTABLISHED;
- *                     │   ESTABLISHED ──one side's FIN──► CLIENT_CLOSED or BACKEND_CLOSED
- *                     │                ──the other side's FIN──► FIN_SEEN)
+ * SYN (no ACK) ──► SYN_SEEN ──client's ACK──► ESTABLISHED ──one side's FIN──► CLIENT_CLOSED or BACKEND_CLOSED
+ *                     │  (a mode that sees replies:      │        ──the other side's FIN──► FIN_SEEN ──linger──► gone
+ *                     │   backend's SYN-ACK ──► SYN_ANSWERED ──client's ACK──► ESTABLISHED)
+ *                     │                                  │   (half-closed: gone after the half-closed timeout;
+ *                     │                                  │    LSMAC never sees the backend's FIN, so it ends so)
  *                     └────────────RST─────────────┴──────RST────► RESET ──linger──► gone
  * any UDP datagram ──► DATAGRAM ──idle timeout──► gone
  * </pre>
+ * Each packet restarts the timer of the state it finds.
  * SYN_SEEN and SYN_ANSWERED are half-open: they keep the SYN timeout, and a full table may evict them.
  */
 public final class SessionState {
@@ -23,7 +24,7 @@ public final class SessionState {
     public static final int DATAGRAM = 5;
     /** The backend answered the SYN (LSNAT sees it); the client's ACK will establish the session. */
     public static final int SYN_ANSWERED = 6;
-    /** The client has sent its FIN, the backend may still send (a mode that sees replies). */
+    /** The client has sent its FIN, the backend may still send. */
     public static final int CLIENT_CLOSED = 7;
     /** The backend has sent its FIN, the client may still send (a mode that sees replies). */
     public static final int BACKEND_CLOSED = 8;

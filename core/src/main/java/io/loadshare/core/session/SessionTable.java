@@ -18,15 +18,17 @@ import io.loadshare.core.packet.TcpHeader;
  * 24 / 0.{@value #MAX_LOAD_PERCENT} = 30 bytes per session, under the paper's 32. A protocol of 0 marks an empty
  * slot. Deadlines are compared wrap-safe ({@code deadline - now <= 0}), so timeouts are limited to 24 days.
  *
- * <p>Lifecycle (paper section 3.1): a TCP entry is created on SYN without ACK and ends on FIN+ACK or RST, after a
- * linger that each later packet restarts, so that retransmitted FINs and the last ACKs still reach the same
- * backend. UDP entries end by idle timeout alone. Expired entries are removed when a lookup finds them and by
+ * <p>Lifecycle (paper section 3.1, with IPVS's TCP states): a TCP entry is created on SYN without ACK. One side's
+ * FIN+ACK half-closes it: the other side may go on sending for as long as it likes, so it lives the half-closed
+ * timeout, each packet restarting it. The other side's FIN, or an RST, starts a linger that each later packet
+ * restarts, so that retransmitted FINs and the last ACKs still reach the same backend. LSMAC sees the client
+ * alone, so its half-closed sessions end by their timeout. UDP entries end by idle timeout alone. Expired entries are removed when a lookup finds them and by
  * {@link #sweep}, which visits a bounded number of slots per call.
  *
  * <p>Against a SYN flood (IPVS's {@code secure_tcp} and {@code drop_entry}, stricter): a session is established only
  * by the client's ACK after its SYN, and in a table that sees replies only after the backend's SYN-ACK too; until
- * then it is half-open. Above the pressure watermark, half-open sessions live only the short pressure timeout (the
- * sweep shortens those already there); in a full table, {@link #evictHalfOpen} makes room by evicting the
+ * then it is half-open. Above the pressure watermark, half-open sessions live only the short pressure timeout, and
+ * in a table that sees the client alone, half-closed ones only the linger (the sweep shortens those already there); in a full table, {@link #evictHalfOpen} makes room by evicting the
  * half-open entry with the earliest deadline among {@value #EVICTION_SAMPLES} slots from a random start (sampled,
  * as Redis approximates LRU, so the cost stays bounded). Established sessions are never evicted.
  *
@@ -146,7 +148,10 @@ public final class SessionTable {
         return size >= maxSessions;
     }
 
-    /** Whether the table is above its pressure watermark, where half-open sessions live only briefly. */
+    /**
+     * Whether the table is above its pressure watermark, where half-open sessions live only briefly, and so do
+     * half-closed ones in a table that sees the client alone.
+     */
     public boolean underPressure() {
         return size >= pressureSize;
     }
@@ -331,9 +336,9 @@ public final class SessionTable {
     }
 
     /**
-     * The state a FIN+ACK or RST from one side moves a session to, or its state unchanged. A table that sees
-     * replies half-closes at the first side's FIN and lingers at the other's; one that sees the client alone
-     * lingers at the client's.
+     * The state a FIN+ACK or RST from one side moves a session to, or its state unchanged. The first side's FIN
+     * half-closes it, the other side's starts the linger. A table that sees the client alone (LSMAC) never sees the
+     * backend's FIN, so its half-closed sessions end by their timeout.
      */
     private int closing(int state, int tcpFlags, boolean fromClient) {
         if ((tcpFlags & TcpHeader.RST) != 0) {
@@ -344,7 +349,7 @@ public final class SessionTable {
         }
         int closedHere = fromClient ? SessionState.CLIENT_CLOSED : SessionState.BACKEND_CLOSED;
         int closedThere = fromClient ? SessionState.BACKEND_CLOSED : SessionState.CLIENT_CLOSED;
-        if (!seesReplies || state == closedThere || state == SessionState.FIN_SEEN || state == SessionState.RESET) {
+        if (state == closedThere || state == SessionState.FIN_SEEN || state == SessionState.RESET) {
             return SessionState.FIN_SEEN;
         }
         return closedHere;
@@ -443,10 +448,9 @@ public final class SessionTable {
                 removeAt(slot, endOf(state(slot)));
                 removed++;
             }
-            // Under pressure, half-open sessions from before it started get the short lifetime too.
-            if (pressure && words[base + 1] != 0 && SessionState.isHalfOpen(state(slot))
-                    && (int) words[base + 2] - (now + pressureSynTimeoutMillis) > 0) {
-                setStateAndDeadline(slot, state(slot), now + pressureSynTimeoutMillis);
+            // Under pressure, sessions from before it started get its shorter lifetimes too.
+            if (pressure && words[base + 1] != 0 && (int) words[base + 2] - (now + timeoutFor(state(slot))) > 0) {
+                setStateAndDeadline(slot, state(slot), now + timeoutFor(state(slot)));
             }
             slot = next(slot);
         }
@@ -522,7 +526,10 @@ public final class SessionTable {
                     underPressure() ? pressureSynTimeoutMillis : synTimeoutMillis;
             case SessionState.ESTABLISHED -> tcpIdleMillis;
             case SessionState.DATAGRAM -> udpIdleMillis;
-            case SessionState.CLIENT_CLOSED, SessionState.BACKEND_CLOSED -> halfClosedMillis;
+            // Half the connection lives on; LSMAC cannot see when the backend's half ends, so under pressure it
+            // keeps the linger's worth, as before the client's FIN was taken for the end.
+            case SessionState.CLIENT_CLOSED, SessionState.BACKEND_CLOSED ->
+                    seesReplies || !underPressure() ? halfClosedMillis : lingerMillis;
             default -> lingerMillis;
         };
     }

@@ -30,7 +30,8 @@ class OffloadHandlerTest {
     private static final byte[] NONE = new byte[0];
 
     private final PipelineHarness harness = new PipelineHarness(
-            "io.loadshare.core.session { tcp-linger = 2s }", context -> new TestMacRewriter());
+            "io.loadshare.core.session { tcp-linger = 2s, tcp-half-closed-timeout = 10s }",
+            context -> new TestMacRewriter());
     private final RecordingFastPath fastPath = new RecordingFastPath();
 
     @AfterEach
@@ -59,11 +60,12 @@ class OffloadHandlerTest {
         forward(HexFormat.of().parseHex(GoldenFrames.UDP_DNS));
         assertEquals("install 53000 to 02:00:00:00:01:01", fastPath.events.getLast(), "UDP: at once");
 
-        // The FIN passes through the pipeline; once the linger has ended, the table takes the flow back.
+        // The FIN passes through the pipeline; once the half-closed timeout has ended (the fast path saw nothing
+        // since), the table takes the flow back.
         forward(TestFrames.tcp(CLIENT, 40000, VIP, 80, TcpHeader.FIN | TcpHeader.ACK, NONE));
-        harness.advance(2001);
+        harness.advance(10_001);
         harness.channel.writeInbound(TestFrames.tcp(CLIENT, 40000, VIP, 80, TcpHeader.ACK, NONE));
-        assertTrue(harness.channel.readOutbound() == null, "a segment after the linger finds no session");
+        assertTrue(harness.channel.readOutbound() == null, "a segment after the timeout finds no session");
         assertTrue(fastPath.events.contains("remove 40000"), fastPath.events.toString());
         assertEquals(1, fastPath.events.stream().filter(e -> e.startsWith("remove")).count(),
                 "the reset session was never handed over, so it is not taken back");

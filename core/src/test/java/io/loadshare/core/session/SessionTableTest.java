@@ -88,7 +88,7 @@ class SessionTableTest {
     }
 
     @Test
-    void synDataFinLingerGone() {
+    void synDataFinHalfClosedGone() {
         SessionTable table = table(10);
         FlowKey flow = tcp(40000);
         int slot = table.insert(flow, 3, 7, 0);
@@ -99,14 +99,45 @@ class SessionTableTest {
 
         table.onTcpPacket(table.lookup(flow, 10), ACK, 10);
         assertEquals(SessionState.ESTABLISHED, table.state(table.lookup(flow, 10)));
+        // LSMAC sees the client's FIN alone: the backend may still answer, so the half-closed timeout runs.
         table.onTcpPacket(table.lookup(flow, 20), FIN_ACK, 20);
-        assertEquals(SessionState.FIN_SEEN, table.state(table.lookup(flow, 20)));
-        // The last ACK 1.5 s later still follows, and restarts the linger.
-        table.onTcpPacket(table.lookup(flow, 1520), ACK, 1520);
-        assertEquals(SessionState.FIN_SEEN, table.state(table.lookup(flow, 3519)));
-        assertEquals(-1, table.lookup(flow, 3520));
+        assertEquals(SessionState.CLIENT_CLOSED, table.state(table.lookup(flow, 20)));
+        assertEquals(60_020, table.deadline(table.lookup(flow, 20)));
+        // A slow answer 50 s later: the client's ACKs of it still follow, and restart the timer.
+        table.onTcpPacket(table.lookup(flow, 50_020), ACK, 50_020);
+        table.onTcpPacket(table.lookup(flow, 50_021), FIN_ACK, 50_021);
+        assertEquals(SessionState.CLIENT_CLOSED, table.state(table.lookup(flow, 110_020)), "its FIN retransmitted");
+        assertEquals(-1, table.lookup(flow, 110_021));
         assertEquals(0, table.size());
         assertEquals(List.of("3/7/FINISHED"), ended);
+    }
+
+    @Test
+    void underPressureLsmacHalfClosedSessionsLiveTheLinger() {
+        SessionTable table = table(4);
+        FlowKey first = tcp(40000);
+        table.insert(first, 0, 1, 0);
+        table.onTcpPacket(table.lookup(first, 1), ACK, 1);
+        table.onTcpPacket(table.lookup(first, 10), FIN_ACK, 10);
+        assertEquals(60_010, table.deadline(table.lookup(first, 10)), "below the watermark");
+        table.insert(tcp(40001), 0, 1, 20);
+        assertTrue(table.underPressure());
+        for (int swept = 0; swept < table.capacity(); swept += table.sweepBudget()) {
+            table.sweep(30);
+        }
+        assertEquals(2_030, table.deadline(table.lookup(first, 30)), "the sweep shortens it to the linger");
+        FlowKey second = tcp(40001);
+        table.onTcpPacket(table.lookup(second, 40), ACK, 40);
+        table.onTcpPacket(table.lookup(second, 50), FIN_ACK, 50);
+        assertEquals(2_050, table.deadline(table.lookup(second, 50)), "a FIN under pressure starts the linger");
+
+        SessionTable lsnat = table(4, true);
+        lsnat.insert(first, 0, 1, 0);
+        lsnat.onTcpReply(lsnat.lookup(first, 1), SYN | ACK, 99, 1);
+        lsnat.onTcpPacket(lsnat.lookup(first, 2), ACK, 100, 2);
+        lsnat.insert(second, 0, 1, 3);
+        lsnat.onTcpPacket(lsnat.lookup(first, 10), FIN_ACK, SessionTable.UNCHECKED, 10);
+        assertEquals(60_010, lsnat.deadline(lsnat.lookup(first, 10)), "LSNAT sees the backend's FIN: no need");
     }
 
     @Test
@@ -312,8 +343,8 @@ class SessionTableTest {
         lsmac.insert(flow, 0, 1, 0);
         lsmac.onTcpPacket(lsmac.lookup(flow, 1), ACK, 1);
         lsmac.onTcpPacket(lsmac.lookup(flow, 10), FIN_ACK, 10);
-        assertEquals(SessionState.FIN_SEEN, lsmac.state(lsmac.lookup(flow, 10)), "LSMAC sees the client alone");
-        assertEquals(2_010, lsmac.deadline(lsmac.lookup(flow, 10)));
+        assertEquals(SessionState.CLIENT_CLOSED, lsmac.state(lsmac.lookup(flow, 10)), "LSMAC sees the client alone");
+        assertEquals(60_010, lsmac.deadline(lsmac.lookup(flow, 10)), "so the half-closed timeout ends it");
     }
 
     @Test

@@ -42,7 +42,7 @@ class LsmacDiscoveryTest {
         bed = new LsmacTestbed(3, false);
         bed.startDispatcher(L2DispatchInitializer.builder()
                 .service(L2Service.discovered("web", LsmacTestbed.VIP, 80, "round-robin"))
-                .coreSettings(LsmacTestbed.fastLinger())
+                .coreSettings(LsmacTestbed.fastSessionEnds())
                 .settings(new L2Settings(ARP_INTERVAL, 1, 0, L2Settings.defaults().discovery()))
                 .build());
         web = bed.lsmac.services().get(0);

@@ -163,9 +163,10 @@ final class LsmacTestbed implements AutoCloseable {
                 .handler(initializer).bind(new RawSocketAddress("d0")).sync().channel();
     }
 
-    static CoreSettings fastLinger() {
-        return CoreSettings.from(com.typesafe.config.ConfigFactory.parseString(
-                "io.loadshare.core.session { tcp-linger = 300ms, sweep-interval = 50ms, sweep-cycle = 200ms }"));
+    /** Sessions that end soon after the client's FIN: LSMAC ends them by the half-closed timeout. */
+    static CoreSettings fastSessionEnds() {
+        return CoreSettings.from(com.typesafe.config.ConfigFactory.parseString("io.loadshare.core.session {"
+                + " tcp-linger = 300ms, tcp-half-closed-timeout = 300ms, sweep-interval = 50ms, sweep-cycle = 200ms }"));
     }
 
     /** Runs n one-connection requests through the VIP with curl; returns each answer. */
