@@ -91,7 +91,7 @@ public final class TrackedServices {
         }
         this.services = List.copyOf(built);
         this.trackers = List.copyOf(trackerList);
-        CoreSettings share = new CoreSettings(coreSettings.session().perWorker(workers), coreSettings.maxBackendId());
+        CoreSettings share = coreSettings.perWorker(workers);
         ServiceTable table = new ServiceTable(services);
         List<DispatchContext> made = new ArrayList<>();
         for (int i = 0; i < workers; i++) {

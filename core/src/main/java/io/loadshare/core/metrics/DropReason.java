@@ -44,6 +44,8 @@ public enum DropReason {
     NO_SESSION("no-session"),
     /** The service has no backend that takes new sessions. */
     NO_BACKEND("no-backend"),
+    /** The client's source has opened new sessions faster than {@code source-limit} allows. */
+    SOURCE_LIMIT("source-limit"),
     /** The session table is full and held no half-open session to evict, so a new session was refused. */
     TABLE_FULL("table-full"),
     /** The flow's run of the session table is full (it never is with a random hash), so it was refused. */

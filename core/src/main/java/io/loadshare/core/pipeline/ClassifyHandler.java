@@ -10,6 +10,7 @@ import io.loadshare.core.packet.TcpHeader;
 import io.loadshare.core.session.SessionEnd;
 import io.loadshare.core.session.SessionState;
 import io.loadshare.core.session.SessionTable;
+import io.loadshare.core.session.SourceLimiter;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -28,6 +29,8 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  * <p>A TCP segment of a service whose scheduler hashes consistently ({@link
  * io.loadshare.core.scheduler.Scheduler#continuesFlows}) that finds no session continues its flow: after a restart,
  * or when ECMP moved the flow from another dispatcher, the consistent hash gives it the backend it had.
+ *
+ * <p>A new session from a source over its {@code source-limit} is refused ({@link SourceLimiter}).
  *
  * <p>Replies that a mode's own classifier already matched ({@link Packet#isReply()}) pass through.
  *
@@ -128,6 +131,10 @@ public final class ClassifyHandler extends ChannelInboundHandlerAdapter {
                 return null;
             }
             return DropReason.NO_SESSION;
+        }
+        SourceLimiter limiter = context.sourceLimiter();
+        if (limiter != null && !limiter.admit(packet.sourceAddress(), now)) {
+            return DropReason.SOURCE_LIMIT;
         }
         packet.markNewSession(service);
         return null;

@@ -11,6 +11,7 @@ import io.loadshare.core.session.PersistenceTemplates;
 import io.loadshare.core.session.SessionEnd;
 import io.loadshare.core.session.SessionListener;
 import io.loadshare.core.session.SessionTable;
+import io.loadshare.core.session.SourceLimiter;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
@@ -28,6 +29,7 @@ public final class DispatchContext implements SessionListener {
     private final ServiceTable services;
     private final Scheduler[] schedulers;
     private final SessionTable sessions;
+    private final SourceLimiter sourceLimiter;
     /** Null unless a service persists clients. */
     private final PersistenceTemplates templates;
     private final int templateSweepBudget;
@@ -55,6 +57,7 @@ public final class DispatchContext implements SessionListener {
         this.sweepIntervalNanos = settings.session().sweepInterval().toNanos();
         this.counters = new DispatchCounters(settings.maxBackendId());
         this.sessions = new SessionTable(settings.session(), this, seesReplies);
+        this.sourceLimiter = settings.sourceLimit().enabled() ? new SourceLimiter(settings.sourceLimit()) : null;
         boolean persists = services.services().stream().anyMatch(s -> s.persistence() != null);
         int templatesMax = settings.session().persistenceTemplates();
         this.templates = persists ? new PersistenceTemplates(templatesMax) : null;
@@ -76,6 +79,11 @@ public final class DispatchContext implements SessionListener {
 
     public SessionTable sessions() {
         return sessions;
+    }
+
+    /** This loop's per-source limits on new sessions; null when they are off. */
+    public SourceLimiter sourceLimiter() {
+        return sourceLimiter;
     }
 
     /** This loop's persistence templates; null when no service persists clients. */
