@@ -97,6 +97,20 @@ final class OffloadChecks {
         return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
     }
 
+    /**
+     * Half-closes after a short question to a sink that answers {@code delay} after the client's FIN, and checks
+     * that the right answer came and came that late.
+     */
+    static void askSlowSink(String client, String vip, Duration delay) throws Exception {
+        byte[] request = "a question that takes a while".getBytes(StandardCharsets.US_ASCII);
+        long started = System.nanoTime();
+        String answer = send(client, vip, request);
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+        assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(request)), answer,
+                "the answer, " + millis + " ms after the question");
+        assertTrue(millis >= delay.toMillis(), "the sink answered late: " + millis + " ms");
+    }
+
     /** Sends {@code data} to the sink service from the client's namespace, 64 KiB each 15 ms; returns its answer. */
     static String send(String client, String vip, byte[] data) throws Exception {
         try (SocketChannel channel = NetworkNamespace.named(client).run(() -> {
