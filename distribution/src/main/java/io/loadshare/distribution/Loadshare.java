@@ -11,6 +11,7 @@ import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.loadshare.dispatch.l3.L3Dispatcher;
 import io.loadshare.distribution.announce.Announcer;
 import io.loadshare.distribution.bench.ClusterDemo;
+import io.loadshare.distribution.bench.ScaleOutDemo;
 import io.loadshare.distribution.bench.Workload;
 import io.loadshare.distribution.bench.WorkloadServer;
 import io.loadshare.offload.OffloadSettings;
@@ -485,6 +486,16 @@ public final class Loadshare {
                 + " embedded channel: no network, no privileges.")
         boolean embedded;
 
+        @Option(names = "--scale-out", description = "Instead, build a scale-out tier (a router running BIRD 2 with"
+                + " ECMP, three dispatchers announcing the VIP over BGP, three backends) for each of --modes, kill one"
+                + " dispatcher and drain another (LSMAC) under slow downloads, and print what each cost. Needs root,"
+                + " bird and curl (docs/scale-out.md).")
+        boolean scaleOut;
+
+        @Option(names = "--downloads", defaultValue = "100", description = "With --scale-out: downloads of 400 KB at"
+                + " 50 KB/s running through each event.")
+        int downloads;
+
         @Override
         public Integer call() throws Exception {
             if (embedded) {
@@ -493,15 +504,21 @@ public final class Loadshare {
             }
             List<Workload> chosen;
             try {
+                if (scaleOut) {
+                    checkModes();
+                    if (downloads < 1) {
+                        throw new IllegalArgumentException("--downloads must be at least 1");
+                    }
+                    ((Logger) LoggerFactory.getLogger("io.loadshare")).setLevel(Level.WARN);
+                    ((Logger) LoggerFactory.getLogger("io.netty")).setLevel(Level.ERROR);
+                    new ScaleOutDemo(new ScaleOutDemo.Settings(modes, downloads), System.out).run();
+                    return 0;
+                }
                 chosen = workloads.stream().map(Workload::byId).toList();
                 if (rounds < 1 || seconds < 1) {
                     throw new IllegalArgumentException("--rounds and --seconds must be at least 1");
                 }
-                for (String mode : modes) {
-                    if (!mode.equals("l2") && !mode.equals("l3")) {
-                        throw new IllegalArgumentException("unknown mode '" + mode + "'; expected l2 or l3");
-                    }
-                }
+                checkModes();
                 // The progress line and the table tell the story; the dispatchers' INFO lines would break it up.
                 ((Logger) LoggerFactory.getLogger("io.loadshare")).setLevel(Level.WARN);
                 ((Logger) LoggerFactory.getLogger("io.netty")).setLevel(Level.ERROR);
@@ -513,6 +530,14 @@ public final class Loadshare {
                 return CONFIG_ERROR;
             }
             return 0;
+        }
+
+        private void checkModes() {
+            for (String mode : modes) {
+                if (!mode.equals("l2") && !mode.equals("l3")) {
+                    throw new IllegalArgumentException("unknown mode '" + mode + "'; expected l2 or l3");
+                }
+            }
         }
     }
 }

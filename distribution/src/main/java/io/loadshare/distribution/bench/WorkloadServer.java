@@ -12,6 +12,8 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -42,11 +44,13 @@ import java.util.stream.Stream;
  */
 public final class WorkloadServer implements AutoCloseable {
     private final Channel channel;
+    private final ChannelGroup connections;
     private final Map<String, byte[]> files;
     private final ExecutorService cgi;
 
-    private WorkloadServer(Channel channel, Map<String, byte[]> files, ExecutorService cgi) {
+    private WorkloadServer(Channel channel, ChannelGroup connections, Map<String, byte[]> files, ExecutorService cgi) {
         this.channel = channel;
+        this.connections = connections;
         this.files = files;
         this.cgi = cgi;
     }
@@ -66,11 +70,13 @@ public final class WorkloadServer implements AutoCloseable {
         }
         ExecutorService cgi = Executors.newVirtualThreadPerTaskExecutor();
         ChannelHandler handler = new Handler(files, root, cgi);
+        ChannelGroup connections = new DefaultChannelGroup(group.next());
         ServerBootstrap bootstrap = new ServerBootstrap().group(group).channel(EpollServerSocketChannel.class)
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        connections.add(ch);
                         ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(8192), handler);
                     }
                 });
@@ -84,7 +90,7 @@ public final class WorkloadServer implements AutoCloseable {
             }
         };
         Channel channel = namespace == null ? bind.run() : namespace.run(bind);
-        return new WorkloadServer(channel, files, cgi);
+        return new WorkloadServer(channel, connections, files, cgi);
     }
 
     /** Where it listens. */
@@ -158,9 +164,14 @@ public final class WorkloadServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops listening and closes the connections still open, releasing what they had yet to send (a client whose
+     * flow broke leaves its answer stuck).
+     */
     @Override
     public void close() throws InterruptedException {
         channel.close().sync();
+        connections.close().sync();
         cgi.shutdownNow();
     }
 }

@@ -1,0 +1,292 @@
+package io.loadshare.distribution.bench;
+
+import io.loadshare.core.netns.NetworkNamespace;
+import io.loadshare.core.netns.Testbed;
+import io.loadshare.core.packet.Ipv4Address;
+import io.loadshare.distribution.Loadshare;
+import io.loadshare.distribution.announce.Announcer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollIoHandler;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
+
+/**
+ * A scale-out tier in network namespaces, as docs/scale-out.md draws it: a router running BIRD 2 that spreads the
+ * flows to the VIP over the dispatchers by ECMP with a layer-4 hash, a client behind the router, and on one LAN
+ * three backends running the project's web server and three dispatchers, each a {@code loadshare run} process (a
+ * JVM of its own, so that it can be killed) announcing the VIP over BGP through a BIRD of its own. The backends
+ * hold the VIP on lo (for LSMAC) and route the client's network via the router. For {@code loadshare demo
+ * --scale-out} and ScaleOutTest. Needs root and {@code bird}; closing it stops and removes everything.
+ */
+public final class ScaleOutTestbed implements AutoCloseable {
+    public static final String VIP = "198.51.100.10";
+    public static final int DISPATCHERS = 3;
+    /** Bytes of {@code /download}; {@code /long-download} has four times as many, {@code /small} a few. */
+    public static final int DOWNLOAD_BYTES = 400_000;
+    private static final int FIRST_ADMIN_PORT = 19920;
+
+    private final Testbed testbed = Testbed.create();
+    private final Path dir;
+    private final String router;
+    private final String client;
+    private final String[] dispatchers = new String[DISPATCHERS + 1];
+    private final Path[] configs = new Path[DISPATCHERS + 1];
+    private final Process[] runs = new Process[DISPATCHERS + 1];
+    private final List<Process> processes = new ArrayList<>();
+    private final EventLoopGroup servers = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+    private final List<WorkloadServer> backends = new ArrayList<>();
+
+    /**
+     * Builds the tier and waits until the router has a next hop through every dispatcher.
+     *
+     * @param dir where the configuration files, BIRD's sockets and the dispatchers' logs go
+     * @param settings what dispatcher n's {@code loadshare} block holds besides its interface, namespace, admin
+     *     port and announcement: the mode and the services
+     */
+    public ScaleOutTestbed(Path dir, IntFunction<String> settings) throws IOException, InterruptedException {
+        this.dir = dir;
+        try {
+            Path www = Files.createDirectories(dir.resolve("www"));
+            Files.writeString(www.resolve("small"), "hello\n");
+            Files.write(www.resolve("download"), pattern(DOWNLOAD_BYTES));
+            Files.write(www.resolve("long-download"), pattern(4 * DOWNLOAD_BYTES));
+            String lan = testbed.namespace("lan");
+            testbed.bridge(lan, "br0");
+            router = host(lan, "rt", "r0", "192.0.2.1");
+            client = testbed.namespace("cli");
+            testbed.veth(client, "c0", router, "rc");
+            testbed.address(client, "c0", "203.0.113.100/24");
+            testbed.address(router, "rc", "203.0.113.1/24");
+            testbed.exec(client, "ip", "route", "add", "default", "via", "203.0.113.1");
+            testbed.sysctl(client, "net.ipv4.ip_local_port_range", "1024 65535");
+            testbed.sysctl(router, "net.ipv4.ip_forward", "1");
+            testbed.sysctl(router, "net.ipv4.fib_multipath_hash_policy", "1");
+            for (int n = 1; n <= 3; n++) {
+                String backend = host(lan, "b" + n, "e0", "192.0.2.1" + n);
+                testbed.address(backend, "lo", VIP + "/32");
+                testbed.sysctl(backend, "net.ipv4.conf.all.arp_ignore", "1");
+                testbed.sysctl(backend, "net.ipv4.conf.all.arp_announce", "2");
+                testbed.exec(backend, "ip", "route", "add", "203.0.113.0/24", "via", "192.0.2.1");
+                backends.add(WorkloadServer.start(servers, NetworkNamespace.named(backend),
+                        new InetSocketAddress("0.0.0.0", 80), www));
+            }
+            List<String> neighbors = new ArrayList<>();
+            for (int n = 1; n <= DISPATCHERS; n++) {
+                dispatchers[n] = host(lan, "d" + n, "d0", "192.0.2." + (1 + n));
+                neighbors.add("192.0.2." + (1 + n));
+            }
+            processes.add(bird(router, "router", routerBird(neighbors)));
+            String announce = Announcer.birdConfig("lsvip", List.of(Ipv4Address.parse(VIP)));
+            for (int n = 1; n <= DISPATCHERS; n++) {
+                configs[n] = dir.resolve("d" + n + ".conf");
+                Files.writeString(configs[n], """
+                        loadshare {
+                          interfaces.client = d0
+                          network-namespace = "%s"
+                          admin.port = %d
+                          announce { enabled = true, interval = 50ms, drain-timeout = 3s }
+                        %s}
+                        io.loadshare.dispatch.l2.arp.interval = 200ms
+                        io.loadshare.dispatch.l3.arp.interval = 200ms
+                        """.formatted(dispatchers[n], adminPort(n), settings.apply(n).indent(2)));
+                processes.add(bird(dispatchers[n], "d" + n, dispatcherBird(n, announce)));
+            }
+            for (int n = 1; n <= DISPATCHERS; n++) {
+                start(n, "run-d" + n + ".log");
+            }
+            try {
+                awaitNextHops(DISPATCHERS, Duration.ofSeconds(30));
+            } catch (IllegalStateException e) {
+                throw new IllegalStateException(e.getMessage() + "\nrouter's BIRD:\n" + birdc(router, "router",
+                        "show protocols") + birdc(router, "router", "show route") + "d1's log:\n"
+                        + Files.readString(dir.resolve("run-d1.log")), e);
+            }
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /**
+     * Dispatcher n's mode and service, as the demo and the tests run them: l2 (LSMAC) or l3 (LSNAT full NAT, each
+     * dispatcher with a source-NAT address of its own, 192.0.2.10N+1), maglev over the three backends, listed as
+     * {@code backends = [ "192.0.2.11", "192.0.2.12", "192.0.2.13" ]}.
+     */
+    public static String services(String mode, int n) {
+        String backends = "backends = [ \"192.0.2.11\", \"192.0.2.12\", \"192.0.2.13\" ]";
+        return mode.equals("l2") ? """
+                mode = l2
+                services = [ { name = web, address = "%s", port = 80, scheduler = maglev, %s } ]
+                """.formatted(VIP, backends) : """
+                mode = l3-fullnat
+                services = [ { name = web, address = "%s", port = 80, scheduler = maglev,
+                  source-nat-address = "192.0.2.10%d", %s } ]
+                """.formatted(VIP, 1 + n, backends);
+    }
+
+    /** The admin port of dispatcher n (1 to 3). */
+    public static int adminPort(int n) {
+        return FIRST_ADMIN_PORT + n;
+    }
+
+    /** Dispatcher n's configuration file, which a reload re-reads. */
+    public Path config(int n) {
+        return configs[n];
+    }
+
+    /** Dispatcher n's {@code loadshare run} process, as last started. */
+    public Process run(int n) {
+        return runs[n];
+    }
+
+    /** Starts dispatcher n's {@code loadshare run}, logging to {@code log} in the directory. */
+    public void start(int n, String log) throws IOException {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
+        String logback = System.getProperty("logback.configurationFile");
+        if (logback != null) {
+            command.add("-Dlogback.configurationFile=" + logback);
+        }
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Loadshare.class.getName(), "run",
+                "--config", configs[n].toString()));
+        runs[n] = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve(log).toFile())
+                .start();
+        processes.add(runs[n]);
+    }
+
+    /** Kills dispatcher n with SIGKILL; returns the milliseconds until the router withdrew its next hop. */
+    public long kill(int n) throws InterruptedException {
+        long killed = System.nanoTime();
+        runs[n].destroyForcibly();
+        awaitNextHops(DISPATCHERS - 1, Duration.ofSeconds(10));
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killed);
+    }
+
+    /** Waits until the router's route to the VIP has {@code count} next hops. */
+    public void awaitNextHops(int count, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String route = "";
+        while (System.nanoTime() < deadline) {
+            route = testbed.exec(router, "ip", "route", "show", VIP);
+            long hops = route.lines().filter(l -> l.contains("nexthop")).count();
+            if (hops == 0 && !route.isBlank()) {
+                hops = 1;
+            }
+            if (hops == count) {
+                return;
+            }
+            Thread.sleep(20);
+        }
+        throw new IllegalStateException("the router never had " + count + " next hops for " + VIP + ": " + route);
+    }
+
+    /**
+     * Starts {@code count} downloads of {@code path} from the client at once, each read at 50 KB/s; the process
+     * prints each one's size when it ends.
+     */
+    public Process downloads(int count, String path) {
+        return testbed.start(client, "sh", "-c", "for i in $(seq " + count + "); do curl -s -o /dev/null"
+                + " -w '%{size_download}\\n' --max-time 60 --limit-rate 50k http://" + VIP + path + " & done; wait");
+    }
+
+    /** How many of the downloads did not get all {@code bytes}, once they have all ended. */
+    public static long broken(Process downloads, int count, int bytes) throws IOException, InterruptedException {
+        if (!downloads.waitFor(90, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("the downloads did not end within 90 s");
+        }
+        List<String> sizes = new String(downloads.getInputStream().readAllBytes()).lines().map(String::strip)
+                .toList();
+        return sizes.stream().filter(s -> !s.equals(String.valueOf(bytes))).count() + (count - sizes.size());
+    }
+
+    /** Short connections from the client for {@code duration}, four at a time, each failing after 3 s. */
+    public LoadGenerator.Result shortConnections(Duration duration) throws InterruptedException {
+        return new LoadGenerator(new LoadGenerator.Settings(new InetSocketAddress(VIP, 80), List.of("/small"), 4,
+                duration, Duration.ofSeconds(3))).run(NetworkNamespace.named(client), 1);
+    }
+
+    private static byte[] pattern(int size) {
+        byte[] bytes = new byte[size];
+        for (int i = 0; i < size; i++) {
+            bytes[i] = (byte) (i * 31 + (i >>> 8) * 7);
+        }
+        return bytes;
+    }
+
+    private String host(String lan, String name, String inside, String address) {
+        String namespace = testbed.namespace(name);
+        testbed.veth(namespace, inside, lan, "p" + name);
+        testbed.exec(lan, "ip", "link", "set", "p" + name, "master", "br0");
+        testbed.address(namespace, inside, address + "/24");
+        return namespace;
+    }
+
+    private static String routerBird(List<String> neighbors) {
+        StringBuilder out = new StringBuilder("""
+                router id 192.0.2.1;
+                protocol device { scan time 1; }
+                protocol kernel { ipv4 { export all; }; merge paths on; }
+                """);
+        for (int i = 0; i < neighbors.size(); i++) {
+            out.append("""
+                    protocol bgp d%d {
+                      local 192.0.2.1 as 65000;
+                      neighbor %s as 65001;
+                      hold time 3; keepalive time 1; connect retry time 1;
+                      ipv4 { import all; export none; };
+                    }
+                    """.formatted(i + 1, neighbors.get(i)));
+        }
+        return out.toString();
+    }
+
+    private static String dispatcherBird(int n, String announce) {
+        return """
+                router id 192.0.2.%d;
+                protocol device { scan time 1; }
+                %s
+                protocol bgp uplink {
+                  local 192.0.2.%d as 65001;
+                  neighbor 192.0.2.1 as 65000;
+                  hold time 3; keepalive time 1; connect retry time 1;
+                  ipv4 { import none; export where proto = "loadshare"; };
+                }
+                """.formatted(1 + n, announce, 1 + n);
+    }
+
+    private Process bird(String namespace, String name, String config) throws IOException {
+        Path file = dir.resolve("bird-" + name + ".conf");
+        Files.writeString(file, config);
+        return testbed.start(namespace, "bird", "-f", "-c", file.toString(), "-s",
+                dir.resolve("bird-" + name + ".ctl").toString());
+    }
+
+    private String birdc(String namespace, String name, String command) {
+        try {
+            return testbed.exec(namespace, "birdc", "-s", dir.resolve("bird-" + name + ".ctl").toString(), command);
+        } catch (RuntimeException e) {
+            return e.getMessage() + "\n";
+        }
+    }
+
+    /** Stops the dispatchers, the BIRDs and the backends, and removes the namespaces. */
+    @Override
+    public void close() throws InterruptedException {
+        for (Process process : processes) {
+            process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+        for (WorkloadServer backend : backends) {
+            backend.close();
+        }
+        servers.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        testbed.close();
+    }
+}
