@@ -154,8 +154,7 @@ public final class TrackedServices {
                 // An id is free again once every worker has ended its sessions and cleared its counters.
                 AtomicInteger workersLeft = new AtomicInteger(contexts.size());
                 for (DispatchContext worker : contexts) {
-                    worker.submit(() -> {
-                        worker.endSessionsOf(service.index(), removed);
+                    worker.submit(() -> worker.endSessionsOf(service.index(), removed).addListener(ended -> {
                         for (int id : released) {
                             worker.counters().resetBackend(id);
                         }
@@ -165,7 +164,7 @@ public final class TrackedServices {
                                 ids.release(id);
                             }
                         }
-                    });
+                    }));
                 }
             }
         });

@@ -16,8 +16,10 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ImmediateEventExecutor;
+import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -26,6 +28,9 @@ import java.util.concurrent.TimeUnit;
  * here takes a lock.
  */
 public final class DispatchContext implements SessionListener {
+    /** Slots a backend's removal visits per task: about 400 KB of table, a fraction of a millisecond. */
+    private static final int REMOVAL_SLICE = 16_384;
+    private static final int MAX_REMOVAL_PASSES = 4;
     private final ServiceTable services;
     private final Scheduler[] schedulers;
     private final SessionTable sessions;
@@ -167,15 +172,40 @@ public final class DispatchContext implements SessionListener {
     }
 
     /**
-     * Ends, at once, every session of a service whose backend is in {@code backendIds} (counted as
-     * {@link SessionEnd#BACKEND_GONE}). Call on the owning loop after publishing a pool without them.
+     * Ends every session of a service whose backend is in {@code backendIds} (counted as
+     * {@link SessionEnd#BACKEND_GONE}), {@value #REMOVAL_SLICE} slots of the table per task, so that the loop goes on
+     * forwarding between slices instead of stalling for a whole table (a million sessions take milliseconds). No
+     * new session can take such a backend meanwhile. Passes repeat until the backends' active counts are 0. Call on
+     * the owning loop after publishing a pool without them.
+     *
+     * @return completes, on the owning loop, once none of their sessions is left
      */
-    public int endSessionsOf(int serviceIndex, java.util.Set<Integer> backendIds) {
-        if (backendIds.isEmpty()) {
-            return 0;
+    public Future<?> endSessionsOf(int serviceIndex, Set<Integer> backendIds) {
+        EventExecutor current = loop;
+        if (current == null) {
+            sessions.removeIf((table, slot) -> table.serviceIndex(slot) == serviceIndex
+                    && backendIds.contains(table.backendId(slot)), SessionEnd.BACKEND_GONE);
+            return ImmediateEventExecutor.INSTANCE.newSucceededFuture(null);
         }
-        return sessions.removeIf((table, slot) -> table.serviceIndex(slot) == serviceIndex
-                && backendIds.contains(table.backendId(slot)), SessionEnd.BACKEND_GONE);
+        Promise<Void> done = current.newPromise();
+        endSessionsFrom(0, 0, serviceIndex, backendIds, done);
+        return done;
+    }
+
+    private void endSessionsFrom(int slot, int visited, int serviceIndex, Set<Integer> backendIds,
+            Promise<Void> done) {
+        boolean left = false;
+        for (int id : backendIds) {
+            left |= counters.activeSessions(id) > 0;
+        }
+        // A pass finds all but what removals shifted back over its start: a few passes at most, whatever the counts.
+        if (!left || visited >= MAX_REMOVAL_PASSES * sessions.capacity()) {
+            done.setSuccess(null);
+            return;
+        }
+        int next = sessions.removeIf(slot, REMOVAL_SLICE, (table, at) -> table.serviceIndex(at) == serviceIndex
+                && backendIds.contains(table.backendId(at)), SessionEnd.BACKEND_GONE);
+        loop.execute(() -> endSessionsFrom(next, visited + REMOVAL_SLICE, serviceIndex, backendIds, done));
     }
 
     /** Runs one slice of the expiry sweep; the sweeper calls this every {@code sweep-interval}. */
@@ -189,7 +219,6 @@ public final class DispatchContext implements SessionListener {
         return sessions.sweep(now);
     }
 
-    /** Starts the periodic expiry sweep on the loop that owns this context. Idempotent. */
     /**
      * Runs {@code task} on the owning loop; before {@link #start}, when nothing runs on this context yet, at once.
      * For the control plane, which may act on a worker whose channel is still being bound.
@@ -203,6 +232,7 @@ public final class DispatchContext implements SessionListener {
         return current.submit(task);
     }
 
+    /** Starts the periodic expiry sweep on the loop that owns this context. Idempotent. */
     public void start(EventExecutor loop) {
         this.loop = loop;
         if (sweeper == null) {

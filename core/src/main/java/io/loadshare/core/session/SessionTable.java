@@ -458,16 +458,27 @@ public final class SessionTable {
         return removed;
     }
 
-    /** Removes every session for which the predicate holds, such as all of a departed backend's. */
-    public int removeIf(SlotPredicate predicate, SessionEnd end) {
-        int removed = 0;
-        for (int slot = 0; slot < capacity; slot++) {
+    /** Removes every session for which the predicate holds, such as every session when the dispatcher stops. */
+    public void removeIf(SlotPredicate predicate, SessionEnd end) {
+        removeIf(0, capacity, predicate, end);
+    }
+
+    /**
+     * Removes the sessions for which the predicate holds among {@code count} slots from {@code from}, wrapping at
+     * the end. A removal shifts later entries back, and one may cross back over {@code from}: a caller that must
+     * find every such session repeats until its own count says none is left.
+     *
+     * @return the slot after the last one visited, where the next call may go on
+     */
+    public int removeIf(int from, int count, SlotPredicate predicate, SessionEnd end) {
+        int slot = from;
+        for (int visited = 0; visited < count; visited++) {
             while (words[slot * WORDS + 1] != 0 && predicate.test(this, slot)) {
                 removeAt(slot, end);
-                removed++;
             }
+            slot = next(slot);
         }
-        return removed;
+        return slot;
     }
 
     /** Tests one occupied slot. */
