@@ -16,7 +16,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,25 +48,15 @@ class ScaleOutTest {
             assertEquals(0, warm.failureCount(), "short connections through the tier: " + warm.failures());
 
             // 300 downloads of 400 KB at 50 KB/s (8 s each) and short connections throughout.
-            Process downloads = tier.downloads(DOWNLOADS, "/download");
-            CompletableFuture<LoadGenerator.Result> shortOnes = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return tier.shortConnections(Duration.ofSeconds(6));
-                } catch (InterruptedException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            Thread.sleep(2500);
-            long convergence = tier.kill(1);
-            long broken = ScaleOutTestbed.broken(downloads, DOWNLOADS, DOWNLOAD_BYTES);
-            LoadGenerator.Result load = shortOnes.get(30, TimeUnit.SECONDS);
+            ScaleOutTestbed.UnderLoad<Long> kill = tier.underLoad(DOWNLOADS, () -> tier.kill(1));
+            long broken = kill.broken();
             System.out.printf("SIGKILL of d1: route withdrawn after %d ms; %d of %d downloads broke (%.1f %%);"
-                    + " short connections meanwhile: %d, failed %s%n", convergence, broken, DOWNLOADS,
-                    100.0 * broken / DOWNLOADS, load.connections(), load.failures());
+                    + " short connections meanwhile: %d, failed %s%n", kill.found(), broken, DOWNLOADS,
+                    100.0 * broken / DOWNLOADS, kill.shortOnes().connections(), kill.shortOnes().failures());
             assertTrue(broken <= DOWNLOADS / 100, broken + " of " + DOWNLOADS + " downloads broke");
 
             // Graceful: d2 drains; its flows move to d3, which continues them.
-            downloads = tier.downloads(DOWNLOADS, "/download");
+            Process downloads = tier.downloads(DOWNLOADS, "/download");
             Thread.sleep(2500);
             String answer = post(ScaleOutTestbed.adminPort(2), "/drain");
             assertTrue(answer.contains("withdrawn"), answer);

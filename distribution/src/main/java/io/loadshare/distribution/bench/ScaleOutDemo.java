@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -30,7 +29,7 @@ public final class ScaleOutDemo {
     public record Settings(List<String> modes, int downloads) {
     }
 
-    private record Row(String event, String route, long broken, int downloads, LoadGenerator.Result shortOnes) {
+    private record Row(String event, ScaleOutTestbed.UnderLoad<String> cost) {
     }
 
     private final Settings settings;
@@ -75,9 +74,10 @@ public final class ScaleOutDemo {
         out.printf("%n%-34s %-28s %-18s %s%n", "event", "route withdrawn", "downloads broken",
                 "short connections meanwhile");
         for (Row row : rows) {
-            out.printf("%-34s %-28s %-18s %d, failed %s%n", row.event(), row.route(),
-                    row.broken() + " of " + row.downloads(), row.shortOnes().connections(),
-                    row.shortOnes().failures().isEmpty() ? "none" : row.shortOnes().failures());
+            LoadGenerator.Result shortOnes = row.cost().shortOnes();
+            out.printf("%-34s %-28s %-18s %d, failed %s%n", row.event(), row.cost().found(),
+                    row.cost().broken() + " of " + settings.downloads(), shortOnes.connections(),
+                    shortOnes.failures().isEmpty() ? "none" : shortOnes.failures());
         }
         out.printf("""
 
@@ -89,25 +89,11 @@ public final class ScaleOutDemo {
                 """, settings.downloads(), dir);
     }
 
-    /** What an event does to the tier, returning when the router changed its route, for the table. */
-    private interface Event {
-        String happen() throws IOException, InterruptedException;
-    }
-
-    private Row event(ScaleOutTestbed tier, String name, Event event) throws IOException, InterruptedException {
+    /** Runs an event under load; the event returns when the router changed its route, for the table. */
+    private Row event(ScaleOutTestbed tier, String name, ScaleOutTestbed.Event<String> event)
+            throws IOException, InterruptedException {
         out.printf("%s, under %d downloads and short connections...%n", name, settings.downloads());
-        Process downloads = tier.downloads(settings.downloads(), "/download");
-        CompletableFuture<LoadGenerator.Result> shortOnes = CompletableFuture.supplyAsync(() -> {
-            try {
-                return tier.shortConnections(Duration.ofSeconds(6));
-            } catch (InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
-        });
-        Thread.sleep(2500);
-        String route = event.happen();
-        long broken = ScaleOutTestbed.broken(downloads, settings.downloads(), ScaleOutTestbed.DOWNLOAD_BYTES);
-        return new Row(name, route, broken, settings.downloads(), shortOnes.join());
+        return new Row(name, tier.underLoad(settings.downloads(), event));
     }
 
     private static void post(int adminPort, String path) throws IOException, InterruptedException {

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntFunction;
 
@@ -195,6 +196,40 @@ public final class ScaleOutTestbed implements AutoCloseable {
     public Process downloads(int count, String path) {
         return testbed.start(client, "sh", "-c", "for i in $(seq " + count + "); do curl -s -o /dev/null"
                 + " -w '%{size_download}\\n' --max-time 60 --limit-rate 50k http://" + VIP + path + " & done; wait");
+    }
+
+    /** Something done to the tier, such as a kill, returning what it found. */
+    public interface Event<T> {
+        T happen() throws IOException, InterruptedException;
+    }
+
+    /**
+     * What an event under load cost.
+     *
+     * @param found what the event returned
+     * @param broken downloads that did not get all their bytes
+     * @param shortOnes the short connections that ran meanwhile
+     */
+    public record UnderLoad<T>(T found, long broken, LoadGenerator.Result shortOnes) {
+    }
+
+    /**
+     * Starts {@code downloads} of {@code /download} and 6 s of short connections, lets the event happen 2.5 s
+     * later, and returns once the downloads have ended.
+     */
+    public <T> UnderLoad<T> underLoad(int downloads, Event<T> event) throws IOException, InterruptedException {
+        Process running = downloads(downloads, "/download");
+        CompletableFuture<LoadGenerator.Result> shortOnes = CompletableFuture.supplyAsync(() -> {
+            try {
+                return shortConnections(Duration.ofSeconds(6));
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Thread.sleep(2500);
+        T found = event.happen();
+        long broken = broken(running, downloads, DOWNLOAD_BYTES);
+        return new UnderLoad<>(found, broken, shortOnes.join());
     }
 
     /** How many of the downloads did not get all {@code bytes}, once they have all ended. */
