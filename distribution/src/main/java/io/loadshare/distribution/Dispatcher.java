@@ -120,7 +120,7 @@ public final class Dispatcher implements AutoCloseable {
                 workers = lsmac.contexts();
                 services = lsmac.services();
                 reconfigurer = lsmac::reconfigure;
-                Fanout fanout = Fanout.of(config, vips, List.of());
+                FanoutSteering fanout = fanout(config, vips, List.of());
                 SocketFilter.Builder filter = SocketFilter.builder().acceptBroadcast(config.rawSocket().acceptBroadcast())
                         .ipv4Destinations(vips);
                 for (int w = 0; w < workerCount; w++) {
@@ -137,7 +137,7 @@ public final class Dispatcher implements AutoCloseable {
                 workers = lsnat.contexts();
                 services = lsnat.services();
                 reconfigurer = lsnat::reconfigure;
-                Fanout fanout = Fanout.of(config, lsnat.steeringAddresses().get(0), lsnat.steeringAddresses().get(1));
+                FanoutSteering fanout = fanout(config, lsnat.clusterAddresses(), lsnat.sourceNatAddresses());
                 // With a fast path the data sockets take IPv4 alone: such a socket gets a frame after tc ingress,
                 // so one the fast path redirects never reaches it (a socket for every protocol copies it first).
                 int data = config.offload().mode() == OffloadSettings.Mode.OFF ? 0 : EtherType.IPV4;
@@ -262,23 +262,22 @@ public final class Dispatcher implements AutoCloseable {
     }
 
     /**
-     * How a worker's data socket joins its interface's fanout group: none with one worker; else the first worker
-     * starts a group (the kernel picks its id) and the others join it in worker order, each flow steered to one
-     * worker by its client side ({@link FanoutSteering}).
+     * How the workers' data sockets on an interface share its frames: with one worker, no fanout (null); else one
+     * fanout group that the first worker starts (the kernel picks its id) and the others join in worker order, each
+     * flow steered to one worker by its client side.
      */
-    private record Fanout(FanoutSteering steering) {
-        static Fanout of(DispatcherConfig config, List<Integer> clusterAddresses, List<Integer> sourceNatAddresses) {
-            if (config.workers() == 1) {
-                return new Fanout(null);
-            }
-            FanoutSteering.Builder steering = FanoutSteering.builder().requestsTo(clusterAddresses)
-                    .portSlicesOf(sourceNatAddresses);
-            // A persistent client's connections must meet one worker's templates: steer by its masked address.
-            config.services().stream().map(DispatcherConfig.ServiceConfig::persistence).filter(Objects::nonNull)
-                    .mapToInt(Persistence::netmask).reduce((a, b) -> a & b)
-                    .ifPresent(steering::clientAddressOnly);
-            return new Fanout(steering.build());
+    private static FanoutSteering fanout(DispatcherConfig config, List<Integer> clusterAddresses,
+            List<Integer> sourceNatAddresses) {
+        if (config.workers() == 1) {
+            return null;
         }
+        FanoutSteering.Builder steering = FanoutSteering.builder().requestsTo(clusterAddresses)
+                .portSlicesOf(sourceNatAddresses);
+        // A persistent client's connections must meet one worker's templates: steer by its masked address.
+        config.services().stream().map(DispatcherConfig.ServiceConfig::persistence).filter(Objects::nonNull)
+                .mapToInt(Persistence::netmask).reduce((a, b) -> a & b)
+                .ifPresent(steering::clientAddressOnly);
+        return steering.build();
     }
 
     /**
@@ -293,7 +292,7 @@ public final class Dispatcher implements AutoCloseable {
      */
     private static RawSocketChannel bindWorker(EventLoop loop, DispatcherConfig config, NetworkNamespace namespace,
             String interfaceName, int vlan, ChannelHandler initializer, SocketFilter.Builder filter,
-            ChannelHandler arpInitializer, boolean arpBroadcast, int dataEtherType, Fanout fanout,
+            ChannelHandler arpInitializer, boolean arpBroadcast, int dataEtherType, FanoutSteering fanout,
             List<Channel> channels, List<DispatcherView.Socket> sockets, int worker) throws InterruptedException {
         if (arpInitializer != null) {
             RawSocketChannel arp = bind(loop, config, namespace, interfaceName, vlan, arpInitializer,
@@ -302,12 +301,12 @@ public final class Dispatcher implements AutoCloseable {
             sockets.add(new DispatcherView.Socket(arp, worker));
         }
         int group = -1;
-        if (fanout.steering() != null) {
+        if (fanout != null) {
             group = worker == 0 ? RawSocketChannel.NEW_FANOUT_GROUP : firstWorkerGroup(sockets, interfaceName);
         }
         RawSocketChannel data = bind(loop, config, namespace, interfaceName, vlan, initializer,
                 filter.acceptBroadcast(config.rawSocket().acceptBroadcast()).acceptArp(false).build(), dataEtherType,
-                group, fanout.steering());
+                group, fanout);
         channels.add(data);
         sockets.add(new DispatcherView.Socket(data, worker));
         if (group >= 0) {

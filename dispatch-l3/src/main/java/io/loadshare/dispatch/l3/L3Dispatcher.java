@@ -31,7 +31,8 @@ import java.util.Set;
  * its workers, each with a session table, full-NAT ports and the channels of its arms. A worker's channels must be
  * registered on one event loop: both directions of a session meet in one session table, so it needs no locks.
  * With {@link Builder#workers workers(n)}, the channels of worker {@code i} ({@link #initializer(int, Arm)}) join
- * one fanout group per interface, in worker order, steered by {@link #steeringAddresses}.
+ * one fanout group per interface, in worker order, steered by {@link #clusterAddresses} and
+ * {@link #sourceNatAddresses}.
  *
  * <pre>{@code
  * L3Dispatcher lsnat = L3Dispatcher.builder()
@@ -104,15 +105,19 @@ public final class L3Dispatcher {
     }
 
     /**
-     * What a fanout group's steering must know so that both directions of a flow reach one worker: the cluster
-     * addresses (requests, keyed by their source) and the full-NAT source addresses (replies, keyed by their
-     * port's slice); see {@code FanoutSteering} in transport-rawsocket.
-     *
-     * @return {@code [cluster addresses, source-NAT addresses]}
+     * The cluster addresses: a fanout group's steering keys the requests to them by their source, so that both
+     * directions of a flow reach one worker (see {@code FanoutSteering} in transport-rawsocket).
      */
-    public List<List<Integer>> steeringAddresses() {
-        return List.of(configs.stream().map(L3Service::address).distinct().toList(),
-                configs.stream().filter(L3Service::fullNat).map(L3Service::sourceNatAddress).distinct().toList());
+    public List<Integer> clusterAddresses() {
+        return configs.stream().map(L3Service::address).distinct().toList();
+    }
+
+    /**
+     * The full-NAT source addresses: a fanout group's steering keys the replies to them by their port's slice,
+     * each worker handing out its own slice of the ports.
+     */
+    public List<Integer> sourceNatAddresses() {
+        return configs.stream().filter(L3Service::fullNat).map(L3Service::sourceNatAddress).distinct().toList();
     }
 
     public List<Service> services() {

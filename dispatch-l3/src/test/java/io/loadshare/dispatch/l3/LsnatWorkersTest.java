@@ -36,8 +36,8 @@ class LsnatWorkersTest {
                             "192.0.2.13"))
                     .build();
             L3Dispatcher.checkHost(NetworkNamespace.named(bed.dispatcher));
-            FanoutSteering steering = FanoutSteering.builder().requestsTo(lsnat.steeringAddresses().get(0))
-                    .portSlicesOf(lsnat.steeringAddresses().get(1)).build();
+            FanoutSteering steering = FanoutSteering.builder().requestsTo(lsnat.clusterAddresses())
+                    .portSlicesOf(lsnat.sourceNatAddresses()).build();
             EventLoopGroup loops = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
             try {
                 int group = RawSocketChannel.NEW_FANOUT_GROUP;

@@ -132,6 +132,9 @@ abstract sealed class RxRing implements AutoCloseable permits RxRing.FrameRing, 
         private final int framesPerBlock;
         private final int frameCount;
         private int index;
+        /** The current frame's place in its block, and where that block starts: no division per frame. */
+        private int inBlock;
+        private long blockStart;
         private boolean held;
 
         private FrameRing(RawSocket socket, MemorySegment ring, int blockSize, int frameSize, int frameCount) {
@@ -140,11 +143,7 @@ abstract sealed class RxRing implements AutoCloseable permits RxRing.FrameRing, 
             this.frameSize = frameSize;
             this.framesPerBlock = blockSize / frameSize;
             this.frameCount = frameCount;
-            this.frame = offsetOf(0);
-        }
-
-        private long offsetOf(int i) {
-            return (long) (i / framesPerBlock) * blockSize + (long) (i % framesPerBlock) * frameSize;
+            this.frame = 0;
         }
 
         @Override
@@ -161,8 +160,15 @@ abstract sealed class RxRing implements AutoCloseable permits RxRing.FrameRing, 
         @Override
         void consumed() {
             STATUS.setRelease(ring, frame + STATUS_FIELD, TP_STATUS_KERNEL);
-            index = index + 1 == frameCount ? 0 : index + 1;
-            frame = offsetOf(index);
+            if (++index == frameCount) {
+                index = 0;
+                inBlock = 0;
+                blockStart = 0;
+            } else if (++inBlock == framesPerBlock) {
+                inBlock = 0;
+                blockStart += blockSize;
+            }
+            frame = blockStart + (long) inBlock * frameSize;
             held = false;
         }
 
