@@ -39,9 +39,8 @@ final class LsmacCluster implements AutoCloseable {
     LsmacCluster(int backends, boolean discoverable) throws Exception {
         lan = testbed.namespace("lan");
         testbed.bridge(lan, "br0");
-        client = host("cli", "c0", "192.0.2.100");
+        client = client("cli", "192.0.2.100");
         dispatcher = host("disp", "d0", "192.0.2.1");
-        testbed.exec(client, "ip", "route", "add", VIP + "/32", "via", "192.0.2.1");
         testbed.sysctl(client, "net.ipv4.ip_local_port_range", "1024 65535");
         testbed.sysctl(client, "net.ipv4.tcp_tw_reuse", "1");
         for (int n = 1; n <= backends; n++) {
@@ -79,6 +78,13 @@ final class LsmacCluster implements AutoCloseable {
         }
         return List.of(testbed.exec(client, command.toArray(String[]::new)).split("\n")).stream()
                 .collect(Collectors.groupingBy(answer -> answer, TreeMap::new, Collectors.counting()));
+    }
+
+    /** Another client at {@code address}, routing the VIP via the dispatcher as the first one does. */
+    String client(String name, String address) {
+        String namespace = host(name, "c0", address);
+        testbed.exec(namespace, "ip", "route", "add", VIP + "/32", "via", "192.0.2.1");
+        return namespace;
     }
 
     /** Another host on the bridge, at {@code address}/24 on its veth {@code inside}. */

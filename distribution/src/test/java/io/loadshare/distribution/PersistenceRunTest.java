@@ -29,8 +29,7 @@ class PersistenceRunTest {
     void clientsStickToTheirBackend() throws Exception {
         NetnsTestbed.requireRoot();
         try (LsmacCluster cluster = new LsmacCluster(3)) {
-            String second = cluster.host("cli2", "c0", "192.0.2.101");
-            cluster.testbed.exec(second, "ip", "route", "add", LsmacCluster.VIP + "/32", "via", "192.0.2.1");
+            String second = cluster.client("cli2", "192.0.2.101");
             Path file = Files.writeString(dir.resolve("persist.conf"), """
                     loadshare {
                       interfaces.client = d0

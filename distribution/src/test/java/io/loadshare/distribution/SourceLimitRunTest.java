@@ -34,8 +34,7 @@ class SourceLimitRunTest {
     void aFastSourceIsHeldToItsRateWhileAnotherGetsThrough() throws Exception {
         NetnsTestbed.requireRoot();
         try (LsmacCluster cluster = new LsmacCluster(2)) {
-            String other = cluster.host("cli2", "c0", "192.0.2.101");
-            cluster.testbed.exec(other, "ip", "route", "add", LsmacCluster.VIP + "/32", "via", "192.0.2.1");
+            String other = cluster.client("cli2", "192.0.2.101");
             Path file = Files.writeString(dir.resolve("limited.conf"), """
                     loadshare {
                       interfaces.client = d0

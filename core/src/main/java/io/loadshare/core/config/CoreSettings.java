@@ -34,7 +34,8 @@ public record CoreSettings(SessionSettings session, SourceLimitSettings sourceLi
         StrictConfig.validate(resolved, ConfigFactory.defaultReference(), ROOT, Set.of());
         try {
             return new CoreSettings(SessionSettings.from(resolved, ROOT + ".session"),
-                    SourceLimitSettings.from(resolved, ROOT + ".source-limit"), resolved.getInt(ROOT + ".max-backend-id"));
+                    SourceLimitSettings.from(resolved, ROOT + ".source-limit"),
+                    resolved.getInt(ROOT + ".max-backend-id"));
         } catch (IllegalArgumentException e) {
             throw new ConfigException.BadValue(resolved.getConfig(ROOT).origin(), ROOT, e.getMessage(), e);
         }

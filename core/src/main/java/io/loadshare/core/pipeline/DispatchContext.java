@@ -181,18 +181,19 @@ public final class DispatchContext implements SessionListener {
      * @return completes, on the owning loop, once none of their sessions is left
      */
     public Future<?> endSessionsOf(int serviceIndex, Set<Integer> backendIds) {
+        SessionTable.SlotPredicate gone = (table, slot) -> table.serviceIndex(slot) == serviceIndex
+                && backendIds.contains(table.backendId(slot));
         EventExecutor current = loop;
         if (current == null) {
-            sessions.removeIf((table, slot) -> table.serviceIndex(slot) == serviceIndex
-                    && backendIds.contains(table.backendId(slot)), SessionEnd.BACKEND_GONE);
+            sessions.removeIf(gone, SessionEnd.BACKEND_GONE);
             return ImmediateEventExecutor.INSTANCE.newSucceededFuture(null);
         }
         Promise<Void> done = current.newPromise();
-        endSessionsFrom(0, 0, serviceIndex, backendIds, done);
+        endSessionsFrom(0, 0, backendIds, gone, done);
         return done;
     }
 
-    private void endSessionsFrom(int slot, int visited, int serviceIndex, Set<Integer> backendIds,
+    private void endSessionsFrom(int slot, int visited, Set<Integer> backendIds, SessionTable.SlotPredicate gone,
             Promise<Void> done) {
         boolean left = false;
         for (int id : backendIds) {
@@ -203,9 +204,8 @@ public final class DispatchContext implements SessionListener {
             done.setSuccess(null);
             return;
         }
-        int next = sessions.removeIf(slot, REMOVAL_SLICE, (table, at) -> table.serviceIndex(at) == serviceIndex
-                && backendIds.contains(table.backendId(at)), SessionEnd.BACKEND_GONE);
-        loop.execute(() -> endSessionsFrom(next, visited + REMOVAL_SLICE, serviceIndex, backendIds, done));
+        int next = sessions.removeIf(slot, REMOVAL_SLICE, gone, SessionEnd.BACKEND_GONE);
+        loop.execute(() -> endSessionsFrom(next, visited + REMOVAL_SLICE, backendIds, gone, done));
     }
 
     /** Runs one slice of the expiry sweep; the sweeper calls this every {@code sweep-interval}. */

@@ -22,13 +22,15 @@ import io.loadshare.core.packet.TcpHeader;
  * FIN+ACK half-closes it: the other side may go on sending for as long as it likes, so it lives the half-closed
  * timeout, each packet restarting it. The other side's FIN, or an RST, starts a linger that each later packet
  * restarts, so that retransmitted FINs and the last ACKs still reach the same backend. LSMAC sees the client
- * alone, so its half-closed sessions end by their timeout. UDP entries end by idle timeout alone. Expired entries are removed when a lookup finds them and by
+ * alone, so its half-closed sessions end by their timeout. UDP entries end by idle timeout alone. Expired entries
+ * are removed when a lookup finds them and by
  * {@link #sweep}, which visits a bounded number of slots per call.
  *
  * <p>Against a SYN flood (IPVS's {@code secure_tcp} and {@code drop_entry}, stricter): a session is established only
  * by the client's ACK after its SYN, and in a table that sees replies only after the backend's SYN-ACK too; until
  * then it is half-open. Above the pressure watermark, half-open sessions live only the short pressure timeout, and
- * in a table that sees the client alone, half-closed ones only the linger (the sweep shortens those already there); in a full table, {@link #evictHalfOpen} makes room by evicting the
+ * in a table that sees the client alone, half-closed ones only the linger (the sweep shortens those already
+ * there); in a full table, {@link #evictHalfOpen} makes room by evicting the
  * half-open entry with the earliest deadline among {@value #EVICTION_SAMPLES} slots from a random start (sampled,
  * as Redis approximates LRU, so the cost stays bounded). Established sessions are never evicted.
  *
@@ -449,8 +451,12 @@ public final class SessionTable {
                 removed++;
             }
             // Under pressure, sessions from before it started get its shorter lifetimes too.
-            if (pressure && words[base + 1] != 0 && (int) words[base + 2] - (now + timeoutFor(state(slot))) > 0) {
-                setStateAndDeadline(slot, state(slot), now + timeoutFor(state(slot)));
+            if (pressure && words[base + 1] != 0) {
+                int state = state(slot);
+                int deadline = now + timeoutFor(state);
+                if ((int) words[base + 2] - deadline > 0) {
+                    setStateAndDeadline(slot, state, deadline);
+                }
             }
             slot = next(slot);
         }
