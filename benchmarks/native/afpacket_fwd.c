@@ -1,7 +1,7 @@
 // Reference forwarder for the raw-socket benchmark: the minimal C program that does what the Java channel does.
 // recvmmsg a batch of frames from IN_IF, set the destination MAC to DST_MAC and the source MAC to OUT_IF's,
 // sendmmsg them to OUT_IF. Runs until killed; prints the forwarded count every second on stdout.
-// Usage: afpacket_fwd IN_IF OUT_IF DST_MAC
+// Usage: afpacket_fwd IN_IF OUT_IF DST_MAC   (IN_IF may be OUT_IF)
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -40,7 +40,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     int in = open_bound(argv[1]);
-    int out = open_bound(argv[2]);
+    // One-armed (IN_IF = OUT_IF): one socket, so no second one receives and discards every frame.
+    int out = strcmp(argv[1], argv[2]) == 0 ? in : open_bound(argv[2]);
     unsigned char dst[6], src[6];
     if (sscanf(argv[3], "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &dst[0], &dst[1], &dst[2], &dst[3], &dst[4], &dst[5]) != 6) {
         fprintf(stderr, "bad MAC\n");

@@ -254,7 +254,7 @@ public final class PaperReport {
                 false, false, false));
     }
 
-    private static void write(Path dir, String name, JFreeChart chart) throws IOException {
+    static void write(Path dir, String name, JFreeChart chart) throws IOException {
         chart.setBackgroundPaint(Color.WHITE);
         ChartUtils.saveChartAsPNG(dir.resolve(name + ".png").toFile(), chart, 900, 450);
     }
