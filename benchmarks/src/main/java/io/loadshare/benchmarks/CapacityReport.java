@@ -18,7 +18,7 @@ import org.jfree.data.category.DefaultCategoryDataset;
  * connection rate forwarded with at most {@value #LOSS_LIMIT} % of the frames lost (the median over rounds), the
  * packets per second there, the ratio to the in-kernel nftables dispatcher of the same layer and the dispatcher
  * core's time per connection. A search that ended because the generator could not keep the pace gives a lower
- * bound, marked "≥".
+ * bound, marked "≥" (and a ratio to it an upper bound, "≤").
  *
  * <p>Usage: {@code CapacityReport RESULTS_DIR}
  */
@@ -73,8 +73,8 @@ public final class CapacityReport {
             Optional<Capacity> kernel = median(steps, kernelOf(d));
             md.append(String.format(Locale.ROOT, "| %s | %d | %s%,d | %,.0f | %s | %.0f %% | %.2f |%n", d,
                     c.best().framesPerConnection(), c.atLeast() ? "≥ " : "", c.best().rate(), c.packetsPerSecond(),
-                    kernel.isEmpty() || kernelOf(d).equals(d) ? "" : String.format(Locale.ROOT, "%.2f",
-                            (double) c.best().rate() / kernel.get().best().rate()),
+                    kernel.isEmpty() || kernelOf(d).equals(d) ? "" : String.format(Locale.ROOT, "%s%.2f",
+                            kernel.get().atLeast() ? "≤ " : "", (double) c.best().rate() / kernel.get().best().rate()),
                     100 * c.best().core1Busy(), c.best().core1MicrosPerConnection()));
             chart.addValue(c.best().rate(), "capacity", d);
         }
