@@ -38,12 +38,18 @@ public abstract sealed class KernelFlowOffload implements FlowOffload permits Xd
     public static final int PLACED = 4;
     private static final long UP = 1L << 48;
     private static final long MAC_MASK = 0xFFFF_FFFF_FFFFL;
+    /** Installs (and removals) gathered before a flush; a read batch of the transport is at most 64 frames. */
+    private static final int BATCH = 256;
 
     private final String interfaceName;
     final FastPathMaps maps;
     private final BpfProgram program;
     private final List<BpfLink> links;
     final BpfMap.Accessor flows;
+    /** Installs and removals gathered from {@link #flows} until {@link #flush}. */
+    private final BpfMap.Batch pending;
+    /** Entries of the flows map a session takes: one, or one per direction. */
+    private final int entriesPerFlow;
     private final BpfMap.Accessor backends;
     /** Per backend id, the entry last written: MAC | UP, or -1 before the first write. */
     private final long[] published;
@@ -54,14 +60,16 @@ public abstract sealed class KernelFlowOffload implements FlowOffload permits Xd
     private final AtomicBoolean closed = new AtomicBoolean();
 
     KernelFlowOffload(String interfaceName, FastPathMaps maps, BpfProgram program, List<BpfLink> links,
-            int maxBackendId) {
+            int maxBackendId, int entriesPerFlow) {
         this.interfaceName = interfaceName;
+        this.entriesPerFlow = entriesPerFlow;
         this.maps = maps;
         this.program = program;
         this.links = List.copyOf(links);
         // Small, and freed only once unreachable: a data-path call racing close() never touches freed memory.
         Arena arena = Arena.ofAuto();
         this.flows = maps.flows().accessor(arena);
+        this.pending = maps.flows().batch(arena, BATCH);
         this.backends = maps.backends().accessor(arena);
         this.published = new long[maxBackendId + 1];
         this.seenInRound = new int[maxBackendId + 1];
@@ -128,14 +136,40 @@ public abstract sealed class KernelFlowOffload implements FlowOffload permits Xd
         }
     }
 
-    /** Counts an update of the flows map: installed, refused for a full map, or refused otherwise. */
-    final boolean counted(int result) {
-        if (result == 0) {
-            events.increment(INSTALLED);
-            return true;
+    /** Gathers the write of {@link #flows}'s key and value, sent at the next {@link #flush}. */
+    final boolean installLater() {
+        pending.update(flows);
+        return true;
+    }
+
+    /** Gathers the delete of {@link #flows}'s key, sent at the next {@link #flush}. */
+    final void removeLater() {
+        pending.delete(flows);
+    }
+
+    /** Whether installs or removals wait for {@link #flush}. */
+    final boolean hasPending() {
+        return !pending.isEmpty();
+    }
+
+    /**
+     * Sends the gathered removals, then the installs, in a system call each. A flow the map refuses (full) stays
+     * in the pipeline, which carries its packets as before, and is counted.
+     */
+    @Override
+    public final void flush() {
+        if (pending.isEmpty()) {
+            return;
         }
-        events.increment(result == -Bpf.E2BIG ? MAP_FULL : INSTALL_FAILED);
-        return false;
+        pending.flush();
+        // Counted in flows; a flow with both its entries refused counts once.
+        events.add(INSTALLED, pending.takeWritten() / entriesPerFlow);
+        events.add(REMOVED, pending.takeDeleted() / entriesPerFlow);
+        int refused = pending.takeRefused();
+        if (refused > 0) {
+            events.add(pending.lastRefusal() == Bpf.E2BIG ? MAP_FULL : INSTALL_FAILED,
+                    (refused + entriesPerFlow - 1) / entriesPerFlow);
+        }
     }
 
     /** Nanoseconds since the flow the key segment of {@link #flows} names was last seen, or -1 without it. */

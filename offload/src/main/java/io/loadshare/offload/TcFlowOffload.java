@@ -40,7 +40,7 @@ public final class TcFlowOffload extends KernelFlowOffload {
     private TcFlowOffload(FastPathMaps maps, BpfProgram program, List<BpfLink> links, int maxBackendId,
             DispatchContext context, Arm clientArm, Arm backendArm) {
         super(clientArm.equals(backendArm) ? clientArm.name() : clientArm.name() + ", " + backendArm.name(), maps,
-                program, links, maxBackendId);
+                program, links, maxBackendId, 2);
         this.context = context;
         this.clientArm = clientArm;
         this.backendArm = backendArm;
@@ -96,7 +96,8 @@ public final class TcFlowOffload extends KernelFlowOffload {
     public boolean install(Packet packet) {
         long lastHop = context.sessions().lastHop(packet.sessionSlot());
         if (lastHop == 0) {
-            return counted(-Bpf.EINVAL);
+            events.increment(INSTALL_FAILED);
+            return false;
         }
         Backend backend = packet.backend();
         publish(backend);
@@ -120,18 +121,10 @@ public final class TcFlowOffload extends KernelFlowOffload {
         FastPathMaps.writeKey(flows.key(), protocol, client, clientPort, service, servicePort);
         writeRewrite(flows.value(), backend.id(), FastPathMaps.NAT_TO_BACKEND, nat, server, natPort, serverPort,
                 backendArm, 0);
-        int result = flows.update(Bpf.ANY);
-        if (result != 0) {
-            return counted(result);
-        }
+        installLater();
         FastPathMaps.writeKey(flows.key(), protocol, server, serverPort, nat, natPort);
         writeRewrite(flows.value(), backend.id(), 0, service, client, servicePort, clientPort, clientArm, lastHop);
-        result = flows.update(Bpf.ANY);
-        if (result != 0) {
-            FastPathMaps.writeKey(flows.key(), protocol, client, clientPort, service, servicePort);
-            flows.delete();
-        }
-        return counted(result);
+        return installLater();
     }
 
     /** Writes one direction's entry, not yet seen by the fast path. */
@@ -165,14 +158,17 @@ public final class TcFlowOffload extends KernelFlowOffload {
     @Override
     public void remove(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
             int destinationPort) {
+        // The reply's key is read from the request's entry, which an install gathered but not yet sent lacks.
+        if (hasPending()) {
+            flush();
+        }
         FastPathMaps.writeKey(flows.key(), protocol, sourceAddress, sourcePort, destinationAddress, destinationPort);
         if (flows.lookup() != 0) {
             return;
         }
-        flows.delete();
+        removeLater();
         replyKey(protocol);
-        flows.delete();
-        events.increment(REMOVED);
+        removeLater();
     }
 
     /** How long since either direction was last seen. */

@@ -46,7 +46,7 @@ public final class XdpFlowOffload extends KernelFlowOffload {
 
     private XdpFlowOffload(String interfaceName, FastPathMaps maps, BpfProgram program, BpfLink link,
             int maxBackendId, Placement placement, BpfRingBuffer ring) {
-        super(interfaceName, maps, program, List.of(link), maxBackendId);
+        super(interfaceName, maps, program, List.of(link), maxBackendId, 1);
         this.vips = maps.vips().accessor(Arena.ofAuto());
         this.tableOffset = placement.offsets;
         this.tableSize = placement.sizes;
@@ -133,16 +133,14 @@ public final class XdpFlowOffload extends KernelFlowOffload {
         value.set(ValueLayout.JAVA_LONG, FastPathMaps.FLOW_BACKEND, backend.id());
         // Not seen by the kernel yet: until it forwards a packet, the session's idleness is the table's own.
         value.set(ValueLayout.JAVA_LONG, FastPathMaps.FLOW_LAST_SEEN, 0);
-        return counted(flows.update(Bpf.ANY));
+        return installLater();
     }
 
     @Override
     public void remove(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
             int destinationPort) {
         FastPathMaps.writeKey(flows.key(), protocol, sourceAddress, sourcePort, destinationAddress, destinationPort);
-        if (flows.delete() == 0) {
-            events.increment(REMOVED);
-        }
+        removeLater();
     }
 
     @Override

@@ -64,6 +64,14 @@ public interface FlowOffload extends OffloadedFlows, AutoCloseable {
     boolean install(Packet packet);
 
     /**
+     * Sends to the kernel what {@link #install} and {@link #remove} gathered. The pipeline calls it at the end of
+     * each read batch and after each sweep, so that a short connection costs no system call of its own; until
+     * then the flow's packets reach the pipeline, which carries them as before.
+     */
+    default void flush() {
+    }
+
+    /**
      * Brings the fast path's view in line with the pools: the backends (their MACs, whether they take packets) and
      * the consistent-hash tables of the services it places flows for.
      */

@@ -43,6 +43,13 @@ public final class OffloadHandler extends ChannelInboundHandlerAdapter {
         ctx.fireChannelRead(msg);
     }
 
+    /** The read batch is over: what it handed over goes to the kernel in one call. */
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        context.offload().flush();
+        ctx.fireChannelReadComplete();
+    }
+
     private static boolean handsOver(Packet packet, SessionTable sessions, int slot) {
         int state = sessions.state(slot);
         if (packet.isReply()) {

@@ -205,6 +205,7 @@ public final class DispatchContext implements SessionListener {
             return;
         }
         int next = sessions.removeIf(slot, REMOVAL_SLICE, gone, SessionEnd.BACKEND_GONE);
+        offload.flush();
         loop.execute(() -> endSessionsFrom(next, visited + REMOVAL_SLICE, backendIds, gone, done));
     }
 
@@ -216,7 +217,9 @@ public final class DispatchContext implements SessionListener {
         }
         offload.learn(this);
         offload.sync(this);
-        return sessions.sweep(now);
+        int ended = sessions.sweep(now);
+        offload.flush();
+        return ended;
     }
 
     /**

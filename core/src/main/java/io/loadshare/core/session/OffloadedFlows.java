@@ -20,7 +20,11 @@ public interface OffloadedFlows {
         }
     };
 
-    /** Stops carrying a flow's packets; they reach the pipeline again. */
+    /**
+     * Stops carrying a flow's packets; they reach the pipeline again. A fast path may gather removals and send
+     * them together (see {@code FlowOffload#flush}): the session has ended, so a packet the kernel forwards
+     * meanwhile goes where it went before.
+     */
     void remove(int protocol, int sourceAddress, int sourcePort, int destinationAddress, int destinationPort);
 
     /** Nanoseconds since the fast path last carried a packet of the flow, or -1 when it holds no such flow. */

@@ -518,11 +518,15 @@ public final class SessionTable {
         if ((w2 & OFFLOADED) == 0) {
             return true;
         }
+        int state = state(slot);
+        // Closed (both FINs, or a reset): what the fast path still carries, a last ACK, keeps nothing alive.
+        if (state == SessionState.FIN_SEEN || state == SessionState.RESET) {
+            return true;
+        }
         long w0 = words[base];
         long w1 = words[base + 1];
         long idle = offloads.idleNanos((int) (w1 >>> 32) & 0xFF, (int) (w0 >>> 32), (int) (w1 >>> 16) & 0xFFFF,
                 (int) w0, (int) w1 & 0xFFFF);
-        int state = state(slot);
         int timeout = timeoutFor(state);
         long idleMillis = idle / 1_000_000;
         if (idle < 0 || idleMillis >= timeout) {

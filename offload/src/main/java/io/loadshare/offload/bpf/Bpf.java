@@ -28,6 +28,7 @@ public final class Bpf {
     static final int PROG_TEST_RUN = 10;
     static final int PROG_QUERY = 16;
     static final int MAP_UPDATE_BATCH = 26;
+    static final int MAP_DELETE_BATCH = 27;
     static final int LINK_CREATE = 28;
 
     public static final int MAP_TYPE_HASH = 1;
