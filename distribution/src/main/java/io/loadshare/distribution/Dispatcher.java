@@ -228,9 +228,6 @@ public final class Dispatcher implements AutoCloseable {
                 throw new IllegalArgumentException("it does not carry VLAN-tagged frames (interfaces.client-vlan,"
                         + " interfaces.backend-vlan)");
             }
-            if (workers.size() > 1) {
-                throw new IllegalArgumentException("it serves one worker, and loadshare.workers is " + workers.size());
-            }
             KernelFlowOffload fastPath;
             if (config.mode() == DispatcherConfig.Mode.L2) {
                 fastPath = XdpFlowOffload.attachLsmac(namespace, config.clientInterface(), client.interfaceIndex(),
@@ -249,6 +246,10 @@ public final class Dispatcher implements AutoCloseable {
             }
             KernelFlowOffload attached = fastPath;
             client.eventLoop().submit(() -> context.offload(attached)).sync();
+            for (DispatchContext worker : workers.subList(1, workers.size())) {
+                KernelFlowOffload view = fastPath.forWorker(worker);
+                worker.submit(() -> worker.offload(view)).sync();
+            }
             return fastPath;
         } catch (BpfException | IllegalArgumentException e) {
             if (settings.mode() == OffloadSettings.Mode.ON) {

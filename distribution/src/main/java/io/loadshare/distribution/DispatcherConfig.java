@@ -170,11 +170,17 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
         }
         Announce announce = new Announce(root.getBoolean("announce.enabled"), prefix, announceInterval,
                 root.getDuration("announce.drain-timeout"));
+        int workers = workers(root);
+        OffloadSettings offload = OffloadSettings.from(config, OffloadSettings.ROOT);
+        if (workers > 1 && offload.mode() != OffloadSettings.Mode.OFF && offload.placeNewFlows()) {
+            throw new ConfigException.BadValue(config.getValue(OffloadSettings.ROOT + ".place-new-flows").origin(),
+                    OffloadSettings.ROOT + ".place-new-flows", "the XDP program reports the flows it places to one"
+                    + " worker, and loadshare.workers is " + workers + ": set it false, or loadshare.workers = 1");
+        }
         return new DispatcherConfig(file, mode, root.getString("interfaces.client"), backendInterface, clientVlan,
-                backendVlan, root.getString("network-namespace"), workers(root), List.copyOf(services), CoreSettings.from(config),
-                rawSocket, L2Settings.from(config, L2Settings.ROOT),
-                L3Settings.from(config, L3Settings.ROOT), OffloadSettings.from(config, OffloadSettings.ROOT), admin,
-                announce, config);
+                backendVlan, root.getString("network-namespace"), workers, List.copyOf(services), CoreSettings.from(config),
+                rawSocket, L2Settings.from(config, L2Settings.ROOT), L3Settings.from(config, L3Settings.ROOT), offload,
+                admin, announce, config);
     }
 
     /** {@code workers}: auto (one per core this process may run on) or 1..256. */

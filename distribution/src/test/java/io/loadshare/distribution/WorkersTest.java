@@ -1,13 +1,18 @@
 package io.loadshare.distribution;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigException;
 
 import io.loadshare.core.metrics.DropReason;
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.loadshare.distribution.bench.LoadGenerator;
+import io.loadshare.offload.KernelFlowOffload;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
  * sockets, one fanout group per interface, and every flow (both directions of it, for LSNAT) meets one worker's
  * session table. Proven by counters: both workers open sessions and read frames on every arm, no reply misses its
  * session, every request is answered, 10 MB go each way byte-exact, and a load run with client ports reused has no
- * failure. With full NAT each worker hands out only its own slice of the source ports.
+ * failure. With full NAT each worker hands out only its own slice of the source ports. With the fast path on, each
+ * worker hands its own flows to the one program, and placing new flows in the kernel is refused.
  */
 class WorkersTest {
     private static final int TEN_MB = 10 * 1024 * 1024;
@@ -62,20 +68,58 @@ class WorkersTest {
     }
 
     @Test
+    void lsnatOneArmedWithFastPath() throws Exception {
+        try (LsnatCluster cluster = new LsnatCluster(false, Duration.ZERO)) {
+            Path file = cluster.config(dir, "io.loadshare.offload.mode = on", """
+                    mode = l3
+                    interfaces.client = d0
+                    workers = 2
+                    """, "");
+            try (Dispatcher running = Dispatcher.start(DispatcherConfig.load(file, SchedulerRegistry.load()))) {
+                exercise(running, cluster, List.of("d0"));
+                assertEveryWorkerOffloaded(running);
+            }
+        }
+    }
+
+    @Test
+    void lsmacWithFastPath() throws Exception {
+        try (LsmacCluster cluster = new LsmacCluster(3)) {
+            Path file = lsmacConfig(cluster, "io.loadshare.offload.mode = on");
+            try (Dispatcher running = Dispatcher.start(DispatcherConfig.load(file, SchedulerRegistry.load()))) {
+                LsmacCluster.awaitResolved(running, 3);
+                List<String> answers = OffloadChecks.requests(cluster.testbed, cluster.client, LsmacCluster.VIP, 200);
+                assertEquals(200, answers.size(), "every request answered: " + answers);
+                String digest = cluster.testbed.exec(cluster.client, "sh", "-c", "curl -s --max-time 30 http://"
+                        + LsmacCluster.VIP + "/bytes?n=" + TEN_MB + " | sha256sum").split(" ")[0];
+                assertEquals(OffloadChecks.patternDigest(TEN_MB), digest, "10 MB down, byte-exact");
+                assertBothWorkersServed(running, List.of("d0"));
+                assertEveryWorkerOffloaded(running);
+            }
+        }
+    }
+
+    @Test
+    void placingNewFlowsIsRefusedWithSeveralWorkers() throws Exception {
+        Path file = Files.writeString(dir.resolve("place.conf"), """
+                loadshare {
+                  interfaces.client = d0
+                  workers = 2
+                  services = [ { name = web, address = "198.51.100.10", port = 80, scheduler = maglev,
+                    backends = [ "192.0.2.11" ] } ]
+                }
+                io.loadshare.offload { mode = auto, place-new-flows = true }
+                """);
+        ConfigException refused = assertThrows(ConfigException.class,
+                () -> DispatcherConfig.load(file, SchedulerRegistry.load()));
+        assertTrue(refused.getMessage().contains("io.loadshare.offload.place-new-flows")
+                && refused.getMessage().contains("loadshare.workers is 2"), refused.getMessage());
+    }
+
+    @Test
     void lsmac() throws Exception {
         try (LsmacCluster cluster = new LsmacCluster(3)) {
-            Path file = Files.writeString(dir.resolve("lsmac.conf"), """
-                    loadshare {
-                      mode = l2
-                      interfaces.client = d0
-                      network-namespace = "%s"
-                      admin.port = 0
-                      workers = 2
-                      services = [ { name = web, address = "%s", port = 80, scheduler = rr,
-                        backends = [ "192.0.2.11", "192.0.2.12", "192.0.2.13" ] } ]
-                    }
-                    io.loadshare.dispatch.l2.arp.interval = 200ms
-                    """.formatted(cluster.dispatcher, LsmacCluster.VIP));
+            Path file = lsmacConfig(cluster, "");
             try (Dispatcher running = Dispatcher.start(DispatcherConfig.load(file, SchedulerRegistry.load()))) {
                 LsmacCluster.awaitResolved(running, 3);
                 List<String> answers = OffloadChecks.requests(cluster.testbed, cluster.client, LsmacCluster.VIP, 200);
@@ -108,6 +152,23 @@ class WorkersTest {
                         "b1 and b2 only after the reload: " + answers);
             }
         }
+    }
+
+    /** LSMAC with two workers over three backends by round robin, and {@code settings} beside. */
+    private Path lsmacConfig(LsmacCluster cluster, String settings) throws Exception {
+        return Files.writeString(dir.resolve("lsmac.conf"), """
+                loadshare {
+                  mode = l2
+                  interfaces.client = d0
+                  network-namespace = "%s"
+                  admin.port = 0
+                  workers = 2
+                  services = [ { name = web, address = "%s", port = 80, scheduler = rr,
+                    backends = [ "192.0.2.11", "192.0.2.12", "192.0.2.13" ] } ]
+                }
+                io.loadshare.dispatch.l2.arp.interval = 200ms
+                %s
+                """.formatted(cluster.dispatcher, LsmacCluster.VIP, settings));
     }
 
     private static void exercise(Dispatcher running, LsnatCluster cluster, List<String> arms) throws Exception {
@@ -160,6 +221,33 @@ class WorkersTest {
         String metrics = OffloadChecks.get(running, "/metrics");
         assertTrue(metrics.contains("loadshare_socket_received_frames_total{interface=\"" + arms.getFirst()
                 + "\",socket=\"data\",worker=\"1\"}"), metrics);
+    }
+
+    /**
+     * One fast path on the interface, and each worker handed its own flows to it: the workers' installs add up to
+     * the total, and the kernel carried packets.
+     */
+    private static void assertEveryWorkerOffloaded(Dispatcher running) throws Exception {
+        KernelFlowOffload fastPath = running.offload();
+        assertNotNull(fastPath, "the fast path is on");
+        long installed = 0;
+        for (int worker = 0; worker < 2; worker++) {
+            DispatchContext context = running.contexts().get(worker);
+            KernelFlowOffload view = (KernelFlowOffload) context.eventLoop()
+                    .submit(() -> (Object) context.offload()).get(5, TimeUnit.SECONDS);
+            long own = view.workerFlowEvents(KernelFlowOffload.INSTALLED);
+            assertTrue(own > 0, "worker " + worker + " handed no flow to the fast path");
+            installed += own;
+        }
+        assertEquals(fastPath.flowEvents(KernelFlowOffload.INSTALLED), installed, "the metrics add the workers up");
+        long carried = 0;
+        for (int id = 0; id <= running.context().counters().maxBackendId(); id++) {
+            carried += fastPath.backendTraffic(id).packets();
+        }
+        assertTrue(carried > 0, "the kernel carried no packet");
+        System.out.printf("fast path with 2 workers: %d flows installed (%s per worker), %d packets in the kernel%n",
+                installed, running.contexts().stream().map(c -> ((KernelFlowOffload) c.offload())
+                        .workerFlowEvents(KernelFlowOffload.INSTALLED)).toList(), carried);
     }
 
     private static long sessionsOpened(DispatchContext context) {

@@ -18,6 +18,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -27,6 +28,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>The data-path methods run on the dispatch context's event loop, with segments allocated once. The counters
  * ({@link #backendTraffic}, {@link #flowEvents}) may be read from any thread.
+ *
+ * <p>With several workers, the first worker's fast path is attached, and each other worker gets a view of it
+ * ({@link #forWorker}): the same program and maps (a flow belongs to the one worker its packets are steered to, so
+ * workers never write the same key), with the worker's own segments, batch and flow events.
  */
 public abstract sealed class KernelFlowOffload implements FlowOffload permits XdpFlowOffload, TcFlowOffload {
     /** Flow events, as indexes of {@link #flowEvents}. */
@@ -45,6 +50,8 @@ public abstract sealed class KernelFlowOffload implements FlowOffload permits Xd
     final FastPathMaps maps;
     private final BpfProgram program;
     private final List<BpfLink> links;
+    /** This fast path's views, one per worker, the attached one first; they share {@link #closed}. */
+    private final List<KernelFlowOffload> views;
     final BpfMap.Accessor flows;
     /** Installs and removals gathered from {@link #flows} until {@link #flush}. */
     private final BpfMap.Batch pending;
@@ -57,7 +64,7 @@ public abstract sealed class KernelFlowOffload implements FlowOffload permits Xd
     private final int[] seenInRound;
     private int round;
     final LongCounters events = new LongCounters(5);
-    private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicBoolean closed;
 
     KernelFlowOffload(String interfaceName, FastPathMaps maps, BpfProgram program, List<BpfLink> links,
             int maxBackendId, int entriesPerFlow) {
@@ -66,6 +73,8 @@ public abstract sealed class KernelFlowOffload implements FlowOffload permits Xd
         this.maps = maps;
         this.program = program;
         this.links = List.copyOf(links);
+        this.closed = new AtomicBoolean();
+        this.views = new CopyOnWriteArrayList<>();
         // Small, and freed only once unreachable: a data-path call racing close() never touches freed memory.
         Arena arena = Arena.ofAuto();
         this.flows = maps.flows().accessor(arena);
@@ -74,7 +83,36 @@ public abstract sealed class KernelFlowOffload implements FlowOffload permits Xd
         this.published = new long[maxBackendId + 1];
         this.seenInRound = new int[maxBackendId + 1];
         Arrays.fill(published, -1);
+        views.add(this);
     }
+
+    /** Another worker's view of {@code attached}: shared program, maps and links; its own segments and counters. */
+    KernelFlowOffload(KernelFlowOffload attached) {
+        this.interfaceName = attached.interfaceName;
+        this.entriesPerFlow = attached.entriesPerFlow;
+        this.maps = attached.maps;
+        this.program = attached.program;
+        this.links = attached.links;
+        this.closed = attached.closed;
+        this.views = attached.views;
+        Arena arena = Arena.ofAuto();
+        this.flows = maps.flows().accessor(arena);
+        this.pending = maps.flows().batch(arena, BATCH);
+        this.backends = maps.backends().accessor(arena);
+        this.published = new long[attached.published.length];
+        this.seenInRound = new int[attached.seenInRound.length];
+        Arrays.fill(published, -1);
+        views.add(this);
+    }
+
+    /**
+     * The fast path as another worker's dispatch context uses it, for a dispatcher whose workers share the
+     * interfaces ({@code PACKET_FANOUT}); hand it to that context on its event loop. Closing any view detaches
+     * the fast path for all.
+     *
+     * @throws IllegalStateException when the program places new flows, which it reports to one worker only
+     */
+    public abstract KernelFlowOffload forWorker(DispatchContext context);
 
     /** An attach call that may need to run inside a network namespace. */
     interface Attach {
@@ -197,15 +235,24 @@ public abstract sealed class KernelFlowOffload implements FlowOffload permits Xd
 
     /**
      * Flows installed, removed, refused for a full map, refused otherwise, and placed by the program
-     * ({@link #INSTALLED} ...); any thread.
+     * ({@link #INSTALLED} ...), over every worker; any thread.
      */
     public long flowEvents(int event) {
+        long sum = 0;
+        for (KernelFlowOffload view : views) {
+            sum += view.events.get(event);
+        }
+        return sum;
+    }
+
+    /** {@link #flowEvents} of this view's worker alone; any thread. */
+    public long workerFlowEvents(int event) {
         return events.get(event);
     }
 
     /** Flows the fast path holds now: installed or placed, and not yet removed. */
     public long flows() {
-        return events.get(INSTALLED) + events.get(PLACED) - events.get(REMOVED);
+        return flowEvents(INSTALLED) + flowEvents(PLACED) - flowEvents(REMOVED);
     }
 
     /** Where the program runs: {@code XDP} or {@code tc}. */
@@ -225,7 +272,7 @@ public abstract sealed class KernelFlowOffload implements FlowOffload permits Xd
         if (closed.compareAndSet(false, true)) {
             links.forEach(BpfLink::close);
             program.close();
-            closeMore();
+            views.getFirst().closeMore();
             maps.close();
         }
     }

@@ -46,6 +46,18 @@ public final class TcFlowOffload extends KernelFlowOffload {
         this.backendArm = backendArm;
     }
 
+    private TcFlowOffload(TcFlowOffload attached, DispatchContext context) {
+        super(attached);
+        this.context = context;
+        this.clientArm = attached.clientArm;
+        this.backendArm = attached.backendArm;
+    }
+
+    @Override
+    public TcFlowOffload forWorker(DispatchContext context) {
+        return new TcFlowOffload(this, context);
+    }
+
     /**
      * Creates the maps, loads LSNAT's program and attaches it to the ingress of both arms.
      *

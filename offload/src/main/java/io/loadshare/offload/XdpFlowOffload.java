@@ -25,9 +25,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * LSMAC's fast path on one interface: {@link LsmacXdpProgram} attached by a BPF link, and the pipeline's side of
- * its maps ({@link FastPathMaps}). Sessions are installed one {@code BPF_MAP_UPDATE_ELEM} each when the pipeline
- * hands them over and deleted one {@code BPF_MAP_DELETE_ELEM} each when they end, in the order the pipeline
- * decides them, so that a flow ended and reopened within one read batch cannot leave a stale entry behind.
+ * its maps ({@link FastPathMaps}). Sessions handed over and ended are gathered and sent once per read batch
+ * ({@link #flush}), ending in the state the pipeline decided, so that a flow ended and reopened within one batch
+ * cannot leave a stale entry behind.
  */
 public final class XdpFlowOffload extends KernelFlowOffload {
     private static final Logger LOG = LoggerFactory.getLogger(XdpFlowOffload.class);
@@ -53,6 +53,26 @@ public final class XdpFlowOffload extends KernelFlowOffload {
         this.publishedPool = new Object[tableOffset.length];
         this.publishedScheduler = new Object[tableOffset.length];
         this.ring = ring;
+    }
+
+    private XdpFlowOffload(XdpFlowOffload attached) {
+        super(attached);
+        this.vips = maps.vips().accessor(Arena.ofAuto());
+        this.tableOffset = new int[attached.tableOffset.length];
+        Arrays.fill(tableOffset, -1);
+        this.tableSize = new int[tableOffset.length];
+        this.publishedPool = new Object[tableOffset.length];
+        this.publishedScheduler = new Object[tableOffset.length];
+        this.ring = null;
+    }
+
+    @Override
+    public XdpFlowOffload forWorker(DispatchContext context) {
+        if (ring != null) {
+            throw new IllegalStateException("the XDP program reports the flows it places to one worker: with"
+                    + " several workers, set " + OffloadSettings.ROOT + ".place-new-flows = false");
+        }
+        return new XdpFlowOffload(this);
     }
 
     /**
