@@ -60,19 +60,22 @@ public final class CapacityReport {
         StringBuilder md = new StringBuilder("# Dispatcher capacity on one core\n\n");
         md.append(Files.readString(dir.resolve("machine.txt")).lines().map(l -> "- " + l + "\n")
                 .reduce("", String::concat)).append('\n');
-        md.append("| dispatcher | frames a connection | capacity (connections/s, ≤ 0.1 % lost) | packets/s there |"
-                + " vs nftables | core 1 busy there | core 1 µs a connection |\n|---|---:|---:|---:|---:|---:|---:|\n");
+        md.append("| dispatcher | frames a connection | capacity (connections/s, ≤ 0.1 % lost) | rounds (lowest–highest)"
+                + " | packets/s there | vs nftables | core 1 busy there | core 1 µs a connection |\n"
+                + "|---|---:|---:|---:|---:|---:|---:|---:|\n");
         DefaultCategoryDataset chart = new DefaultCategoryDataset();
         for (String d : dispatchers) {
             Optional<Capacity> capacity = median(steps, d);
             if (capacity.isEmpty()) {
-                md.append("| ").append(d).append(" | | < 10,000: loss at the first step | | | | |\n");
+                md.append("| ").append(d).append(" | | < 10,000: loss at the first step | | | | | |\n");
                 continue;
             }
             Capacity c = capacity.get();
             Optional<Capacity> kernel = median(steps, kernelOf(d));
-            md.append(String.format(Locale.ROOT, "| %s | %d | %s%,d | %,.0f | %s | %.0f %% | %.2f |%n", d,
-                    c.best().framesPerConnection(), c.atLeast() ? "≥ " : "", c.best().rate(), c.packetsPerSecond(),
+            List<Capacity> rounds = rounds(steps, d);
+            md.append(String.format(Locale.ROOT, "| %s | %d | %s%,d | %,d–%,d | %,.0f | %s | %.0f %% | %.2f |%n", d,
+                    c.best().framesPerConnection(), c.atLeast() ? "≥ " : "", c.best().rate(),
+                    rounds.getFirst().best().rate(), rounds.getLast().best().rate(), c.packetsPerSecond(),
                     kernel.isEmpty() || kernelOf(d).equals(d) ? "" : String.format(Locale.ROOT, "%s%.2f",
                             kernel.get().atLeast() ? "≤ " : "", (double) c.best().rate() / kernel.get().best().rate()),
                     100 * c.best().core1Busy(), c.best().core1MicrosPerConnection()));
@@ -93,10 +96,15 @@ public final class CapacityReport {
 
     /** The median round's capacity of a dispatcher; empty when no round had a passing step. */
     static Optional<Capacity> median(List<Step> steps, String dispatcher) {
-        List<Capacity> rounds = steps.stream().filter(s -> s.dispatcher().equals(dispatcher)).map(Step::round)
-                .distinct().map(r -> capacity(steps, dispatcher, r)).flatMap(Optional::stream)
-                .sorted(Comparator.comparingInt(c -> c.best().rate())).toList();
+        List<Capacity> rounds = rounds(steps, dispatcher);
         return rounds.isEmpty() ? Optional.empty() : Optional.of(rounds.get(rounds.size() / 2));
+    }
+
+    /** A dispatcher's capacity in each round that had a passing step, lowest first. */
+    private static List<Capacity> rounds(List<Step> steps, String dispatcher) {
+        return steps.stream().filter(s -> s.dispatcher().equals(dispatcher)).map(Step::round).distinct()
+                .map(r -> capacity(steps, dispatcher, r)).flatMap(Optional::stream)
+                .sorted(Comparator.comparingInt(c -> c.best().rate())).toList();
     }
 
     private static Optional<Capacity> capacity(List<Step> steps, String dispatcher, int round) {

@@ -68,13 +68,25 @@ public abstract sealed class KernelFlowOffload implements FlowOffload permits Xd
 
     KernelFlowOffload(String interfaceName, FastPathMaps maps, BpfProgram program, List<BpfLink> links,
             int maxBackendId, int entriesPerFlow) {
+        this(interfaceName, maps, program, List.copyOf(links), maxBackendId, entriesPerFlow, new AtomicBoolean(),
+                new CopyOnWriteArrayList<>());
+    }
+
+    /** Another worker's view of {@code attached}: shared program, maps and links; its own segments and counters. */
+    KernelFlowOffload(KernelFlowOffload attached) {
+        this(attached.interfaceName, attached.maps, attached.program, attached.links, attached.published.length - 1,
+                attached.entriesPerFlow, attached.closed, attached.views);
+    }
+
+    private KernelFlowOffload(String interfaceName, FastPathMaps maps, BpfProgram program, List<BpfLink> links,
+            int maxBackendId, int entriesPerFlow, AtomicBoolean closed, List<KernelFlowOffload> views) {
         this.interfaceName = interfaceName;
         this.entriesPerFlow = entriesPerFlow;
         this.maps = maps;
         this.program = program;
-        this.links = List.copyOf(links);
-        this.closed = new AtomicBoolean();
-        this.views = new CopyOnWriteArrayList<>();
+        this.links = links;
+        this.closed = closed;
+        this.views = views;
         // Small, and freed only once unreachable: a data-path call racing close() never touches freed memory.
         Arena arena = Arena.ofAuto();
         this.flows = maps.flows().accessor(arena);
@@ -82,25 +94,6 @@ public abstract sealed class KernelFlowOffload implements FlowOffload permits Xd
         this.backends = maps.backends().accessor(arena);
         this.published = new long[maxBackendId + 1];
         this.seenInRound = new int[maxBackendId + 1];
-        Arrays.fill(published, -1);
-        views.add(this);
-    }
-
-    /** Another worker's view of {@code attached}: shared program, maps and links; its own segments and counters. */
-    KernelFlowOffload(KernelFlowOffload attached) {
-        this.interfaceName = attached.interfaceName;
-        this.entriesPerFlow = attached.entriesPerFlow;
-        this.maps = attached.maps;
-        this.program = attached.program;
-        this.links = attached.links;
-        this.closed = attached.closed;
-        this.views = attached.views;
-        Arena arena = Arena.ofAuto();
-        this.flows = maps.flows().accessor(arena);
-        this.pending = maps.flows().batch(arena, BATCH);
-        this.backends = maps.backends().accessor(arena);
-        this.published = new long[attached.published.length];
-        this.seenInRound = new int[attached.seenInRound.length];
         Arrays.fill(published, -1);
         views.add(this);
     }
