@@ -184,18 +184,23 @@ public abstract sealed class KernelFlowOffload implements FlowOffload permits Xd
     }
 
     /**
-     * Sends the gathered removals, then the installs, in a system call each. A flow the map refuses (full) stays
-     * in the pipeline, which carries its packets as before, and is counted.
+     * Sends the gathered removals, then the installs, in a system call each, and counts what the kernel did. A
+     * flow the map refuses (full) stays in the pipeline, which carries its packets as before, and is counted.
      */
     @Override
     public final void flush() {
-        if (pending.isEmpty()) {
-            return;
+        if (!pending.isEmpty()) {
+            pending.flush();
         }
-        pending.flush();
-        // Counted in flows; a flow with both its entries refused counts once.
-        events.add(INSTALLED, pending.takeWritten() / entriesPerFlow);
-        events.add(REMOVED, pending.takeDeleted() / entriesPerFlow);
+        // Also what the batch sent when it filled up. Counted in flows; a flow with both entries refused counts once.
+        int written = pending.takeWritten();
+        if (written > 0) {
+            events.add(INSTALLED, written / entriesPerFlow);
+        }
+        int deleted = pending.takeDeleted();
+        if (deleted > 0) {
+            events.add(REMOVED, deleted / entriesPerFlow);
+        }
         int refused = pending.takeRefused();
         if (refused > 0) {
             events.add(pending.lastRefusal() == Bpf.E2BIG ? MAP_FULL : INSTALL_FAILED,
