@@ -31,7 +31,7 @@ import io.loadshare.core.packet.TcpHeader;
  * then it is half-open. Above the pressure watermark, half-open sessions live only the short pressure timeout, and
  * in a table that sees the client alone, half-closed ones only the linger (the sweep shortens those already
  * there); in a full table, {@link #evictHalfOpen} makes room by evicting the
- * half-open entry with the earliest deadline among {@value #EVICTION_SAMPLES} slots from a random start (sampled,
+ * half-open entry with the earliest deadline among {@value #EVICTION_SAMPLES} sessions from a random start (sampled,
  * as Redis approximates LRU, so the cost stays bounded). Established sessions are never evicted.
  *
  * <p>Slot placement hashes the flow with a seed drawn per table, so nobody can choose flows that collide, and no
@@ -63,7 +63,7 @@ public final class SessionTable {
      * log(slots): about 600 slots at a million sessions. This bounds a lookup, should the seed ever be guessed.
      */
     static final int MAX_PROBE = 4096;
-    /** Consecutive slots {@link #evictHalfOpen} samples for a victim: a few cache lines from a random start. */
+    /** Sessions {@link #evictHalfOpen} samples for a victim, in the slots that follow a random start. */
     static final int EVICTION_SAMPLES = 16;
     private static final int WORDS = 3;
     private static final long KEY_MASK = 0xFF_FFFF_FFFFL;
@@ -254,9 +254,14 @@ public final class SessionTable {
         sampler ^= sampler >>> 7;
         sampler ^= sampler << 17;
         int slot = (int) (((sampler >>> 32) * capacity) >>> 32);
-        for (int i = 0; i < Math.min(EVICTION_SAMPLES, capacity); i++, slot = next(slot)) {
+        // Samples sessions, not slots: a run of empty slots must not leave a full table without a victim.
+        for (int seen = 0, looked = 0; seen < EVICTION_SAMPLES && looked < capacity; looked++, slot = next(slot)) {
             int base = slot * WORDS;
-            if (words[base + 1] != 0 && SessionState.isHalfOpen(state(slot))) {
+            if (words[base + 1] == 0) {
+                continue;
+            }
+            seen++;
+            if (SessionState.isHalfOpen(state(slot))) {
                 int deadline = (int) words[base + 2];
                 if (victim < 0 || deadline - earliest < 0) {
                     victim = slot;
