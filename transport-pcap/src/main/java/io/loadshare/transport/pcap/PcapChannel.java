@@ -1,23 +1,18 @@
 package io.loadshare.transport.pcap;
 
+import io.loadshare.core.channel.AbstractFrameChannel;
+import io.loadshare.core.channel.FrameChannelStats;
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.packet.CaptureHeader;
-import io.loadshare.core.pipeline.HardwareAddressed;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
-import io.netty.channel.AbstractChannel;
-import io.netty.channel.ChannelMetadata;
 import io.netty.channel.ChannelOutboundBuffer;
-import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
-import io.netty.channel.EventLoop;
 import io.netty.channel.IoEvent;
 import io.netty.channel.IoEventLoop;
 import io.netty.channel.IoRegistration;
 import io.netty.channel.epoll.EpollIoHandle;
 import io.netty.channel.epoll.EpollIoOps;
 import io.netty.channel.unix.FileDescriptor;
-import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -34,12 +29,9 @@ import java.net.SocketAddress;
  * longer than the snaplen are counted and dropped. Written frames go out through {@code pcap_inject}, one call
  * each; a refused frame is counted and dropped, since libpcap offers no transmit back-pressure.
  */
-public final class PcapChannel extends AbstractChannel implements HardwareAddressed {
-    private static final ChannelMetadata METADATA = new ChannelMetadata(false, 64);
-
+public final class PcapChannel extends AbstractFrameChannel<FrameChannelStats> {
     private final PcapChannelConfig config = new PcapChannelConfig(this);
     private final NetworkNamespace namespace;
-    private final PcapStats stats = new PcapStats();
     private volatile PcapHandle pcap;
     private volatile PcapAddress local;
     private volatile boolean open = true;
@@ -54,18 +46,13 @@ public final class PcapChannel extends AbstractChannel implements HardwareAddres
 
     /** A capture opened inside {@code namespace} (needs CAP_SYS_ADMIN to enter it). */
     public PcapChannel(NetworkNamespace namespace) {
-        super(null);
+        super("a pcap channel", "bind it to an interface with a PcapAddress", new FrameChannelStats());
         this.namespace = namespace;
     }
 
     @Override
     public PcapChannelConfig config() {
         return config;
-    }
-
-    /** Frames read, dropped and sent. */
-    public PcapStats stats() {
-        return stats;
     }
 
     /** The MAC set with {@link PcapChannelOption#HARDWARE_ADDRESS}, or {@code MacAddress.UNKNOWN}. */
@@ -85,23 +72,8 @@ public final class PcapChannel extends AbstractChannel implements HardwareAddres
     }
 
     @Override
-    public ChannelMetadata metadata() {
-        return METADATA;
-    }
-
-    @Override
     protected SocketAddress localAddress0() {
         return local;
-    }
-
-    @Override
-    protected SocketAddress remoteAddress0() {
-        return null;
-    }
-
-    @Override
-    protected boolean isCompatible(EventLoop loop) {
-        return loop instanceof IoEventLoop ioLoop && ioLoop.isCompatible(PcapUnsafe.class);
     }
 
     @Override
@@ -141,11 +113,6 @@ public final class PcapChannel extends AbstractChannel implements HardwareAddres
     }
 
     @Override
-    protected void doDisconnect() {
-        doClose();
-    }
-
-    @Override
     protected void doClose() {
         open = false;
         if (registration != null) {
@@ -163,19 +130,10 @@ public final class PcapChannel extends AbstractChannel implements HardwareAddres
         // Always armed for EPOLLIN once bound: a capture that is not read only fills libpcap's buffer.
     }
 
+    /** {@code pcap_inject} takes an address. */
     @Override
-    protected Object filterOutboundMessage(Object msg) {
-        if (!(msg instanceof ByteBuf buf)) {
-            throw new UnsupportedOperationException("a pcap channel sends ByteBuf frames, not "
-                    + msg.getClass().getName());
-        }
-        if (buf.hasMemoryAddress()) {
-            return buf;
-        }
-        ByteBuf direct = alloc().directBuffer(buf.readableBytes());
-        direct.writeBytes(buf, buf.readerIndex(), buf.readableBytes());
-        ReferenceCountUtil.safeRelease(buf);
-        return direct;
+    protected boolean sendsInPlace(ByteBuf frame) {
+        return frame.hasMemoryAddress();
     }
 
     @Override
@@ -185,17 +143,39 @@ public final class PcapChannel extends AbstractChannel implements HardwareAddres
             int length = frame.readableBytes();
             MemorySegment bytes = PcapHandle.ALL_MEMORY.asSlice(frame.memoryAddress() + frame.readerIndex(), length);
             if (pcap.inject(bytes, length) < 0) {
-                stats.countSendError(pcap.errorText());
+                countSendError(pcap.errorText());
             } else {
-                stats.countSent(length);
+                countSent(length);
             }
             in.remove();
         }
     }
 
-    private ByteBuf copyFrame(ByteBufAllocator allocator, PcapHandle handle) {
+    /** The next captured frame, or null when libpcap has none; frames cut at the snaplen are counted, skipped. */
+    @Override
+    protected ByteBuf nextFrame(int wanted) throws PcapException {
+        PcapHandle handle = pcap;
+        while (true) {
+            int result = handle.next();
+            if (result == PcapHandle.READ_NONE) {
+                return null;
+            }
+            if (result != PcapHandle.READ_OK) {
+                throw new PcapException("capture on " + local + " failed: " + handle.errorText());
+            }
+            if (handle.capturedLength() < handle.originalLength()) {
+                countReceivedOversize();
+                continue;
+            }
+            ByteBuf frame = copyFrame(handle);
+            countReceived(frame.readableBytes());
+            return frame;
+        }
+    }
+
+    private ByteBuf copyFrame(PcapHandle handle) {
         int length = handle.capturedLength();
-        ByteBuf frame = allocator.directBuffer(CaptureHeader.HEADROOM + length);
+        ByteBuf frame = config.getAllocator().directBuffer(CaptureHeader.HEADROOM + length);
         CaptureHeader.write(frame, handle.timestampNanos(), handle.originalLength());
         if (frame.hasMemoryAddress()) {
             MemorySegment.copy(PcapHandle.ALL_MEMORY, handle.dataAddress(), PcapHandle.ALL_MEMORY,
@@ -210,53 +190,16 @@ public final class PcapChannel extends AbstractChannel implements HardwareAddres
         return frame;
     }
 
-    private final class PcapUnsafe extends AbstractUnsafe implements EpollIoHandle {
+    private final class PcapUnsafe extends FrameUnsafe implements EpollIoHandle {
         @Override
         public FileDescriptor fd() {
             return descriptor;
         }
 
         @Override
-        public void connect(SocketAddress remoteAddress, SocketAddress localAddress, ChannelPromise promise) {
-            promise.setFailure(new UnsupportedOperationException(
-                    "a pcap channel does not connect; bind it to an interface with a PcapAddress"));
-        }
-
-        @Override
         public void handle(IoRegistration registration, IoEvent event) {
-            PcapHandle handle = pcap;
-            if (handle == null || !open) {
-                return;
-            }
-            ChannelPipeline pipeline = pipeline();
-            ByteBufAllocator allocator = config.getAllocator();
-            int budget = config.readBatch();
-            int read = 0;
-            while (read < budget) {
-                int result = handle.next();
-                if (result == PcapHandle.READ_OK) {
-                    if (handle.capturedLength() < handle.originalLength()) {
-                        stats.countOversize();
-                        continue;
-                    }
-                    ByteBuf frame = copyFrame(allocator, handle);
-                    stats.countReceived(frame.readableBytes());
-                    read++;
-                    pipeline.fireChannelRead(frame);
-                } else if (result == PcapHandle.READ_NONE) {
-                    break;
-                } else {
-                    if (read > 0) {
-                        pipeline.fireChannelReadComplete();
-                    }
-                    PcapException failure = new PcapException("capture on " + local + " failed: " + handle.errorText());
-                    pipeline.fireExceptionCaught(failure);
-                    close(voidPromise());
-                    return;
-                }
-            }
-            if (read > 0) {
-                pipeline.fireChannelReadComplete();
+            if (pcap != null && open) {
+                deliverFrames();
             }
         }
 
@@ -264,10 +207,5 @@ public final class PcapChannel extends AbstractChannel implements HardwareAddres
         public void close() {
             close(voidPromise());
         }
-    }
-
-    @Override
-    public String toString() {
-        return "PcapChannel(" + (local == null ? "unbound" : local) + ")";
     }
 }

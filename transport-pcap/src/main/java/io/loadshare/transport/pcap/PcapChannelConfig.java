@@ -1,14 +1,13 @@
 package io.loadshare.transport.pcap;
 
+import io.loadshare.core.channel.FrameChannelConfig;
 import io.loadshare.core.packet.MacAddress;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.DefaultChannelConfig;
-import io.netty.channel.MaxMessagesRecvByteBufAllocator;
 import java.util.Map;
 
 /** The configuration of both pcap channels; starts from {@link PcapSettings#defaults()}. */
-public final class PcapChannelConfig extends DefaultChannelConfig {
+public final class PcapChannelConfig extends FrameChannelConfig {
     private volatile int snaplen;
     private volatile boolean promiscuous;
     private volatile int bufferSize;
@@ -28,7 +27,7 @@ public final class PcapChannelConfig extends DefaultChannelConfig {
         bufferSize = settings.bufferSize();
         filter = settings.filter();
         pace = settings.pace();
-        ((MaxMessagesRecvByteBufAllocator) getRecvByteBufAllocator()).maxMessagesPerRead(settings.readBatch());
+        readBatch(settings.readBatch());
         return this;
     }
 
@@ -106,9 +105,5 @@ public final class PcapChannelConfig extends DefaultChannelConfig {
 
     boolean pace() {
         return pace;
-    }
-
-    int readBatch() {
-        return ((MaxMessagesRecvByteBufAllocator) getRecvByteBufAllocator()).maxMessagesPerRead();
     }
 }

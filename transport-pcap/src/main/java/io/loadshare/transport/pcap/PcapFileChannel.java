@@ -1,14 +1,10 @@
 package io.loadshare.transport.pcap;
 
+import io.loadshare.core.channel.AbstractFrameChannel;
+import io.loadshare.core.channel.FrameChannelStats;
 import io.loadshare.core.packet.CaptureHeader;
-import io.loadshare.core.pipeline.HardwareAddressed;
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.AbstractChannel;
-import io.netty.channel.ChannelMetadata;
 import io.netty.channel.ChannelOutboundBuffer;
-import io.netty.channel.ChannelPipeline;
-import io.netty.channel.ChannelPromise;
-import io.netty.channel.EventLoop;
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.file.Path;
@@ -30,11 +26,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Runs on any event loop: there is no descriptor to wait on.
  */
-public final class PcapFileChannel extends AbstractChannel implements HardwareAddressed {
-    private static final ChannelMetadata METADATA = new ChannelMetadata(false, 64);
-
+public final class PcapFileChannel extends AbstractFrameChannel<FrameChannelStats> {
     private final PcapChannelConfig config = new PcapChannelConfig(this);
-    private final PcapStats stats = new PcapStats();
     private final Runnable readTask = this::readBatch;
     private volatile boolean open = true;
     private volatile PcapFileAddress files;
@@ -44,19 +37,15 @@ public final class PcapFileChannel extends AbstractChannel implements HardwareAd
     private boolean recordPending;
     private long firstTimestamp = -1;
     private long startNanos;
+    private boolean inputEnded;
 
     public PcapFileChannel() {
-        super(null);
+        super("a pcap file channel", "bind it to a PcapFileAddress", new FrameChannelStats());
     }
 
     @Override
     public PcapChannelConfig config() {
         return config;
-    }
-
-    /** Frames read and written. */
-    public PcapStats stats() {
-        return stats;
     }
 
     /** The MAC set with {@link PcapChannelOption#HARDWARE_ADDRESS}, or {@code MacAddress.UNKNOWN}. */
@@ -76,35 +65,9 @@ public final class PcapFileChannel extends AbstractChannel implements HardwareAd
     }
 
     @Override
-    public ChannelMetadata metadata() {
-        return METADATA;
-    }
-
-    @Override
     protected SocketAddress localAddress0() {
         PcapFileAddress bound = files;
         return bound == null ? null : bound.asSocketAddress();
-    }
-
-    @Override
-    protected SocketAddress remoteAddress0() {
-        return null;
-    }
-
-    @Override
-    protected boolean isCompatible(EventLoop loop) {
-        return true;
-    }
-
-    @Override
-    protected AbstractUnsafe newUnsafe() {
-        return new AbstractUnsafe() {
-            @Override
-            public void connect(SocketAddress remote, SocketAddress local, ChannelPromise promise) {
-                promise.setFailure(new UnsupportedOperationException(
-                        "a pcap file channel does not connect; bind it to a PcapFileAddress"));
-            }
-        };
     }
 
     @Override
@@ -136,11 +99,6 @@ public final class PcapFileChannel extends AbstractChannel implements HardwareAd
     }
 
     @Override
-    protected void doDisconnect() throws IOException {
-        doClose();
-    }
-
-    @Override
     protected void doClose() throws IOException {
         open = false;
         try {
@@ -167,57 +125,41 @@ public final class PcapFileChannel extends AbstractChannel implements HardwareAd
         if (!isOpen()) {
             return;
         }
-        ChannelPipeline pipeline = pipeline();
-        int read = 0;
-        try {
-            while (read < config.readBatch()) {
-                if (!recordPending && !reader.next()) {
-                    finish(pipeline, read);
-                    return;
-                }
-                recordPending = true;
-                long wait = paceDelayNanos(reader.timestampNanos());
-                if (wait > 0) {
-                    readScheduled = true;
-                    eventLoop().schedule(readTask, wait, TimeUnit.NANOSECONDS);
-                    break;
-                }
-                ByteBuf frame = config.getAllocator().directBuffer(CaptureHeader.HEADROOM + reader.capturedLength());
-                try {
-                    CaptureHeader.write(frame, reader.timestampNanos(), reader.originalLength());
-                    reader.copyFrame(frame);
-                } catch (IOException | RuntimeException e) {
-                    frame.release();
-                    throw e;
-                }
-                recordPending = false;
-                frame.readerIndex(CaptureHeader.HEADROOM);
-                stats.countReceived(frame.readableBytes());
-                read++;
-                pipeline.fireChannelRead(frame);
-            }
-        } catch (IOException e) {
-            if (read > 0) {
-                pipeline.fireChannelReadComplete();
-            }
-            pipeline.fireExceptionCaught(e);
+        deliverFrames();
+        if (inputEnded) {
             unsafe().close(voidPromise());
-            return;
-        }
-        if (read > 0) {
-            pipeline.fireChannelReadComplete();
-        }
-        if (!readScheduled && config.isAutoRead()) {
+        } else if (isOpen() && !readScheduled && config.isAutoRead()) {
             readScheduled = true;
             eventLoop().execute(readTask);
         }
     }
 
-    private void finish(ChannelPipeline pipeline, int read) {
-        if (read > 0) {
-            pipeline.fireChannelReadComplete();
+    /** The next record, or null at the end of the input or while pacing waits (the read is then scheduled). */
+    @Override
+    protected ByteBuf nextFrame(int wanted) throws IOException {
+        if (!recordPending && !reader.next()) {
+            inputEnded = true;
+            return null;
         }
-        unsafe().close(voidPromise());
+        recordPending = true;
+        long wait = paceDelayNanos(reader.timestampNanos());
+        if (wait > 0) {
+            readScheduled = true;
+            eventLoop().schedule(readTask, wait, TimeUnit.NANOSECONDS);
+            return null;
+        }
+        ByteBuf frame = config.getAllocator().directBuffer(CaptureHeader.HEADROOM + reader.capturedLength());
+        try {
+            CaptureHeader.write(frame, reader.timestampNanos(), reader.originalLength());
+            reader.copyFrame(frame);
+        } catch (IOException | RuntimeException e) {
+            frame.release();
+            throw e;
+        }
+        recordPending = false;
+        frame.readerIndex(CaptureHeader.HEADROOM);
+        countReceived(frame.readableBytes());
+        return frame;
     }
 
     /** How long to wait before delivering a frame captured at {@code timestamp}, when pacing. */
@@ -234,15 +176,16 @@ public final class PcapFileChannel extends AbstractChannel implements HardwareAd
     }
 
     @Override
-    protected Object filterOutboundMessage(Object msg) {
-        if (!(msg instanceof ByteBuf)) {
-            throw new UnsupportedOperationException("a pcap file channel writes ByteBuf frames, not "
-                    + msg.getClass().getName());
-        }
+    protected void checkWritable() {
         if (writer == null) {
             throw new UnsupportedOperationException("this pcap file channel has no output file");
         }
-        return msg;
+    }
+
+    /** The writer copies from any buffer. */
+    @Override
+    protected boolean sendsInPlace(ByteBuf frame) {
+        return true;
     }
 
     @Override
@@ -250,14 +193,9 @@ public final class PcapFileChannel extends AbstractChannel implements HardwareAd
         for (Object msg; (msg = in.current()) != null; ) {
             ByteBuf frame = (ByteBuf) msg;
             writer.write(frame);
-            stats.countSent(frame.readableBytes());
+            countSent(frame.readableBytes());
             in.remove();
         }
         writer.flush();
-    }
-
-    @Override
-    public String toString() {
-        return "PcapFileChannel(" + (files == null ? "unbound" : files.asSocketAddress()) + ")";
     }
 }

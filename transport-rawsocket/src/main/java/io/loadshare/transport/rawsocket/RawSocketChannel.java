@@ -1,20 +1,16 @@
 package io.loadshare.transport.rawsocket;
 
+import io.loadshare.core.channel.AbstractFrameChannel;
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.packet.EthernetHeader;
 import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.packet.VirtioNetHeader;
-import io.loadshare.core.pipeline.HardwareAddressed;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.AbstractChannel;
 import io.netty.channel.ChannelException;
-import io.netty.channel.ChannelMetadata;
 import io.netty.channel.ChannelOutboundBuffer;
-import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
-import io.netty.channel.EventLoop;
 import io.netty.channel.IoEvent;
 import io.netty.channel.IoEventLoop;
 import io.netty.channel.IoRegistration;
@@ -22,7 +18,6 @@ import io.netty.channel.epoll.EpollIoEvent;
 import io.netty.channel.epoll.EpollIoHandle;
 import io.netty.channel.epoll.EpollIoOps;
 import io.netty.channel.unix.FileDescriptor;
-import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -46,10 +41,9 @@ import java.net.SocketAddress;
  * <p>An interface that goes down or disappears closes the channel with a {@link RawSocketException} saying so;
  * the pipeline sees {@code exceptionCaught}, then {@code channelInactive}.
  */
-public final class RawSocketChannel extends AbstractChannel implements HardwareAddressed {
+public final class RawSocketChannel extends AbstractFrameChannel<RawSocketStats> {
     /** A {@link RawSocketChannelOption#FANOUT_GROUP} value: start a new group whose id the kernel picks. */
     public static final int NEW_FANOUT_GROUP = 0x10000;
-    private static final ChannelMetadata METADATA = new ChannelMetadata(false, 64);
     private static final int MMSGHDR = 64;
     private static final int MAC_LENGTH = 6;
     private static final int VLAN_ID_MASK = 0xFFF;
@@ -75,7 +69,6 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
 
     private final RawSocketChannelConfig config;
     private final RawSocket socket;
-    private final RawSocketStats stats = new RawSocketStats();
     private final Arena arena = Arena.ofShared();
     private final MemorySegment zeroVnetHeader = arena.allocate(VirtioNetHeader.LENGTH);
 
@@ -85,7 +78,6 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
     private volatile int mtu;
     private volatile int interfaceIndex;
     private volatile int fanoutGroup = -1;
-    private volatile Throwable closeCause;
     /** The VLAN this channel serves on a trunk, or 0; fixed at bind. */
     private int vlan;
     /** The 802.1Q tag every frame sent gets when {@link #vlan} is set. */
@@ -127,7 +119,7 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
     }
 
     private RawSocketChannel(RawSocket socket) {
-        super(null);
+        super("a raw socket", "bind it to an interface with a RawSocketAddress", new RawSocketStats());
         this.socket = socket;
         this.config = new RawSocketChannelConfig(this);
     }
@@ -143,11 +135,6 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
     @Override
     public RawSocketChannelConfig config() {
         return config;
-    }
-
-    /** This channel's receive and send counters. */
-    public RawSocketStats stats() {
-        return stats;
     }
 
     /** The bound interface's MAC address; valid once active. */
@@ -185,7 +172,7 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
         }
         try {
             long taken = socket.takeKernelStatistics();
-            stats.countKernel(taken >>> 32, taken & 0xFFFF_FFFFL);
+            stats().countKernel(taken >>> 32, taken & 0xFFFF_FFFFL);
         } catch (RawSocketException closing) {
             // The socket is going away; its last figures stay.
         }
@@ -194,11 +181,6 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
     /** The EtherType this channel receives, or 0 for every one. */
     public int etherType() {
         return config.etherType();
-    }
-
-    /** Why the channel closed, if it closed on an error (an interface going down, say). */
-    public Throwable closeCause() {
-        return closeCause;
     }
 
     @Override
@@ -212,11 +194,6 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
     }
 
     @Override
-    public ChannelMetadata metadata() {
-        return METADATA;
-    }
-
-    @Override
     public RawSocketAddress localAddress() {
         return (RawSocketAddress) super.localAddress();
     }
@@ -224,16 +201,6 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
     @Override
     protected SocketAddress localAddress0() {
         return local;
-    }
-
-    @Override
-    protected SocketAddress remoteAddress0() {
-        return null;
-    }
-
-    @Override
-    protected boolean isCompatible(EventLoop loop) {
-        return loop instanceof IoEventLoop ioLoop && ioLoop.isCompatible(RawSocketUnsafe.class);
     }
 
     @Override
@@ -355,11 +322,6 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
     }
 
     @Override
-    protected void doDisconnect() throws Exception {
-        doClose();
-    }
-
-    @Override
     protected void doClose() throws Exception {
         active = false;
         try {
@@ -403,21 +365,6 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
         }
     }
 
-    @Override
-    protected Object filterOutboundMessage(Object msg) {
-        if (!(msg instanceof ByteBuf buf)) {
-            throw new UnsupportedOperationException("a raw socket sends ByteBuf frames, not "
-                    + msg.getClass().getName());
-        }
-        if (buf.isDirect() && buf.nioBufferCount() == 1) {
-            return buf;
-        }
-        ByteBuf direct = alloc().directBuffer(buf.readableBytes());
-        direct.writeBytes(buf, buf.readerIndex(), buf.readableBytes());
-        ReferenceCountUtil.safeRelease(buf);
-        return direct;
-    }
-
     /** Collects up to one batch of flushed frames without allocating. */
     private final class BatchCollector implements ChannelOutboundBuffer.MessageProcessor {
         int count;
@@ -443,10 +390,10 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
                 prepareMessage(i, batch[i]);
             }
             int sent = socket.sendBatch(messages, count);
-            stats.countSendCall(sent);
+            stats().countSendCall(sent);
             if (sent > 0) {
                 for (int i = 0; i < sent; i++) {
-                    stats.countSent(batch[i].readableBytes());
+                    countSent(batch[i].readableBytes());
                     batch[i] = null;
                     in.remove();
                 }
@@ -456,23 +403,23 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
             switch (errno) {
                 case Linux.EAGAIN, Linux.EINTR -> {
                     if (errno == Linux.EAGAIN) {
-                        stats.countSendBlocked();
+                        stats().countSendBlocked();
                         setEpollOut();
                         java.util.Arrays.fill(batch, 0, count, null);
                         return;
                     }
                 }
                 case Linux.EMSGSIZE, Linux.EINVAL -> {
-                    stats.countSendOversize();
+                    stats().countSendOversize();
                     in.remove();
                 }
                 case Linux.ENOBUFS -> {
-                    stats.countSendNoBuffers();
+                    stats().countSendNoBuffers();
                     in.remove();
                 }
                 case Linux.ENETDOWN, Linux.ENXIO, Linux.ENODEV -> throw interfaceGone(errno);
                 default -> {
-                    stats.countSendError();
+                    countSendError(Linux.errnoName(errno) + ": " + Linux.strerror(errno));
                     in.remove();
                 }
             }
@@ -549,6 +496,22 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
                 + " (" + Linux.strerror(errno) + ")", errno);
     }
 
+    /** The next frame of the ring or the socket's queue; an interface gone is said so. */
+    @Override
+    protected ByteBuf nextFrame(int wanted) throws RawSocketException {
+        ByteBuf frame;
+        try {
+            frame = readFrame(config.getAllocator(), wanted);
+        } catch (RawSocketException e) {
+            int errno = e.errno();
+            throw errno == Linux.ENETDOWN || errno == Linux.ENXIO || errno == Linux.ENODEV ? interfaceGone(errno) : e;
+        }
+        if (frame != null) {
+            readPending = false;
+        }
+        return frame;
+    }
+
     /**
      * Reads one frame, or returns null when none is waiting; oversize frames are counted and skipped. A plain
      * socket receives at most {@code wanted} frames per system call, so that no frame is left over when the read
@@ -572,7 +535,7 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
             }
             int length = ring.capturedLength();
             if (length < ring.wireLength() || length > config.maxFrameSize()) {
-                stats.countReceivedOversize();
+                countReceivedOversize();
                 ring.consumed();
                 continue;
             }
@@ -603,7 +566,7 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
                     receiveMessages.set(ValueLayout.JAVA_LONG, (long) MMSGHDR * i + MSG_CONTROLLEN, AUXDATA_SPACE);
                 }
                 int n = socket.receiveBatch(receiveMessages, want);
-                stats.countReceiveCall();
+                stats().countReceiveCall();
                 if (n < 0) {
                     receiveDrained = true;
                     return null;
@@ -616,7 +579,7 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
             long n = receiveMessages.get(ValueLayout.JAVA_INT, (long) MMSGHDR * i + MSG_LEN) & 0xFFFF_FFFFL;
             int length = (int) n - vnet;
             if (n >= receiveSlot || length > config.maxFrameSize() || length < 0) {
-                stats.countReceivedOversize();
+                countReceivedOversize();
                 continue;
             }
             int vlanTag = auxdataVlanTag(i);
@@ -632,7 +595,7 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
         if (vlan == 0 || vlanTag != -1 && (vlanTag & VLAN_ID_MASK) == vlan) {
             return true;
         }
-        stats.countReceivedOtherVlan();
+        stats().countReceivedOtherVlan();
         return false;
     }
 
@@ -688,7 +651,7 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
             }
         }
         frame.readerIndex(headroom);
-        stats.countReceived(length);
+        countReceived(length);
         return frame;
     }
 
@@ -713,16 +676,10 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
         }
     }
 
-    private final class RawSocketUnsafe extends AbstractUnsafe implements EpollIoHandle {
+    private final class RawSocketUnsafe extends FrameUnsafe implements EpollIoHandle {
         @Override
         public FileDescriptor fd() {
             return socket.descriptor();
-        }
-
-        @Override
-        public void connect(SocketAddress remoteAddress, SocketAddress localAddress, ChannelPromise promise) {
-            promise.setFailure(new UnsupportedOperationException(
-                    "a raw socket does not connect; bind it to an interface with a RawSocketAddress"));
         }
 
         @Override
@@ -760,48 +717,12 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
         }
 
         private void readReady() {
-            ChannelPipeline pipeline = pipeline();
-            ByteBufAllocator allocator = config.getAllocator();
-            int budget = config.readBatch();
             receiveDrained = false;
-            RawSocketException failure = null;
-            int read = 0;
-            try {
-                for (; read < budget; read++) {
-                    ByteBuf frame = readFrame(allocator, budget - read);
-                    if (frame == null) {
-                        break;
-                    }
-                    readPending = false;
-                    pipeline.fireChannelRead(frame);
-                    if (!isOpen()) {
-                        break;
-                    }
-                }
-            } catch (RawSocketException e) {
-                failure = e.errno() == Linux.ENETDOWN || e.errno() == Linux.ENXIO || e.errno() == Linux.ENODEV
-                        ? interfaceGone(e.errno()) : e;
-            }
-            stats.countWakeUp(read);
-            if (read > 0) {
-                pipeline.fireChannelReadComplete();
-            }
-            if (failure != null) {
-                failed(failure);
-                return;
-            }
-            if (!readPending && !config.isAutoRead() && ops.contains(EpollIoOps.EPOLLIN)) {
+            stats().countWakeUp(deliverFrames());
+            if (isOpen() && !readPending && !config.isAutoRead() && ops.contains(EpollIoOps.EPOLLIN)) {
                 ops = ops.without(EpollIoOps.EPOLLIN);
                 submitOps();
             }
-        }
-
-        private void failed(Throwable cause) {
-            if (closeCause == null) {
-                closeCause = cause;
-            }
-            pipeline().fireExceptionCaught(cause);
-            close(voidPromise());
         }
 
         @Override
@@ -812,7 +733,6 @@ public final class RawSocketChannel extends AbstractChannel implements HardwareA
 
     @Override
     public String toString() {
-        return "RawSocketChannel(" + (local == null ? "unbound" : local) + ", fd " + socket.descriptor().intValue()
-                + ")";
+        return super.toString() + " fd " + socket.descriptor().intValue();
     }
 }

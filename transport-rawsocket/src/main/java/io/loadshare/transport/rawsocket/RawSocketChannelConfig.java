@@ -1,13 +1,12 @@
 package io.loadshare.transport.rawsocket;
 
+import io.loadshare.core.channel.FrameChannelConfig;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.DefaultChannelConfig;
-import io.netty.channel.MaxMessagesRecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
 import java.util.Map;
 
 /** The configuration of a {@link RawSocketChannel}; starts from {@link RawSocketSettings#defaults()}. */
-public final class RawSocketChannelConfig extends DefaultChannelConfig {
+public final class RawSocketChannelConfig extends FrameChannelConfig {
     private volatile boolean vnetHeader;
     private volatile boolean ignoreOutgoing;
     private volatile SocketFilter socketFilter;
@@ -40,7 +39,7 @@ public final class RawSocketChannelConfig extends DefaultChannelConfig {
         fanoutGroup = settings.fanoutGroup();
         qdiscBypass = settings.qdiscBypass();
         vlan = settings.vlan();
-        ((MaxMessagesRecvByteBufAllocator) getRecvByteBufAllocator()).maxMessagesPerRead(settings.readBatch());
+        readBatch(settings.readBatch());
         setWriteBufferWaterMark(new WriteBufferWaterMark(settings.writeBufferLow(), settings.writeBufferHigh()));
         return this;
     }
@@ -194,9 +193,5 @@ public final class RawSocketChannelConfig extends DefaultChannelConfig {
 
     int etherType() {
         return etherType;
-    }
-
-    int readBatch() {
-        return ((MaxMessagesRecvByteBufAllocator) getRecvByteBufAllocator()).maxMessagesPerRead();
     }
 }

@@ -1,33 +1,33 @@
 package io.loadshare.transport.rawsocket;
 
-import io.loadshare.core.metrics.LongCounters;
+import io.loadshare.core.channel.FrameChannelStats;
 
-/** A raw-socket channel's own counters, written by its event loop and readable from any thread. */
-public final class RawSocketStats {
+/**
+ * A raw-socket channel's counters: those of every frame channel, and the socket's own (send errors by errno, VLAN
+ * skips, the kernel's PACKET_STATISTICS, wake-ups and system calls with their batch sizes). Written by the channel's
+ * event loop, readable from any thread.
+ */
+public final class RawSocketStats extends FrameChannelStats {
     /** Buckets of the two batch histograms: up to 0, 1, 2, 4, ... 64 frames, and more. */
     public static final int BATCH_BUCKETS = 9;
-    private static final int RX_FRAMES = 0;
-    private static final int RX_BYTES = 1;
-    private static final int RX_OVERSIZE = 2;
-    private static final int TX_FRAMES = 3;
-    private static final int TX_BYTES = 4;
-    private static final int TX_OVERSIZE = 5;
-    private static final int TX_NO_BUFFERS = 6;
-    private static final int TX_ERRORS = 7;
-    private static final int TX_BLOCKED = 8;
-    private static final int RX_OTHER_VLAN = 9;
-    private static final int KERNEL_PACKETS = 10;
-    private static final int KERNEL_DROPS = 11;
-    private static final int WAKE_UPS = 12;
-    private static final int WAKE_UP_FRAMES = 13;
-    private static final int RECEIVE_CALLS = 14;
-    private static final int SEND_CALLS = 15;
-    private static final int SEND_CALL_FRAMES = 16;
+    private static final int TX_OVERSIZE = FIRST_OWN_COUNTER;
+    private static final int TX_NO_BUFFERS = FIRST_OWN_COUNTER + 1;
+    private static final int TX_BLOCKED = FIRST_OWN_COUNTER + 2;
+    private static final int RX_OTHER_VLAN = FIRST_OWN_COUNTER + 3;
+    private static final int KERNEL_PACKETS = FIRST_OWN_COUNTER + 4;
+    private static final int KERNEL_DROPS = FIRST_OWN_COUNTER + 5;
+    private static final int WAKE_UPS = FIRST_OWN_COUNTER + 6;
+    private static final int WAKE_UP_FRAMES = FIRST_OWN_COUNTER + 7;
+    private static final int RECEIVE_CALLS = FIRST_OWN_COUNTER + 8;
+    private static final int SEND_CALLS = FIRST_OWN_COUNTER + 9;
+    private static final int SEND_CALL_FRAMES = FIRST_OWN_COUNTER + 10;
     /** Buckets of frames per wake-up, then of frames per send call. */
-    private static final int WAKE_UP_BUCKETS = 17;
+    private static final int WAKE_UP_BUCKETS = FIRST_OWN_COUNTER + 11;
     private static final int SEND_CALL_BUCKETS = WAKE_UP_BUCKETS + BATCH_BUCKETS;
 
-    private final LongCounters counters = new LongCounters(SEND_CALL_BUCKETS + BATCH_BUCKETS);
+    RawSocketStats() {
+        super(SEND_CALL_BUCKETS + BATCH_BUCKETS - FIRST_OWN_COUNTER);
+    }
 
     /** The largest batch bucket {@code bucket} holds: 0, 1, 2, 4, ... 64, then infinity. */
     public static double batchBucketBound(int bucket) {
@@ -90,15 +90,6 @@ public final class RawSocketStats {
         return counters.get(SEND_CALL_BUCKETS + bucket);
     }
 
-    void countReceived(int bytes) {
-        counters.increment(RX_FRAMES);
-        counters.add(RX_BYTES, bytes);
-    }
-
-    void countReceivedOversize() {
-        counters.increment(RX_OVERSIZE);
-    }
-
     void countReceivedOtherVlan() {
         counters.increment(RX_OTHER_VLAN);
     }
@@ -124,11 +115,6 @@ public final class RawSocketStats {
         return counters.get(KERNEL_DROPS);
     }
 
-    void countSent(int bytes) {
-        counters.increment(TX_FRAMES);
-        counters.add(TX_BYTES, bytes);
-    }
-
     void countSendOversize() {
         counters.increment(TX_OVERSIZE);
     }
@@ -137,38 +123,13 @@ public final class RawSocketStats {
         counters.increment(TX_NO_BUFFERS);
     }
 
-    void countSendError() {
-        counters.increment(TX_ERRORS);
-    }
-
     void countSendBlocked() {
         counters.increment(TX_BLOCKED);
-    }
-
-    public long receivedFrames() {
-        return counters.get(RX_FRAMES);
-    }
-
-    public long receivedBytes() {
-        return counters.get(RX_BYTES);
-    }
-
-    /** Frames longer than max-frame-size: dropped, never truncated. */
-    public long receivedOversize() {
-        return counters.get(RX_OVERSIZE);
     }
 
     /** Frames skipped because they were not of the channel's VLAN (untagged ones included). */
     public long receivedOtherVlan() {
         return counters.get(RX_OTHER_VLAN);
-    }
-
-    public long sentFrames() {
-        return counters.get(TX_FRAMES);
-    }
-
-    public long sentBytes() {
-        return counters.get(TX_BYTES);
     }
 
     /** Frames the kernel refused as too long for the interface (EMSGSIZE). */
@@ -179,11 +140,6 @@ public final class RawSocketStats {
     /** Frames dropped because the driver queue was full (ENOBUFS). */
     public long sendNoBufferDrops() {
         return counters.get(TX_NO_BUFFERS);
-    }
-
-    /** Frames dropped for any other send error. */
-    public long sendErrors() {
-        return counters.get(TX_ERRORS);
     }
 
     /** Times a send found the socket full and waited for EPOLLOUT. */
