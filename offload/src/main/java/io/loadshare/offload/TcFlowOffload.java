@@ -5,6 +5,7 @@ import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Packet;
+import io.loadshare.core.pipeline.Service;
 import io.loadshare.offload.bpf.Bpf;
 import io.loadshare.offload.bpf.BpfException;
 import io.loadshare.offload.bpf.BpfLink;
@@ -167,9 +168,24 @@ public final class TcFlowOffload extends KernelFlowOffload {
                         & 0xFFFF);
     }
 
+    /**
+     * Gathers both directions' deletes. Without source NAT the reply's key follows from the session itself (its
+     * backend's address and port to the client's), so ending a session asks the kernel nothing; with source NAT,
+     * or when the backend has left the pool, it is read from the request's entry.
+     */
     @Override
-    public void remove(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
+    public void remove(int slot, int protocol, int sourceAddress, int sourcePort, int destinationAddress,
             int destinationPort) {
+        Backend backend = context.sessions().natPort(slot) == 0 ? backendOf(slot) : null;
+        if (backend != null) {
+            FastPathMaps.writeKey(flows.key(), protocol, sourceAddress, sourcePort, destinationAddress,
+                    destinationPort);
+            removeLater();
+            int backendPort = backend.port() == 0 ? destinationPort : backend.port();
+            FastPathMaps.writeKey(flows.key(), protocol, backend.address(), backendPort, sourceAddress, sourcePort);
+            removeLater();
+            return;
+        }
         // The reply's key is read from the request's entry, which an install gathered but not yet sent lacks.
         if (hasPending()) {
             flush();
@@ -181,6 +197,12 @@ public final class TcFlowOffload extends KernelFlowOffload {
         removeLater();
         replyKey(protocol);
         removeLater();
+    }
+
+    /** The session's backend, while its pool still holds it; ids are not reused while a session refers to one. */
+    private Backend backendOf(int slot) {
+        Service service = context.services().byIndex(context.sessions().serviceIndex(slot));
+        return service == null ? null : service.pool().byId(context.sessions().backendId(slot));
     }
 
     /** How long since either direction was last seen. */

@@ -157,7 +157,12 @@ public final class XdpFlowOffload extends KernelFlowOffload {
     }
 
     @Override
-    public void remove(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
+    public void remove(int slot, int protocol, int sourceAddress, int sourcePort, int destinationAddress,
+            int destinationPort) {
+        removeFlow(protocol, sourceAddress, sourcePort, destinationAddress, destinationPort);
+    }
+
+    private void removeFlow(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
             int destinationPort) {
         FastPathMaps.writeKey(flows.key(), protocol, sourceAddress, sourcePort, destinationAddress, destinationPort);
         removeLater();
@@ -245,7 +250,7 @@ public final class XdpFlowOffload extends KernelFlowOffload {
         int slot = backend == null || sessions.isFull() && !sessions.evictHalfOpen() ? -1
                 : sessions.insert(learnt, service.index(), backendId, now);
         if (slot < 0) {
-            remove(learnt.protocol(), learnt.sourceAddress(), learnt.sourcePort(), learnt.destinationAddress(),
+            removeFlow(learnt.protocol(), learnt.sourceAddress(), learnt.sourcePort(), learnt.destinationAddress(),
                     learnt.destinationPort());
             return;
         }

@@ -25,7 +25,7 @@ public interface FlowOffload extends OffloadedFlows, AutoCloseable {
         }
 
         @Override
-        public void remove(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
+        public void remove(int slot, int protocol, int sourceAddress, int sourcePort, int destinationAddress,
                 int destinationPort) {
         }
 

@@ -9,7 +9,7 @@ public interface OffloadedFlows {
     /** No fast path: nothing to forget, nothing seen. */
     OffloadedFlows NONE = new OffloadedFlows() {
         @Override
-        public void remove(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
+        public void remove(int slot, int protocol, int sourceAddress, int sourcePort, int destinationAddress,
                 int destinationPort) {
         }
 
@@ -23,9 +23,10 @@ public interface OffloadedFlows {
     /**
      * Stops carrying a flow's packets; they reach the pipeline again. A fast path may gather removals and send
      * them together (see {@code FlowOffload#flush}): the session has ended, so a packet the kernel forwards
-     * meanwhile goes where it went before.
+     * meanwhile goes where it went before. The session is still in the table at {@code slot} during the call, so
+     * the fast path may read what else it needs of it (its backend, its source-NAT port).
      */
-    void remove(int protocol, int sourceAddress, int sourcePort, int destinationAddress, int destinationPort);
+    void remove(int slot, int protocol, int sourceAddress, int sourcePort, int destinationAddress, int destinationPort);
 
     /** Nanoseconds since the fast path last carried a packet of the flow, or -1 when it holds no such flow. */
     long idleNanos(int protocol, int sourceAddress, int sourcePort, int destinationAddress, int destinationPort);

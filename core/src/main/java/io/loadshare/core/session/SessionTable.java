@@ -573,7 +573,7 @@ public final class SessionTable {
         if ((words[base + 2] & OFFLOADED) != 0) {
             long w0 = words[base];
             long w1 = words[base + 1];
-            offloads.remove((int) (w1 >>> 32) & 0xFF, (int) (w0 >>> 32), (int) (w1 >>> 16) & 0xFFFF, (int) w0,
+            offloads.remove(slot, (int) (w1 >>> 32) & 0xFF, (int) (w0 >>> 32), (int) (w1 >>> 16) & 0xFFFF, (int) w0,
                     (int) w1 & 0xFFFF);
         }
         words[base] = 0;

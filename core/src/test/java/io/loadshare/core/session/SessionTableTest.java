@@ -45,7 +45,7 @@ class SessionTableTest {
         final Map<FlowKey, Long> idle = new HashMap<>();
 
         @Override
-        public void remove(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
+        public void remove(int slot, int protocol, int sourceAddress, int sourcePort, int destinationAddress,
                 int destinationPort) {
             removed.add(new FlowKey(protocol, sourceAddress, sourcePort, destinationAddress, destinationPort));
         }

@@ -23,7 +23,7 @@ public final class RecordingFastPath implements FlowOffload {
     }
 
     @Override
-    public void remove(int protocol, int sourceAddress, int sourcePort, int destinationAddress, int destinationPort) {
+    public void remove(int slot, int protocol, int sourceAddress, int sourcePort, int destinationAddress, int destinationPort) {
         events.add("remove " + sourcePort);
     }
 
