@@ -190,6 +190,11 @@ public abstract class AbstractFrameChannel<S extends FrameChannelStats> extends 
     @Override
     public String toString() {
         SocketAddress local = localAddress0();
-        return getClass().getSimpleName() + "(" + (local == null ? "unbound" : local) + ")";
+        return getClass().getSimpleName() + "(" + (local == null ? "unbound" : local) + details() + ")";
+    }
+
+    /** What {@link #toString()} adds after the local address, such as {@code ", fd 7"}. */
+    protected String details() {
+        return "";
     }
 }

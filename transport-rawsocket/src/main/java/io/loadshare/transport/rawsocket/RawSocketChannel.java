@@ -732,7 +732,7 @@ public final class RawSocketChannel extends AbstractFrameChannel<RawSocketStats>
     }
 
     @Override
-    public String toString() {
-        return super.toString() + " fd " + socket.descriptor().intValue();
+    protected String details() {
+        return ", fd " + socket.descriptor().intValue();
     }
 }
