@@ -121,7 +121,7 @@ final class HealthChecker implements AutoCloseable {
     }
 
     private void check(Service service, Backend backend, Settings settings) {
-        int port = backend.port() == 0 ? service.port() : backend.port();
+        int port = backend.serverPort(service.port());
         if (discovered(service, backend)) {
             synProbe.probe(service.address(), port, backend.mac(), settings.timeoutMillis())
                     .addListener(f -> record(service, backend, settings, (Boolean) f.getNow()));

@@ -181,8 +181,8 @@ public final class TcFlowOffload extends KernelFlowOffload {
             FastPathMaps.writeKey(flows.key(), protocol, sourceAddress, sourcePort, destinationAddress,
                     destinationPort);
             removeLater();
-            int backendPort = backend.port() == 0 ? destinationPort : backend.port();
-            FastPathMaps.writeKey(flows.key(), protocol, backend.address(), backendPort, sourceAddress, sourcePort);
+            FastPathMaps.writeKey(flows.key(), protocol, backend.address(), backend.serverPort(destinationPort),
+                    sourceAddress, sourcePort);
             removeLater();
             return;
         }

@@ -52,6 +52,11 @@ public record Backend(int id, int address, int port, long mac, int weight, Backe
         return new Backend(id, address, port, newMac, weight, state);
     }
 
+    /** The port an address-translating mode sends to: this backend's own, or {@code virtualPort} when it keeps it. */
+    public int serverPort(int virtualPort) {
+        return port == 0 ? virtualPort : port;
+    }
+
     @Override
     public String toString() {
         return "backend#" + id + " " + Ipv4Address.format(address) + (port == 0 ? "" : ":" + port)

@@ -113,7 +113,7 @@ final class NatRewriter extends ChannelInboundHandlerAdapter {
         if (context.sessions().lastHop(packet.sessionSlot()) == 0) {
             context.sessions().setLastHop(packet.sessionSlot(), packet.ethernet().source());
         }
-        int backendPort = backend.port() == 0 ? service.port() : backend.port();
+        int backendPort = backend.serverPort(service.port());
         if (!decrementTtl(packet.ip())) {
             return DropReason.TTL_EXPIRED;
         }

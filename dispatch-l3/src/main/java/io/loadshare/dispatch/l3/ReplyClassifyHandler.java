@@ -63,8 +63,8 @@ final class ReplyClassifyHandler extends ChannelInboundHandlerAdapter {
                 continue;
             }
             Backend backend = service.pool().byId(sessions.backendId(slot));
-            int backendPort = backend == null || backend.port() == 0 ? service.port() : backend.port();
-            if (backend == null || backend.address() != packet.sourceAddress() || backendPort != packet.sourcePort()) {
+            if (backend == null || backend.address() != packet.sourceAddress()
+                    || backend.serverPort(service.port()) != packet.sourcePort()) {
                 continue;
             }
             if (!packet.isIcmpError()) {

@@ -75,6 +75,11 @@ final class Linux {
     static final int ENETDOWN = 100;
     static final int ENOBUFS = 105;
 
+    /** Whether a socket error says its interface went down or away. */
+    static boolean isInterfaceGone(int errno) {
+        return errno == ENETDOWN || errno == ENXIO || errno == ENODEV;
+    }
+
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));

@@ -504,7 +504,7 @@ public final class RawSocketChannel extends AbstractFrameChannel<RawSocketStats>
             frame = readFrame(config.getAllocator(), wanted);
         } catch (RawSocketException e) {
             int errno = e.errno();
-            throw errno == Linux.ENETDOWN || errno == Linux.ENXIO || errno == Linux.ENODEV ? interfaceGone(errno) : e;
+            throw Linux.isInterfaceGone(errno) ? interfaceGone(errno) : e;
         }
         if (frame != null) {
             readPending = false;
@@ -708,7 +708,7 @@ public final class RawSocketChannel extends AbstractFrameChannel<RawSocketStats>
         private void checkPendingError() {
             try {
                 int errno = socket.pendingError();
-                if (errno == Linux.ENETDOWN || errno == Linux.ENXIO || errno == Linux.ENODEV) {
+                if (Linux.isInterfaceGone(errno)) {
                     failed(interfaceGone(errno));
                 }
             } catch (RawSocketException e) {
