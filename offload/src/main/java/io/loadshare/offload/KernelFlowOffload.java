@@ -1,10 +1,10 @@
 package io.loadshare.offload;
 
+import io.loadshare.core.pipeline.FlowOffload;
 import io.loadshare.core.backend.Backend;
 import io.loadshare.core.backend.BackendState;
 import io.loadshare.core.metrics.LongCounters;
 import io.loadshare.core.netns.NetworkNamespace;
-import io.loadshare.core.offload.FlowOffload;
 import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Service;
@@ -208,12 +208,29 @@ public abstract sealed class KernelFlowOffload implements FlowOffload permits Xd
         }
     }
 
-    /** Nanoseconds since the flow the key segment of {@link #flows} names was last seen, or -1 without it. */
+    /**
+     * The client's side: the flow's own key in both programs (LSMAC's flows and LSNAT's request entries).
+     */
+    @Override
+    public final long clientIdleNanos(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
+            int destinationPort) {
+        FastPathMaps.writeKey(flows.key(), protocol, sourceAddress, sourcePort, destinationAddress, destinationPort);
+        return idleOfKey();
+    }
+
+    /**
+     * Nanoseconds since the flow the key segment of {@link #flows} names was last carried, or -1 when the map holds
+     * no such flow or it carried none of its packets.
+     */
     final long idleOfKey() {
-        if (flows.lookup() != 0) {
-            return -1;
-        }
-        return Math.max(0, System.nanoTime() - flows.value().get(ValueLayout.JAVA_LONG, FastPathMaps.FLOW_LAST_SEEN));
+        return flows.lookup() != 0 ? -1 : idleOfValue();
+    }
+
+    /** {@link #idleOfKey} of the entry the last lookup found. */
+    final long idleOfValue() {
+        long lastSeen = flows.value().get(ValueLayout.JAVA_LONG, FastPathMaps.FLOW_LAST_SEEN);
+        // 0: installed or placed, but no packet carried since.
+        return lastSeen == 0 ? -1 : Math.max(0, System.nanoTime() - lastSeen);
     }
 
     /** Packets and bytes the fast path carried for a backend, summed over the CPUs. Any thread; it allocates. */

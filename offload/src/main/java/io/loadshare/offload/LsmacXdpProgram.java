@@ -66,7 +66,7 @@ import io.loadshare.offload.bpf.BpfAssembler;
  *   id = maglev[vip->offset + (flow_hash(key) * vip->size >> 32)];
  *   backend = lookup(backends, id);                               if (!backend || !backend->up) return XDP_PASS;
  *   if (ringbuf_output(ring, { key, id, vip->service }, BPF_RB_NO_WAKEUP)) return XDP_PASS;
- *   update(flows, key, { id, bpf_ktime_get_ns() }, BPF_NOEXIST);
+ *   update(flows, key, { id, 0 }, BPF_NOEXIST);              (last seen 0: the SYN alone opens nothing)
  *   rewrite and count as above; return XDP_TX;
  * </pre>
  * Registers: r6 the context, r7 the frame, r8 its end, r9
@@ -191,7 +191,8 @@ final class LsmacXdpProgram {
                 .movImm(R4, RB_NO_WAKEUP).call(RINGBUF_OUTPUT)
                 .jumpImm(JNE, R0, 0, PASS)
                 .load(W, R1, R10, -40).store(DW, R10, -72, R1)
-                .call(KTIME_GET_NS).store(DW, R10, -64, R0)
+                // Not carried yet: a SYN alone opens nothing, so the session's idleness stays the table's own.
+                .movImm(R1, 0).store(DW, R10, -64, R1)
                 .loadMap(R1, maps.flows()).mov(R2, R10).aluImm(ADD, R2, -16).mov(R3, R10).aluImm(ADD, R3, -72)
                 .movImm(R4, NOEXIST).call(MAP_UPDATE_ELEM);
         rewrite(a, R9, dispatcherMac);

@@ -210,13 +210,13 @@ public final class TcFlowOffload extends KernelFlowOffload {
     public long idleNanos(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
             int destinationPort) {
         FastPathMaps.writeKey(flows.key(), protocol, sourceAddress, sourcePort, destinationAddress, destinationPort);
-        long request = idleOfKey();
-        if (request < 0) {
+        if (flows.lookup() != 0) {
             return -1;
         }
+        long request = idleOfValue();
         replyKey(protocol);
         long reply = idleOfKey();
-        return reply < 0 ? request : Math.min(request, reply);
+        return request < 0 ? reply : reply < 0 ? request : Math.min(request, reply);
     }
 
     @Override

@@ -168,11 +168,11 @@ public final class XdpFlowOffload extends KernelFlowOffload {
         removeLater();
     }
 
+    /** LSMAC carries the client's side alone. */
     @Override
     public long idleNanos(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
             int destinationPort) {
-        FastPathMaps.writeKey(flows.key(), protocol, sourceAddress, sourcePort, destinationAddress, destinationPort);
-        return idleOfKey();
+        return clientIdleNanos(protocol, sourceAddress, sourcePort, destinationAddress, destinationPort);
     }
 
     @Override

@@ -5,7 +5,6 @@ import io.loadshare.core.backend.Backend;
 import io.loadshare.core.config.CoreSettings;
 import io.loadshare.core.metrics.DispatchCounters;
 import io.loadshare.core.metrics.DropReason;
-import io.loadshare.core.offload.FlowOffload;
 import io.loadshare.core.scheduler.Scheduler;
 import io.loadshare.core.session.PersistenceTemplates;
 import io.loadshare.core.session.SessionEnd;

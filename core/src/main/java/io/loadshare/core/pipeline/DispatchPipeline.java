@@ -1,6 +1,5 @@
 package io.loadshare.core.pipeline;
 
-import io.loadshare.core.offload.OffloadHandler;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelPipeline;
 import java.util.Objects;

@@ -4,7 +4,7 @@ import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.packet.TcpHeader;
 
 /**
- * The session table of one event loop: an open-addressing hash table over a single {@code long[]}, three words
+ * The session storage of one event loop: an open-addressing hash table over a single {@code long[]}, three words
  * per slot, with linear probing and backward-shift deletion (no tombstones). It is not thread-safe by design:
  * only its event loop touches it, so it takes no locks.
  *
@@ -12,19 +12,19 @@ import io.loadshare.core.packet.TcpHeader;
  * <pre>
  * word 0: source address (32) | destination address (32)
  * word 1: NAT port (16) | service index (8) | protocol (8) | source port (16) | destination port (16)
- * word 2: aux (8) | offloaded (1) | state (7) | backend id (16) | deadline, event-loop milliseconds (32)
+ * word 2: expected ACK (8) | offloaded (1) | state (7) | backend id (16) | deadline, event-loop milliseconds (32)
  * </pre>
  * The table never exceeds a load factor of {@value #MAX_LOAD_PERCENT}%, so a full table costs
  * 24 / 0.{@value #MAX_LOAD_PERCENT} = 30 bytes per session, under the paper's 32. A protocol of 0 marks an empty
  * slot. Deadlines are compared wrap-safe ({@code deadline - now <= 0}), so timeouts are limited to 24 days.
  *
- * <p>Lifecycle (paper section 3.1, with IPVS's TCP states): a TCP entry is created on SYN without ACK. One side's
- * FIN+ACK half-closes it: the other side may go on sending for as long as it likes, so it lives the half-closed
- * timeout, each packet restarting it. The other side's FIN, or an RST, starts a linger that each later packet
- * restarts, so that retransmitted FINs and the last ACKs still reach the same backend. LSMAC sees the client
- * alone, so its half-closed sessions end by their timeout. UDP entries end by idle timeout alone. Expired entries
- * are removed when a lookup finds them and by
- * {@link #sweep}, which visits a bounded number of slots per call.
+ * <p>Lifecycle (paper section 3.1): a TCP entry is created on SYN without ACK and moves through the states that
+ * {@link TcpLifecycle} decides; each state lives as long as {@link ExpiryPolicy} says, each packet that keeps it
+ * restarting its timer. One side's FIN+ACK half-closes it: the other side may go on sending for as long as it
+ * likes, so it lives the half-closed timeout. The other side's FIN starts a linger that each later packet restarts,
+ * so that retransmitted FINs and the last ACKs still reach the same backend; an RST starts a linger that later
+ * packets do not restart. UDP entries end by idle timeout alone. Expired entries are removed when a lookup finds
+ * them and by {@link #sweep}, which visits a bounded number of slots per call.
  *
  * <p>Against a SYN flood (IPVS's {@code secure_tcp} and {@code drop_entry}, stricter): a session is established only
  * by the client's ACK after its SYN, and in a table that sees replies only after the backend's SYN-ACK too; until
@@ -43,9 +43,8 @@ import io.loadshare.core.packet.TcpHeader;
  * spoofed or not, can move where another session's replies go.
  *
  * <p>A session handed to an in-kernel fast path ({@link #markOffloaded}) is taken back from it when it leaves the
- * table, and its packets may no longer reach the table: before such a session expires, the table asks the fast
- * path when it last saw the flow ({@link OffloadedFlows#idleNanos}) and, if that was within the state's timeout,
- * keeps it for the rest of that timeout.
+ * table, and its packets may no longer reach the table: at such a session's deadline, {@link ExpiryPolicy#atDeadline}
+ * decides from what the fast path saw of the flow ({@link CarriedFlows}) whether it lives on, and in which state.
  *
  * <p>A slot index returned by {@link #lookup} or {@link #insert} stays valid until the next insert, removal or
  * sweep.
@@ -75,22 +74,30 @@ public final class SessionTable {
     private final long[] lastHops;
     private final int capacity;
     private final int maxSessions;
-    private final int synTimeoutMillis;
-    private final int pressureSynTimeoutMillis;
     private final int pressureSize;
-    private final boolean seesReplies;
+    private final TcpLifecycle lifecycle;
+    private final ExpiryPolicy expiry;
+    /** The fast path's sightings of the flow in {@link #askedSlot}, for {@link ExpiryPolicy#atDeadline}. */
+    private final ExpiryPolicy.Sightings sightings = new ExpiryPolicy.Sightings() {
+        @Override
+        public long idleNanos() {
+            return ask(false);
+        }
+
+        @Override
+        public long clientIdleNanos() {
+            return ask(true);
+        }
+    };
+    private int askedSlot;
     private final long seed = new java.security.SecureRandom().nextLong();
     /** Sessions by state; written by the owning loop, read by the control plane. */
     private final io.loadshare.core.metrics.LongCounters byState =
             new io.loadshare.core.metrics.LongCounters(SessionState.LIMIT);
     private long sampler = seed | 1;
-    private final int tcpIdleMillis;
-    private final int lingerMillis;
-    private final int halfClosedMillis;
-    private final int udpIdleMillis;
     private final int sweepBudget;
     private final SessionListener listener;
-    private OffloadedFlows offloads = OffloadedFlows.NONE;
+    private CarriedFlows offloads = CarriedFlows.NONE;
     private int size;
     private int sweepCursor;
 
@@ -108,33 +115,24 @@ public final class SessionTable {
                 ((long) maxSessions * 100 + MAX_LOAD_PERCENT - 1) / MAX_LOAD_PERCENT + 1);
         this.words = new long[capacity * WORDS];
         this.lastHops = seesReplies ? new long[capacity] : null;
-        this.seesReplies = seesReplies;
-        this.pressureSynTimeoutMillis = millis(settings.tcpSynTimeoutUnderPressure().toMillis());
+        this.lifecycle = new TcpLifecycle(seesReplies);
+        this.expiry = new ExpiryPolicy(settings, seesReplies);
         this.pressureSize = (int) Math.max(1, Math.min(maxSessions, Math.round(maxSessions
                 * settings.pressureWatermark())));
-        this.synTimeoutMillis = millis(settings.tcpSynTimeout().toMillis());
-        this.tcpIdleMillis = millis(settings.tcpIdleTimeout().toMillis());
-        this.lingerMillis = millis(settings.tcpLinger().toMillis());
-        this.halfClosedMillis = millis(settings.tcpHalfClosedTimeout().toMillis());
-        this.udpIdleMillis = millis(settings.udpIdleTimeout().toMillis());
         long budget = (long) Math.ceil((double) capacity * settings.sweepInterval().toNanos()
                 / settings.sweepCycle().toNanos());
         this.sweepBudget = (int) Math.max(1, Math.min(capacity, budget));
         this.listener = listener;
     }
 
-    private static int millis(long value) {
-        return (int) Math.max(1, value);
-    }
-
     /** The fast path that carries the packets of sessions marked offloaded; call on the owning loop. */
-    public void offloadTo(OffloadedFlows offloads) {
+    public void offloadTo(CarriedFlows offloads) {
         this.offloads = java.util.Objects.requireNonNull(offloads, "offloads");
     }
 
     /** How long a closing (FIN or RST) session lingers, in milliseconds. */
     public int lingerMillis() {
-        return lingerMillis;
+        return expiry.lingerMillis();
     }
 
     /** Sessions currently held, lingering ones included. */
@@ -261,7 +259,7 @@ public final class SessionTable {
                 continue;
             }
             seen++;
-            if (SessionState.isHalfOpen(state(slot))) {
+            if (SessionState.isHalfOpen(state(slot)) && !openedByFastPath(slot)) {
                 int deadline = (int) words[base + 2];
                 if (victim < 0 || deadline - earliest < 0) {
                     victim = slot;
@@ -282,29 +280,19 @@ public final class SessionTable {
     }
 
     /**
-     * Moves a TCP session along its lifecycle for one packet from the client with the given flags, and restarts its
-     * timer. A half-open session is established by the client's ACK; in a table that sees replies, only by one that
-     * acknowledges the backend's SYN-ACK (the low 8 bits of its sequence number + 1, kept in {@link #aux}, so a blind
-     * spoofer succeeds once in 256). Until then its timer is not restarted, so repeated packets cannot keep it.
+     * Moves a TCP session along its lifecycle ({@link TcpLifecycle}) for one packet from the client with the given
+     * flags, and restarts its timer. In a table that sees replies, the ACK that establishes a session must
+     * acknowledge the backend's SYN-ACK: the low 8 bits of its sequence number + 1, kept in the slot (so a blind
+     * spoofer succeeds once in 256).
      *
      * @param acknowledgement the packet's acknowledgement number, or {@link #UNCHECKED}
      */
     public void onTcpPacket(int slot, int tcpFlags, long acknowledgement, int now) {
-        int state = state(slot);
-        int next = closing(state, tcpFlags, true);
-        if (next == state && SessionState.isHalfOpen(state)) {
-            boolean ack = (tcpFlags & TcpHeader.SYN) == 0 && (tcpFlags & TcpHeader.ACK) != 0;
-            boolean answered = !seesReplies || state == SessionState.SYN_ANSWERED
-                    && (acknowledgement == UNCHECKED || (acknowledgement & 0xFF) == aux(slot));
-            if (!ack || !answered) {
-                return;
-            }
-            next = SessionState.ESTABLISHED;
+        int next = lifecycle.onClient(state(slot), tcpFlags,
+                acknowledgement == UNCHECKED || (acknowledgement & 0xFF) == expectedAck(slot));
+        if (next != TcpLifecycle.KEEP) {
+            setStateAndDeadline(slot, next, now + timeoutFor(next));
         }
-        if (next == SessionState.RESET && state == SessionState.RESET) {
-            return;
-        }
-        setStateAndDeadline(slot, next, now + timeoutFor(next));
     }
 
     /**
@@ -312,11 +300,8 @@ public final class SessionTable {
      * dispatcher saw. A FIN or RST on the segment that continues it closes it as usual.
      */
     public void continueEstablished(int slot, int tcpFlags, int now) {
-        setStateAndDeadline(slot, SessionState.ESTABLISHED, now + tcpIdleMillis);
-        int next = closing(SessionState.ESTABLISHED, tcpFlags, true);
-        if (next != SessionState.ESTABLISHED) {
-            setStateAndDeadline(slot, next, now + timeoutFor(next));
-        }
+        int next = lifecycle.continued(tcpFlags);
+        setStateAndDeadline(slot, next, now + timeoutFor(next));
     }
 
     /**
@@ -326,45 +311,19 @@ public final class SessionTable {
      * @param sequence the packet's sequence number
      */
     public void onTcpReply(int slot, int tcpFlags, long sequence, int now) {
-        int state = state(slot);
-        int next = closing(state, tcpFlags, false);
-        if (next == state && state == SessionState.SYN_SEEN) {
-            if ((tcpFlags & (TcpHeader.SYN | TcpHeader.ACK)) != (TcpHeader.SYN | TcpHeader.ACK)) {
-                return;
-            }
-            setAux(slot, (int) (sequence + 1));
-            next = SessionState.SYN_ANSWERED;
-        }
-        if (next == state && SessionState.isHalfOpen(state) || next == SessionState.RESET
-                && state == SessionState.RESET) {
+        int next = lifecycle.onBackend(state(slot), tcpFlags);
+        if (next == TcpLifecycle.KEEP) {
             return;
+        }
+        if (next == SessionState.SYN_ANSWERED) {
+            setExpectedAck(slot, (int) (sequence + 1));
         }
         setStateAndDeadline(slot, next, now + timeoutFor(next));
     }
 
-    /**
-     * The state a FIN+ACK or RST from one side moves a session to, or its state unchanged. The first side's FIN
-     * half-closes it, the other side's starts the linger. A table that sees the client alone (LSMAC) never sees the
-     * backend's FIN, so its half-closed sessions end by their timeout.
-     */
-    private int closing(int state, int tcpFlags, boolean fromClient) {
-        if ((tcpFlags & TcpHeader.RST) != 0) {
-            return SessionState.RESET;
-        }
-        if ((tcpFlags & TcpHeader.FIN) == 0 || (tcpFlags & TcpHeader.ACK) == 0) {
-            return state;
-        }
-        int closedHere = fromClient ? SessionState.CLIENT_CLOSED : SessionState.BACKEND_CLOSED;
-        int closedThere = fromClient ? SessionState.BACKEND_CLOSED : SessionState.CLIENT_CLOSED;
-        if (state == closedThere || state == SessionState.FIN_SEEN || state == SessionState.RESET) {
-            return SessionState.FIN_SEEN;
-        }
-        return closedHere;
-    }
-
     /** Restarts a UDP (or other datagram) session's idle timer. */
     public void onDatagram(int slot, int now) {
-        setStateAndDeadline(slot, SessionState.DATAGRAM, now + udpIdleMillis);
+        setStateAndDeadline(slot, SessionState.DATAGRAM, now + timeoutFor(SessionState.DATAGRAM));
     }
 
     /** Removes a session and reports it. */
@@ -414,14 +373,14 @@ public final class SessionTable {
         lastHops[slot] = mac;
     }
 
-    /** An 8-bit value a dispatch mode may keep per session. */
-    public int aux(int slot) {
+    /** The low 8 bits of the acknowledgement that completes the handshake: the backend's sequence number + 1. */
+    int expectedAck(int slot) {
         return (int) (words[slot * WORDS + 2] >>> 56) & 0xFF;
     }
 
-    public void setAux(int slot, int aux) {
+    private void setExpectedAck(int slot, int acknowledgement) {
         int base = slot * WORDS + 2;
-        words[base] = (words[base] & ~(0xFFL << 56)) | ((long) (aux & 0xFF) << 56);
+        words[base] = (words[base] & ~(0xFFL << 56)) | ((long) (acknowledgement & 0xFF) << 56);
     }
 
     /** The deadline in event-loop milliseconds. */
@@ -511,53 +470,57 @@ public final class SessionTable {
     }
 
     /**
-     * Whether a session's deadline has passed. For an offloaded session, the fast path's last sighting of the flow
-     * counts as a packet: seen within the state's timeout, the session lives on to that timeout's end.
+     * Whether a session's deadline has passed. An offloaded session's fate is the {@link ExpiryPolicy}'s, from what
+     * the fast path saw of the flow; one that lives on gets the state and deadline it decides.
      */
     private boolean expired(int slot, int now) {
-        int base = slot * WORDS;
-        long w2 = words[base + 2];
+        long w2 = words[slot * WORDS + 2];
         if ((int) w2 - now > 0) {
             return false;
         }
         if ((w2 & OFFLOADED) == 0) {
             return true;
         }
-        int state = state(slot);
-        // Closed (both FINs, or a reset): what the fast path still carries, a last ACK, keeps nothing alive.
-        if (state == SessionState.FIN_SEEN || state == SessionState.RESET) {
+        askedSlot = slot;
+        long kept = expiry.atDeadline(state(slot), now, underPressure(), sightings);
+        if (kept == ExpiryPolicy.EXPIRED) {
             return true;
         }
-        long w0 = words[base];
-        long w1 = words[base + 1];
-        long idle = offloads.idleNanos((int) (w1 >>> 32) & 0xFF, (int) (w0 >>> 32), (int) (w1 >>> 16) & 0xFFFF,
-                (int) w0, (int) w1 & 0xFFFF);
-        int timeout = timeoutFor(state);
-        long idleMillis = idle / 1_000_000;
-        if (idle < 0 || idleMillis >= timeout) {
-            return true;
-        }
-        // A half-open session the fast path placed and then carried on is past its opening.
-        if (SessionState.isHalfOpen(state)) {
-            state = SessionState.ESTABLISHED;
-            timeout = tcpIdleMillis;
-        }
-        setStateAndDeadline(slot, state, now + (int) Math.max(1, timeout - idleMillis));
+        setStateAndDeadline(slot, (int) (kept >>> 32), (int) kept);
         return false;
     }
 
+    /**
+     * Whether a half-open session was taken past its opening by the fast path, which carried a packet from the
+     * client after it took the flow over; such a session is promoted here rather than evicted as half-open.
+     */
+    private boolean openedByFastPath(int slot) {
+        if ((words[slot * WORDS + 2] & OFFLOADED) == 0) {
+            return false;
+        }
+        askedSlot = slot;
+        if (sightings.clientIdleNanos() < 0) {
+            return false;
+        }
+        setStateAndDeadline(slot, SessionState.ESTABLISHED, deadline(slot));
+        return true;
+    }
+
+    /** Asks the fast path about the flow in {@link #askedSlot}. */
+    private long ask(boolean clientOnly) {
+        int base = askedSlot * WORDS;
+        long w0 = words[base];
+        long w1 = words[base + 1];
+        int protocol = (int) (w1 >>> 32) & 0xFF;
+        int sourcePort = (int) (w1 >>> 16) & 0xFFFF;
+        int destinationPort = (int) w1 & 0xFFFF;
+        return clientOnly
+                ? offloads.clientIdleNanos(protocol, (int) (w0 >>> 32), sourcePort, (int) w0, destinationPort)
+                : offloads.idleNanos(protocol, (int) (w0 >>> 32), sourcePort, (int) w0, destinationPort);
+    }
+
     private int timeoutFor(int state) {
-        return switch (state) {
-            case SessionState.SYN_SEEN, SessionState.SYN_ANSWERED ->
-                    underPressure() ? pressureSynTimeoutMillis : synTimeoutMillis;
-            case SessionState.ESTABLISHED -> tcpIdleMillis;
-            case SessionState.DATAGRAM -> udpIdleMillis;
-            // Half the connection lives on; LSMAC cannot see when the backend's half ends, so under pressure it
-            // keeps the linger's worth, as before the client's FIN was taken for the end.
-            case SessionState.CLIENT_CLOSED, SessionState.BACKEND_CLOSED ->
-                    seesReplies || !underPressure() ? halfClosedMillis : lingerMillis;
-            default -> lingerMillis;
-        };
+        return expiry.timeout(state, underPressure());
     }
 
     private static SessionEnd endOf(int state) {

@@ -39,10 +39,21 @@ class SessionTableTest {
         return new FlowKey(IpProtocol.TCP, 0xCB007105, clientPort, 0xC000020A, 80);
     }
 
-    /** Stands in for the kernel's flow map: what it was told to forget, and how long ago it saw each flow. */
-    private static final class FakeFastPath implements OffloadedFlows {
+    /**
+     * Stands in for the kernel's flow map: what it was told to forget, and how long ago it saw each flow, either way
+     * and from the client.
+     */
+    private static final class FakeFastPath implements CarriedFlows {
         final List<FlowKey> removed = new ArrayList<>();
         final Map<FlowKey, Long> idle = new HashMap<>();
+        final Map<FlowKey, Long> clientIdle = new HashMap<>();
+
+        @Override
+        public long clientIdleNanos(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
+                int destinationPort) {
+            return clientIdle.getOrDefault(new FlowKey(protocol, sourceAddress, sourcePort, destinationAddress,
+                    destinationPort), -1L);
+        }
 
         @Override
         public void remove(int slot, int protocol, int sourceAddress, int sourcePort, int destinationAddress,
@@ -85,6 +96,67 @@ class SessionTableTest {
         assertEquals(List.of(flow), fastPath.removed, "only the offloaded session is taken back");
         assertEquals(List.of("0/1/IDLE_TIMEOUT", "0/1/IDLE_TIMEOUT"), ended);
         assertEquals(0, table.sessionsIn(SessionState.ESTABLISHED));
+    }
+
+    /**
+     * Issue #28: a session handed over at the backend's SYN-ACK (LSNAT) whose handshake the fast path completed, then
+     * idle for 40 s with the default timeouts, lives on; the table judged its idleness against the SYN timeout before.
+     */
+    @Test
+    void aSessionTheFastPathTookPastItsHandshakeIsEstablishedBeforeItsIdlenessIsJudged() {
+        SessionTable table = table(10, true);
+        FakeFastPath fastPath = new FakeFastPath();
+        table.offloadTo(fastPath);
+        FlowKey flow = tcp(40000);
+        int slot = table.insert(flow, 0, 1, 0);
+        table.onTcpReply(slot, SYN | ACK, 1000, 0);
+        table.markOffloaded(slot);
+        assertEquals(SessionState.SYN_ANSWERED, table.state(slot));
+
+        // The client's ACK went through the kernel at 0.1 s; nothing since. The client's next request comes at 40 s.
+        fastPath.clientIdle.put(flow, 39_900_000_000L);
+        fastPath.idle.put(flow, 39_900_000_000L);
+        slot = table.lookup(flow, 40_000);
+        assertTrue(slot >= 0, "an idle established connection is not a half-open one");
+        assertEquals(SessionState.ESTABLISHED, table.state(slot));
+        assertEquals(15 * 60_000 + 100, table.deadline(slot), "it lives the established idle timeout");
+        assertEquals(1, table.sessionsIn(SessionState.ESTABLISHED));
+        assertEquals(0, table.sessionsIn(SessionState.SYN_ANSWERED));
+        assertEquals(List.of(), ended);
+    }
+
+    @Test
+    void anOffloadedHalfOpenSessionTheFastPathCarriedNothingForExpiresAtTheSynTimeout() {
+        SessionTable table = table(10, true);
+        FakeFastPath fastPath = new FakeFastPath();
+        table.offloadTo(fastPath);
+        FlowKey flow = tcp(40000);
+        int slot = table.insert(flow, 0, 1, 0);
+        table.onTcpReply(slot, SYN | ACK, 1000, 0);
+        table.markOffloaded(slot);
+        // Only the backend's retransmitted SYN-ACK went through the kernel: the client never answered.
+        fastPath.idle.put(flow, 1_000_000_000L);
+        assertEquals(-1, table.lookup(flow, 30_000));
+        assertEquals(List.of(flow), fastPath.removed);
+        assertEquals(List.of("0/1/IDLE_TIMEOUT"), ended);
+    }
+
+    @Test
+    void aFullTableDoesNotEvictAnOffloadedSessionTheFastPathOpenedButPromotesIt() {
+        SessionTable table = table(2, true);
+        FakeFastPath fastPath = new FakeFastPath();
+        table.offloadTo(fastPath);
+        FlowKey opened = tcp(40000);
+        FlowKey flood = tcp(40001);
+        int slot = table.insert(opened, 0, 1, 0);
+        table.onTcpReply(slot, SYN | ACK, 1000, 0);
+        table.markOffloaded(slot);
+        fastPath.clientIdle.put(opened, 0L);
+        table.insert(flood, 0, 1, 1);
+        assertTrue(table.evictHalfOpen(), "the half-open flood session goes");
+        assertEquals(-1, table.lookup(flood, 2));
+        assertEquals(SessionState.ESTABLISHED, table.state(table.lookup(opened, 2)));
+        assertEquals(false, table.evictHalfOpen(), "nothing half-open is left");
     }
 
     @Test

@@ -1,6 +1,6 @@
 package io.loadshare.core.testing;
 
-import io.loadshare.core.offload.FlowOffload;
+import io.loadshare.core.pipeline.FlowOffload;
 import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Packet;
@@ -29,6 +29,12 @@ public final class RecordingFastPath implements FlowOffload {
 
     @Override
     public long idleNanos(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
+            int destinationPort) {
+        return -1;
+    }
+
+    @Override
+    public long clientIdleNanos(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
             int destinationPort) {
         return -1;
     }

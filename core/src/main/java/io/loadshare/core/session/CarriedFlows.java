@@ -1,13 +1,13 @@
 package io.loadshare.core.session;
 
 /**
- * What a {@link SessionTable} asks of a fast path that carries some of its sessions' packets: to forget a flow
- * when its session ends, and how long ago it last carried one of the flow's packets, so that a session whose
- * packets no longer reach the table does not expire while they flow.
+ * The flows a fast path carries, as a {@link SessionTable} asks about them: to forget a flow when its session ends,
+ * and how long ago the fast path last carried one of the flow's packets, so that a session whose packets no longer
+ * reach the table does not expire while they flow.
  */
-public interface OffloadedFlows {
+public interface CarriedFlows {
     /** No fast path: nothing to forget, nothing seen. */
-    OffloadedFlows NONE = new OffloadedFlows() {
+    CarriedFlows NONE = new CarriedFlows() {
         @Override
         public void remove(int slot, int protocol, int sourceAddress, int sourcePort, int destinationAddress,
                 int destinationPort) {
@@ -15,6 +15,12 @@ public interface OffloadedFlows {
 
         @Override
         public long idleNanos(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
+                int destinationPort) {
+            return -1;
+        }
+
+        @Override
+        public long clientIdleNanos(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
                 int destinationPort) {
             return -1;
         }
@@ -28,6 +34,15 @@ public interface OffloadedFlows {
      */
     void remove(int slot, int protocol, int sourceAddress, int sourcePort, int destinationAddress, int destinationPort);
 
-    /** Nanoseconds since the fast path last carried a packet of the flow, or -1 when it holds no such flow. */
+    /**
+     * Nanoseconds since the fast path last carried a packet of the flow, in either direction, or -1 when it holds
+     * no such flow or has carried none of its packets since it took the flow over.
+     */
     long idleNanos(int protocol, int sourceAddress, int sourcePort, int destinationAddress, int destinationPort);
+
+    /**
+     * Nanoseconds since the fast path last carried a packet of the flow from its client, or -1 when it carried
+     * none since it took the flow over: a flow placed at its SYN has had none until the client's next packet.
+     */
+    long clientIdleNanos(int protocol, int sourceAddress, int sourcePort, int destinationAddress, int destinationPort);
 }

@@ -1,8 +1,6 @@
-package io.loadshare.core.offload;
+package io.loadshare.core.pipeline;
 
 import io.loadshare.core.packet.TcpHeader;
-import io.loadshare.core.pipeline.DispatchContext;
-import io.loadshare.core.pipeline.Packet;
 import io.loadshare.core.session.SessionState;
 import io.loadshare.core.session.SessionTable;
 import io.netty.channel.ChannelHandlerContext;

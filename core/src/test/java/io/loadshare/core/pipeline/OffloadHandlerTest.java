@@ -1,4 +1,4 @@
-package io.loadshare.core.offload;
+package io.loadshare.core.pipeline;
 
 import static io.loadshare.core.testing.PipelineHarness.CLIENT;
 import static io.loadshare.core.testing.PipelineHarness.VIP;
@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loadshare.core.backend.BackendState;
 import io.loadshare.core.packet.TcpHeader;
-import io.loadshare.core.pipeline.DispatchPipeline;
 import io.loadshare.core.testing.GoldenFrames;
 import io.loadshare.core.testing.PipelineHarness;
 import io.loadshare.core.testing.RecordingFastPath;

@@ -1,14 +1,12 @@
-package io.loadshare.core.offload;
+package io.loadshare.core.pipeline;
 
-import io.loadshare.core.pipeline.DispatchContext;
-import io.loadshare.core.pipeline.Packet;
-import io.loadshare.core.session.OffloadedFlows;
+import io.loadshare.core.session.CarriedFlows;
 
 /**
  * An in-kernel fast path as the pipeline sees it: it repeats, for a flow's later packets, the rewrite the pipeline
  * chose, while every decision stays in the pipeline. The pipeline hands it a session once the session is
  * established ({@link OffloadHandler}); the session table takes it back when the session ends and asks it how
- * recently the flow was seen before expiring it ({@link OffloadedFlows}). A backend the pools mark down is
+ * recently the flow was seen before expiring it ({@link CarriedFlows}). A backend the pools mark down is
  * withdrawn at the next sweep ({@link #sync}), so that its flows' packets reach the pipeline, which ends their
  * sessions. A fast path may also place new flows itself by a consistent-hash table the pipeline's scheduler
  * publishes ({@link io.loadshare.core.scheduler.Scheduler#flowTable}); the session table then learns of each
@@ -16,7 +14,7 @@ import io.loadshare.core.session.OffloadedFlows;
  *
  * <p>Every method but {@link #close} runs on the event loop that owns the dispatch context.
  */
-public interface FlowOffload extends OffloadedFlows, AutoCloseable {
+public interface FlowOffload extends CarriedFlows, AutoCloseable {
     /** No fast path: every packet goes through the pipeline. */
     FlowOffload NONE = new FlowOffload() {
         @Override
@@ -31,6 +29,12 @@ public interface FlowOffload extends OffloadedFlows, AutoCloseable {
 
         @Override
         public long idleNanos(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
+                int destinationPort) {
+            return -1;
+        }
+
+        @Override
+        public long clientIdleNanos(int protocol, int sourceAddress, int sourcePort, int destinationAddress,
                 int destinationPort) {
             return -1;
         }
