@@ -1,14 +1,15 @@
 package io.loadshare.benchmarks;
 
+import io.loadshare.core.mode.DispatchMode;
 import io.loadshare.core.metrics.DropReason;
 import io.loadshare.core.backend.StaticBackend;
 import io.loadshare.core.packet.EtherType;
 import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.packet.Ipv4Address;
-import io.loadshare.dispatch.l2.L2DispatchInitializer;
+import io.loadshare.dispatch.l2.L2Dispatcher;
 import io.loadshare.dispatch.l2.L2Service;
-import io.loadshare.dispatch.l3.Arm;
+import io.loadshare.core.mode.Arm;
 import io.loadshare.dispatch.l3.L3Dispatcher;
 import io.loadshare.dispatch.l3.L3Service;
 import io.loadshare.core.config.CoreSettings;
@@ -57,25 +58,17 @@ public final class DispatcherMain {
         int port = Integer.parseInt(args[3]);
         List<StaticBackend> backends = StaticBackend.of(Arrays.copyOfRange(args, 4, args.length));
         boolean offload = Boolean.getBoolean("loadshare.bench.offload");
-        ChannelHandler initializer;
+        DispatchMode dispatcher = mode.equals("l2")
+                ? L2Dispatcher.builder().service(new L2Service("bench", Ipv4Address.parse(vip), IpProtocol.TCP, port,
+                        SCHEDULER, ConfigFactory.empty(), backends)).build()
+                : L3Dispatcher.builder().service(new L3Service("bench", Ipv4Address.parse(vip), IpProtocol.TCP, port, 0,
+                        SCHEDULER, ConfigFactory.empty(), backends, 0, 0)).build();
+        dispatcher.checkHost(null);
+        ChannelHandler initializer = dispatcher.initializer(0, Arm.BOTH);
         // LSNAT's fast path needs the data socket bound to IPv4 alone (TcFlowOffload), so ARP gets its own.
-        ChannelHandler arpInitializer = null;
-        DispatchContext context;
-        if (mode.equals("l2")) {
-            L2DispatchInitializer l2 = L2DispatchInitializer.builder().service(new L2Service("bench",
-                    Ipv4Address.parse(vip), IpProtocol.TCP, port, SCHEDULER, ConfigFactory.empty(), backends)).build();
-            initializer = l2;
-            context = l2.context();
-        } else {
-            L3Dispatcher.checkHost(null);
-            L3Dispatcher l3 = L3Dispatcher.builder().service(new L3Service("bench", Ipv4Address.parse(vip),
-                    IpProtocol.TCP, port, 0, SCHEDULER, ConfigFactory.empty(), backends, 0, 0)).build();
-            initializer = l3.initializer(Arm.BOTH);
-            context = l3.context();
-            if (offload) {
-                arpInitializer = l3.arpInitializer(Arm.BOTH);
-            }
-        }
+        ChannelHandler arpInitializer = offload && dispatcher.fastPathHook() == DispatchMode.FastPathHook.TC
+                ? dispatcher.arpInitializer(Arm.BOTH) : null;
+        DispatchContext context = dispatcher.context();
         String ring = System.getProperty("loadshare.bench.ring", "off");
         EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         RawSocketChannel channel = (RawSocketChannel) new Bootstrap().group(loop).channel(RawSocketChannel.class)

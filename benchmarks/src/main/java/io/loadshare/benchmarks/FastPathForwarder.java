@@ -7,7 +7,7 @@ import io.loadshare.core.packet.EtherType;
 import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.packet.MacAddress;
-import io.loadshare.dispatch.l3.Arm;
+import io.loadshare.core.mode.Arm;
 import io.loadshare.dispatch.l3.L3Dispatcher;
 import io.loadshare.dispatch.l3.L3Service;
 import io.loadshare.offload.KernelFlowOffload;

@@ -1,5 +1,6 @@
 package io.loadshare.benchmarks;
 
+import io.loadshare.core.mode.DispatchMode;
 import com.typesafe.config.ConfigFactory;
 import io.loadshare.core.backend.StaticBackend;
 import io.loadshare.core.packet.Frames;
@@ -8,9 +9,9 @@ import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.packet.TcpHeader;
 import io.loadshare.core.pipeline.HardwareAddressed;
-import io.loadshare.dispatch.l2.L2DispatchInitializer;
+import io.loadshare.dispatch.l2.L2Dispatcher;
 import io.loadshare.dispatch.l2.L2Service;
-import io.loadshare.dispatch.l3.Arm;
+import io.loadshare.core.mode.Arm;
 import io.loadshare.dispatch.l3.L3Dispatcher;
 import io.loadshare.dispatch.l3.L3Service;
 import io.netty.buffer.ByteBuf;
@@ -109,18 +110,16 @@ public class PipelineBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        ChannelHandler initializer;
-        if (mode.equals("lsmac")) {
-            initializer = L2DispatchInitializer.builder()
-                    .service(new L2Service("web", VIP, IpProtocol.TCP, 80, "round-robin", ConfigFactory.empty(),
-                            List.of(new StaticBackend(BACKEND, 1))))
-                    .pinBackendMac(BACKEND, MacAddress.parse("02:00:00:00:00:0b")).build();
-        } else {
-            initializer = L3Dispatcher.builder()
-                    .service(L3Service.of("web", Ipv4Address.format(VIP), 80, "round-robin",
-                            Ipv4Address.format(BACKEND)))
-                    .pinBackendMac(BACKEND, MacAddress.parse("02:00:00:00:00:0b")).build().initializer(Arm.BOTH);
-        }
+        DispatchMode dispatcher = mode.equals("lsmac")
+                ? L2Dispatcher.builder()
+                        .service(new L2Service("web", VIP, IpProtocol.TCP, 80, "round-robin", ConfigFactory.empty(),
+                                List.of(new StaticBackend(BACKEND, 1))))
+                        .pinBackendMac(BACKEND, MacAddress.parse("02:00:00:00:00:0b")).build()
+                : L3Dispatcher.builder()
+                        .service(L3Service.of("web", Ipv4Address.format(VIP), 80, "round-robin",
+                                Ipv4Address.format(BACKEND)))
+                        .pinBackendMac(BACKEND, MacAddress.parse("02:00:00:00:00:0b")).build();
+        ChannelHandler initializer = dispatcher.initializer(0, Arm.BOTH);
         channel = new AddressedChannel(initializer);
         channel.runPendingTasks();
         sink = new Sink();

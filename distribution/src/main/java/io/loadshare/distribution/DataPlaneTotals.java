@@ -1,5 +1,14 @@
 package io.loadshare.distribution;
 
+import io.loadshare.core.backend.Backend;
+import io.loadshare.core.packet.Ipv4Address;
+import io.loadshare.core.pipeline.Service;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import io.loadshare.core.metrics.ControlEvent;
 import io.loadshare.core.metrics.DropReason;
 import io.loadshare.core.pipeline.DispatchContext;
@@ -15,6 +24,7 @@ import java.util.function.ToLongFunction;
  * one writer (its worker's loop) and is read opaquely.
  */
 final class DataPlaneTotals {
+    private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
     private final List<DispatchContext> workers;
 
     DataPlaneTotals(List<DispatchContext> workers) {
@@ -87,5 +97,30 @@ final class DataPlaneTotals {
 
     long totalDrops() {
         return sum(c -> c.counters().totalDrops());
+    }
+
+    /** Sessions the data plane holds, each worker's table read on its own loop; a stopping worker counts none. */
+    int sessionsHeld() throws InterruptedException {
+        int held = 0;
+        for (DispatchContext worker : workers) {
+            try {
+                held += worker.eventLoop().submit(() -> worker.sessions().size()).get(1, TimeUnit.SECONDS);
+            } catch (ExecutionException | TimeoutException | RejectedExecutionException e) {
+                // A worker that cannot answer is stopping: nothing left there.
+            }
+        }
+        return held;
+    }
+
+    /** Logs every backend's final counters and the drops by reason, once the workers have stopped. */
+    void logFinal(List<Service> services) {
+        for (Service service : services) {
+            for (Backend backend : service.pool().all()) {
+                LOG.info("stopped {}: backend {}: {} sessions, {} packets, {} bytes", service.name(),
+                        Ipv4Address.format(backend.address()), sessionsOpened(backend.id()), packets(backend.id()),
+                        bytes(backend.id()));
+            }
+        }
+        LOG.info("stopped: {} frames dropped {}", totalDrops(), dropsByReason());
     }
 }

@@ -159,7 +159,7 @@ public final class Loadshare {
             }
             if (loaded.mode() != DispatcherConfig.Mode.L2) {
                 try {
-                    L3Dispatcher.checkHost(loaded.networkNamespace().isEmpty() ? null
+                    L3Dispatcher.checkForwarding(loaded.networkNamespace().isEmpty() ? null
                             : NetworkNamespace.named(loaded.networkNamespace()));
                 } catch (IllegalStateException e) {
                     System.err.println("loadshare: host setup: " + e.getMessage());
@@ -396,7 +396,7 @@ public final class Loadshare {
                     macs.put(Ipv4Address.parse(parts[0]),
                             MacAddress.parse(parts[1]));
                 }
-                context = Dispatcher.replay(loaded, input, output,
+                context = CaptureReplay.run(loaded, input, output,
                         MacAddress.parse(dispatcherMac), macs);
             } catch (IllegalArgumentException e) {
                 System.err.println("loadshare: " + e.getMessage());

@@ -26,20 +26,11 @@ import java.util.List;
 public final class TcFlowOffload extends KernelFlowOffload {
 
     private final DispatchContext context;
-    private final Arm clientArm;
-    private final Arm backendArm;
-
-    /**
-     * One arm's interface, as the program sends by it.
-     *
-     * @param index its ifindex in the dispatcher's network namespace
-     * @param mac its MAC, the source of every frame sent by it
-     */
-    public record Arm(String name, int index, long mac) {
-    }
+    private final AttachPoint clientArm;
+    private final AttachPoint backendArm;
 
     private TcFlowOffload(FastPathMaps maps, BpfProgram program, List<BpfLink> links, int maxBackendId,
-            DispatchContext context, Arm clientArm, Arm backendArm) {
+            DispatchContext context, AttachPoint clientArm, AttachPoint backendArm) {
         super(clientArm.equals(backendArm) ? clientArm.name() : clientArm.name() + ", " + backendArm.name(), maps,
                 program, links, maxBackendId, 2);
         this.context = context;
@@ -65,7 +56,7 @@ public final class TcFlowOffload extends KernelFlowOffload {
      * @param namespace where the interfaces are; null for the process's own network namespace
      * @param backendArm the backend arm; equal to {@code clientArm} when one-armed
      */
-    public static TcFlowOffload attachLsnat(NetworkNamespace namespace, Arm clientArm, Arm backendArm,
+    public static TcFlowOffload attachLsnat(NetworkNamespace namespace, AttachPoint clientArm, AttachPoint backendArm,
             OffloadSettings settings, int maxBackendId, DispatchContext context) throws BpfException {
         // Two entries a session: max-flows counts sessions, as for LSMAC.
         FastPathMaps maps = FastPathMaps.create(2 * settings.maxFlows(), FastPathMaps.NAT_FLOW_SIZE, maxBackendId, 0);
@@ -74,7 +65,7 @@ public final class TcFlowOffload extends KernelFlowOffload {
         try {
             program = BpfProgram.loadTc("lsnat_fastpath", LsnatTcProgram.assemble(maps));
             BpfProgram loaded = program;
-            for (Arm arm : clientArm.equals(backendArm) ? List.of(clientArm) : List.of(clientArm, backendArm)) {
+            for (AttachPoint arm : clientArm.equals(backendArm) ? List.of(clientArm) : List.of(clientArm, backendArm)) {
                 links.add(attachIn(namespace, () -> BpfLink.attachTcIngress(loaded, arm.index(), arm.name())));
             }
             return new TcFlowOffload(maps, program, links, maxBackendId, context, clientArm, backendArm);
@@ -142,7 +133,7 @@ public final class TcFlowOffload extends KernelFlowOffload {
 
     /** Writes one direction's entry, not yet seen by the fast path. */
     private static void writeRewrite(MemorySegment value, int backendId, int flags, int source, int destination,
-            int sourcePort, int destinationPort, Arm out, long destinationMac) {
+            int sourcePort, int destinationPort, AttachPoint out, long destinationMac) {
         value.set(ValueLayout.JAVA_INT, FastPathMaps.FLOW_BACKEND, backendId);
         value.set(ValueLayout.JAVA_INT, FastPathMaps.NAT_FLAGS, flags);
         value.set(ValueLayout.JAVA_LONG, FastPathMaps.FLOW_LAST_SEEN, 0);

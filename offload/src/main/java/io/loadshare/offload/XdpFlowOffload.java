@@ -101,10 +101,9 @@ public final class XdpFlowOffload extends KernelFlowOffload {
      * Creates the maps, loads LSMAC's program for an interface and attaches it.
      *
      * @param namespace where the interface is; null for the process's own network namespace
-     * @param ifindex the interface's index in that namespace
-     * @param mac the interface's MAC, written as the source of every frame the fast path sends
+     * @param point the interface; its MAC is written as the source of every frame the fast path sends
      */
-    public static XdpFlowOffload attachLsmac(NetworkNamespace namespace, String interfaceName, int ifindex, long mac,
+    public static XdpFlowOffload attachLsmac(NetworkNamespace namespace, AttachPoint point,
             OffloadSettings settings, int maxBackendId, DispatchContext context) throws BpfException {
         Placement placement = Placement.of(context, settings.placeNewFlows());
         FastPathMaps maps = FastPathMaps.create(settings.maxFlows(), FastPathMaps.FLOW_SIZE, maxBackendId,
@@ -113,12 +112,12 @@ public final class XdpFlowOffload extends KernelFlowOffload {
         BpfRingBuffer ring = null;
         try {
             boolean places = placement.slots() > 0;
-            program = BpfProgram.loadXdp("lsmac_fastpath", LsmacXdpProgram.assemble(maps, mac, places));
+            program = BpfProgram.loadXdp("lsmac_fastpath", LsmacXdpProgram.assemble(maps, point.mac(), places));
             ring = places ? BpfRingBuffer.map(maps.ring(), FastPathMaps.RING_SIZE) : null;
             int flags = settings.attach() == OffloadSettings.Attach.NATIVE ? BpfLink.DRV_MODE : BpfLink.SKB_MODE;
             BpfProgram loaded = program;
-            BpfLink link = attachIn(namespace, () -> BpfLink.attachXdp(loaded, ifindex, interfaceName, flags));
-            return new XdpFlowOffload(interfaceName, maps, program, link, maxBackendId, placement, ring);
+            BpfLink link = attachIn(namespace, () -> BpfLink.attachXdp(loaded, point.index(), point.name(), flags));
+            return new XdpFlowOffload(point.name(), maps, program, link, maxBackendId, placement, ring);
         } catch (BpfException | RuntimeException e) {
             if (ring != null) {
                 ring.close();

@@ -40,7 +40,7 @@ class LsmacDiscoveryTest {
     @BeforeAll
     void start() throws Exception {
         bed = new LsmacTestbed(3, false);
-        bed.startDispatcher(L2DispatchInitializer.builder()
+        bed.startDispatcher(L2Dispatcher.builder()
                 .service(L2Service.discovered("web", LsmacTestbed.VIP, 80, "round-robin"))
                 .coreSettings(LsmacTestbed.fastSessionEnds())
                 .settings(new L2Settings(ARP_INTERVAL, 1, 0, L2Settings.defaults().discovery()))

@@ -1,5 +1,6 @@
 package io.loadshare.dispatch.l2;
 
+import io.loadshare.core.mode.Arm;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loadshare.core.config.CoreSettings;
@@ -28,7 +29,7 @@ class LsmacFuzzTest {
 
     @Test
     void noFrameThrowsLeaksOrGoesUncounted() {
-        L2DispatchInitializer lsmac = L2DispatchInitializer.builder()
+        L2Dispatcher lsmac = L2Dispatcher.builder()
                 .coreSettings(CoreSettings.from(com.typesafe.config.ConfigFactory.parseString(
                         "io.loadshare.core.session { max-sessions = 4096, tcp-linger = 300ms, sweep-interval = 100ms,"
                                 + " sweep-cycle = 400ms }")))
@@ -39,7 +40,7 @@ class LsmacFuzzTest {
                 .pinBackendMac(Ipv4Address.parse("192.0.2.11"), TestFrames.BACKEND_MAC)
                 .pinBackendMac(Ipv4Address.parse("192.0.2.12"), TestFrames.BACKEND_MAC + 1)
                 .build();
-        EmbeddedChannel channel = new EmbeddedChannel(lsmac);
+        EmbeddedChannel channel = new EmbeddedChannel(lsmac.initializer(Arm.BOTH));
         try {
             channel.runPendingTasks();
             FrameFuzzer fuzzer = new FrameFuzzer(20261203, FUZZ_INPUT,

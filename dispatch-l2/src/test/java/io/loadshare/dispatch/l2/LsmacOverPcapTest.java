@@ -1,5 +1,6 @@
 package io.loadshare.dispatch.l2;
 
+import io.loadshare.core.mode.Arm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.loadshare.core.netns.NetworkNamespace;
@@ -32,7 +33,7 @@ class LsmacOverPcapTest {
         NetnsTestbed.requireTool("ethtool");
         try (LsmacTestbed bed = new LsmacTestbed(2, true)) {
             bed.testbed.exec(bed.client, "ethtool", "-K", "c0", "tx", "off", "tso", "off", "gso", "off");
-            L2DispatchInitializer lsmac = L2DispatchInitializer.builder()
+            L2Dispatcher lsmac = L2Dispatcher.builder()
                     .service(new L2Service("web", Ipv4Address.parse(LsmacTestbed.VIP), IpProtocol.TCP, 80, "round-robin",
                             ConfigFactory.empty(), StaticBackend.of("192.0.2.11", "192.0.2.12")))
                     .settings(new L2Settings(Duration.ofMillis(200), 2, 0, L2Settings.defaults().discovery()))
@@ -40,7 +41,7 @@ class LsmacOverPcapTest {
                     .build();
             Channel channel = new Bootstrap().group(bed.loop)
                     .channelFactory(() -> new PcapChannel(NetworkNamespace.named(bed.dispatcher)))
-                    .handler(lsmac).bind(new PcapAddress("d0")).sync().channel();
+                    .handler(lsmac.initializer(Arm.BOTH)).bind(new PcapAddress("d0")).sync().channel();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
             while (lsmac.services().get(0).pool().availableCount() < 2) {
                 if (System.nanoTime() > deadline) {

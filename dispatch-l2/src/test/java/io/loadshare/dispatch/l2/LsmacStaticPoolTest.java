@@ -47,7 +47,7 @@ class LsmacStaticPoolTest {
                     ConfigFactory.empty(), StaticBackend.of("192.0.2.11", "192.0.2.12", "192.0.2.13"));
             L2Service alt = new L2Service("alt", vip, IpProtocol.TCP, 8080, "maglev", ConfigFactory.empty(),
                     StaticBackend.of("192.0.2.11"));
-            bed.startDispatcher(L2DispatchInitializer.builder().service(web).service(alt)
+            bed.startDispatcher(L2Dispatcher.builder().service(web).service(alt)
                     .coreSettings(LsmacTestbed.fastSessionEnds())
                     .settings(new L2Settings(Duration.ofMillis(300), 1, Ipv4Address.parse(LsmacTestbed.DISPATCHER), L2Settings.defaults().discovery()))
                     .build());

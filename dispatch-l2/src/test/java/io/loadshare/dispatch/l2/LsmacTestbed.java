@@ -1,5 +1,6 @@
 package io.loadshare.dispatch.l2;
 
+import io.loadshare.core.mode.Arm;
 import io.loadshare.core.config.CoreSettings;
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.testing.NetnsTestbed;
@@ -58,7 +59,7 @@ final class LsmacTestbed implements AutoCloseable {
     private final int vlan;
     private final List<Channel> switchPorts = new ArrayList<>();
     Channel channel;
-    L2DispatchInitializer lsmac;
+    L2Dispatcher lsmac;
 
     LsmacTestbed(int backendCount, boolean vipOnLo) throws Exception {
         this(backendCount, vipOnLo, 0);
@@ -155,12 +156,12 @@ final class LsmacTestbed implements AutoCloseable {
     }
 
     /** Starts the dispatcher on d0 with the given LSMAC pipeline (serving the trunk's VLAN, when there is one). */
-    void startDispatcher(L2DispatchInitializer initializer) throws Exception {
+    void startDispatcher(L2Dispatcher initializer) throws Exception {
         lsmac = initializer;
         channel = new Bootstrap().group(loop)
                 .channelFactory(() -> new RawSocketChannel(NetworkNamespace.named(dispatcher)))
                 .option(RawSocketChannelOption.VLAN, vlan)
-                .handler(initializer).bind(new RawSocketAddress("d0")).sync().channel();
+                .handler(initializer.initializer(Arm.BOTH)).bind(new RawSocketAddress("d0")).sync().channel();
     }
 
     /** Sessions that end soon after the client's FIN: LSMAC ends them by the half-closed timeout. */

@@ -36,7 +36,7 @@ class LsmacVlanTest {
         NetnsTestbed.requireTool("tcpdump");
         try (LsmacTestbed bed = new LsmacTestbed(2, true, 100)) {
             bed.testbed.exec(bed.dispatcher, "ethtool", "-K", "d0", "rxvlan", "on");
-            bed.startDispatcher(L2DispatchInitializer.builder()
+            bed.startDispatcher(L2Dispatcher.builder()
                     .service(new L2Service("web", Ipv4Address.parse(LsmacTestbed.VIP), IpProtocol.TCP, 80, "round-robin",
                             ConfigFactory.empty(), StaticBackend.of("192.0.2.11", "192.0.2.12")))
                     .settings(new L2Settings(Duration.ofMillis(200), 2, Ipv4Address.parse(LsmacTestbed.DISPATCHER),

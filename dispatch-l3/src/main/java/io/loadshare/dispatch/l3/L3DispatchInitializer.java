@@ -1,5 +1,6 @@
 package io.loadshare.dispatch.l3;
 
+import io.loadshare.core.mode.Arm;
 import io.loadshare.core.arp.ArpBackendTracker;
 import io.loadshare.core.pipeline.DispatchPipeline;
 import io.loadshare.core.pipeline.HardwareAddressed;

@@ -1,5 +1,7 @@
 package io.loadshare.dispatch.l3;
 
+import io.loadshare.core.mode.Arm;
+import io.loadshare.core.mode.DispatchMode;
 import com.typesafe.config.Config;
 import io.loadshare.core.arp.TrackedServices;
 import io.loadshare.core.backend.StaticBackend;
@@ -27,12 +29,11 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * The shared state of one LSNAT dispatcher (paper section 3.2, RFC 2391): its services and backend trackers, and
- * its workers, each with a session table, full-NAT ports and the channels of its arms. A worker's channels must be
- * registered on one event loop: both directions of a session meet in one session table, so it needs no locks.
- * With {@link Builder#workers workers(n)}, the channels of worker {@code i} ({@link #initializer(int, Arm)}) join
- * one fanout group per interface, in worker order, steered by {@link #clusterAddresses} and
- * {@link #sourceNatAddresses}.
+ * LSNAT (paper section 3.2, RFC 2391) as a {@link DispatchMode}: its services and backend trackers, and its
+ * workers, each with a session table, full-NAT ports and the channels of its arms. Requests and replies both pass
+ * through it: on one interface ({@link Arm#BOTH}, one-armed) or on two ({@link Arm#CLIENT} and
+ * {@link Arm#BACKEND}). A worker's channels must be registered on one event loop: both directions of a session
+ * meet in one session table, so it needs no locks. Build it in a few lines, as {@code L2Dispatcher}:
  *
  * <pre>{@code
  * L3Dispatcher lsnat = L3Dispatcher.builder()
@@ -44,7 +45,7 @@ import java.util.Set;
  * bootstrap.clone().handler(lsnat.initializer(Arm.BACKEND)).bind(new RawSocketAddress("eth1"));
  * }</pre>
  */
-public final class L3Dispatcher {
+public final class L3Dispatcher implements DispatchMode {
     final TrackedServices tracked;
     final DispatchContext context;
     final List<L3Service> configs;
@@ -84,53 +85,71 @@ public final class L3Dispatcher {
         return new Builder();
     }
 
+    @Override
+    public String name() {
+        return "lsnat";
+    }
+
+    @Override
+    public List<Arm> arms(boolean twoInterfaces) {
+        return twoInterfaces ? List.of(Arm.CLIENT, Arm.BACKEND) : List.of(Arm.BOTH);
+    }
+
     /** The channel initializer of one arm of the first (or only) worker. */
     public L3DispatchInitializer initializer(Arm arm) {
         return initializer(0, arm);
     }
 
-    /** The channel initializer of one arm of worker {@code worker}. */
+    @Override
     public L3DispatchInitializer initializer(int worker, Arm arm) {
         return new L3DispatchInitializer(workers.get(worker), arm);
     }
 
-    /** The first worker's data-plane state, where the trackers run and control events are counted. */
+    @Override
     public DispatchContext context() {
         return context;
     }
 
-    /** Every worker's data-plane state, in worker order. */
+    @Override
     public List<DispatchContext> contexts() {
         return tracked.contexts();
     }
 
-    /**
-     * The cluster addresses: a fanout group's steering keys the requests to them by their source, so that both
-     * directions of a flow reach one worker (see {@code FanoutSteering} in transport-rawsocket).
-     */
+    /** Requests reach the client arm for the cluster addresses alone; the other arms carry replies too. */
+    @Override
+    public List<Integer> destinations(Arm arm) {
+        return arm == Arm.CLIENT ? clusterAddresses() : List.of();
+    }
+
+    /** It answers for the cluster addresses to clients and for the source-NAT addresses to backends. */
+    @Override
+    public boolean answersArp(Arm arm) {
+        return true;
+    }
+
+    @Override
     public List<Integer> clusterAddresses() {
         return configs.stream().map(L3Service::address).distinct().toList();
     }
 
-    /**
-     * The full-NAT source addresses: a fanout group's steering keys the replies to them by their port's slice,
-     * each worker handing out its own slice of the ports.
-     */
+    /** Each worker hands out its own slice of a full-NAT address's ports, and gets that slice's replies. */
+    @Override
     public List<Integer> sourceNatAddresses() {
         return configs.stream().filter(L3Service::fullNat).map(L3Service::sourceNatAddress).distinct().toList();
     }
 
+    /** tc on each arm: the program rewrites both directions, which XDP on a veth carries poorly (GSO frames). */
+    @Override
+    public FastPathHook fastPathHook() {
+        return FastPathHook.TC;
+    }
+
+    @Override
     public List<Service> services() {
         return tracked.services();
     }
 
-    /**
-     * Applies a reload of one service on its event loop: the static backends (new ones join once resolved, dropped
-     * ones drain until their last session ends) and, unless {@code scheduler} is null, a new scheduler. See
-     * {@link TrackedServices#reconfigure}.
-     *
-     * @return completes once the event loop has applied it
-     */
+    @Override
     public Future<?> reconfigure(int serviceIndex, List<StaticBackend> backends, String scheduler,
             Config schedulerSettings) {
         return tracked.reconfigure(serviceIndex, backends, scheduler, schedulerSettings);
@@ -156,7 +175,13 @@ public final class L3Dispatcher {
      * @param namespace where the dispatcher's interfaces live, or null for this process's namespace
      * @throws IllegalStateException saying what to change
      */
-    public static void checkHost(NetworkNamespace namespace) throws IOException {
+    @Override
+    public void checkHost(NetworkNamespace namespace) throws IOException {
+        checkForwarding(namespace);
+    }
+
+    /** {@link #checkHost}, before a dispatcher is built ({@code loadshare check}). */
+    public static void checkForwarding(NetworkNamespace namespace) throws IOException {
         NetworkNamespace.Action<String> read = () -> Files.readString(Path.of("/proc/sys/net/ipv4/ip_forward")).trim();
         String forwarding = namespace == null ? read.run() : namespace.run(read);
         if (!forwarding.equals("0")) {
@@ -192,6 +217,7 @@ public final class L3Dispatcher {
      * answers for the arm's addresses and hands replies to the trackers; the gratuitous announcements stay with the
      * arm's data channel. Give the data channel a filter without ARP.
      */
+    @Override
     public ChannelInitializer<Channel> arpInitializer(Arm arm) {
         return new ChannelInitializer<>() {
             @Override

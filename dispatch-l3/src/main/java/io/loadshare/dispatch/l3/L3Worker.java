@@ -1,5 +1,6 @@
 package io.loadshare.dispatch.l3;
 
+import io.loadshare.core.mode.Arm;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.netty.channel.Channel;
 import java.util.Locale;

@@ -1,5 +1,6 @@
 package io.loadshare.dispatch.l3;
 
+import io.loadshare.core.mode.Arm;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loadshare.core.config.CoreSettings;

@@ -57,7 +57,7 @@ class LsnatPathMtuTest {
                             .withGateway("192.0.2.2"))
                     .settings(new L3Settings(Duration.ofMillis(200), 2, 1, 1000, 50))
                     .build();
-            L3Dispatcher.checkHost(NetworkNamespace.named(dispatcher));
+            L3Dispatcher.checkForwarding(NetworkNamespace.named(dispatcher));
             List<Channel> arms = LsnatTestbed.bindTwoArmed(loop, dispatcher, lsnat, "dc", "ds");
 
             int size = 1024 * 1024;

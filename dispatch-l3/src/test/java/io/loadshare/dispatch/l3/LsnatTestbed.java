@@ -1,5 +1,6 @@
 package io.loadshare.dispatch.l3;
 
+import io.loadshare.core.mode.Arm;
 import io.loadshare.core.config.CoreSettings;
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.pipeline.DispatchPipeline;
@@ -126,7 +127,7 @@ final class LsnatTestbed implements AutoCloseable {
     /** Starts the dispatcher's channels from the bootstraps {@code transport} makes per interface. */
     void start(L3Dispatcher dispatcherState, Function<String, Bootstrap> transport) throws Exception {
         lsnat = dispatcherState;
-        L3Dispatcher.checkHost(NetworkNamespace.named(dispatcher));
+        L3Dispatcher.checkForwarding(NetworkNamespace.named(dispatcher));
         if (oneArmed) {
             bind(transport.apply("d0"), Arm.BOTH);
         } else {

@@ -58,7 +58,7 @@ class LsnatTopologiesTest {
         try (LsnatTestbed bed = new LsnatTestbed(1, false, true)) {
             bed.testbed.sysctl(bed.dispatcher, "net.ipv4.ip_forward", "1");
             IllegalStateException e = assertThrows(IllegalStateException.class,
-                    () -> L3Dispatcher.checkHost(NetworkNamespace.named(bed.dispatcher)));
+                    () -> L3Dispatcher.checkForwarding(NetworkNamespace.named(bed.dispatcher)));
             assertTrue(e.getMessage().startsWith("net.ipv4.ip_forward is 1 in netns "), e.getMessage());
             assertTrue(e.getMessage().contains("set net.ipv4.ip_forward=0"), e.getMessage());
         }

@@ -1,5 +1,6 @@
 package io.loadshare.dispatch.l3;
 
+import io.loadshare.core.mode.Arm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -35,7 +36,7 @@ class LsnatWorkersTest {
                     .service(L3Service.of("web", "198.51.100.10", 80, "round-robin", "192.0.2.11", "192.0.2.12",
                             "192.0.2.13"))
                     .build();
-            L3Dispatcher.checkHost(NetworkNamespace.named(bed.dispatcher));
+            L3Dispatcher.checkForwarding(NetworkNamespace.named(bed.dispatcher));
             FanoutSteering steering = FanoutSteering.builder().requestsTo(lsnat.clusterAddresses())
                     .portSlicesOf(lsnat.sourceNatAddresses()).build();
             EventLoopGroup loops = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());

@@ -1,5 +1,6 @@
 package io.loadshare.dispatch.l3;
 
+import io.loadshare.core.mode.Arm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
