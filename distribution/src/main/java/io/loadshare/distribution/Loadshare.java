@@ -10,10 +10,6 @@ import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.loadshare.dispatch.l3.L3Dispatcher;
 import io.loadshare.distribution.announce.Announcer;
-import io.loadshare.distribution.bench.ClusterDemo;
-import io.loadshare.distribution.bench.ScaleOutDemo;
-import io.loadshare.distribution.bench.Workload;
-import io.loadshare.distribution.bench.WorkloadServer;
 import io.loadshare.offload.OffloadSettings;
 import io.loadshare.offload.TcFlowOffload;
 import io.loadshare.offload.XdpFlowOffload;
@@ -53,9 +49,7 @@ import sun.misc.Signal;
 @Command(name = "loadshare", mixinStandardHelpOptions = true, version = "loadshare 0.1.0",
         description = "A user-space cluster dispatcher: LSMAC (layer 2) and LSNAT (layer 3, RFC 2391).",
         subcommands = {Loadshare.Run.class, Loadshare.Check.class, Loadshare.Status.class, Loadshare.Backend.class,
-            Loadshare.Reload.class, Loadshare.Drain.class, Loadshare.AnnounceConfig.class, Loadshare.Replay.class,
-            Loadshare.Demo.class, Loadshare.Serve.class,
-            Loadshare.WorkloadFiles.class})
+            Loadshare.Reload.class, Loadshare.Drain.class, Loadshare.AnnounceConfig.class, Loadshare.Replay.class})
 public final class Loadshare {
     /** Exit status of a configuration or host-setup error. */
     static final int CONFIG_ERROR = 1;
@@ -70,7 +64,14 @@ public final class Loadshare {
     }
 
     static int execute(String... args) {
-        return new CommandLine(new Loadshare()).execute(args);
+        CommandLine cli = new CommandLine(new Loadshare());
+        // demo, serve and workload come from the demo module: the tarball has it, the Debian package does not.
+        if (Loadshare.class.getClassLoader().getResource("io/loadshare/demo/DemoCommands.class") != null) {
+            DemoHook.addTo(cli);
+        } else {
+            cli.addSubcommand(new DemoMissing());
+        }
+        return cli.execute(args);
     }
 
     /** Sends a request to a running dispatcher's admin interface and prints its answer, rendered. */
@@ -413,131 +414,15 @@ public final class Loadshare {
         }
     }
 
-    @Command(name = "serve", mixinStandardHelpOptions = true,
-            description = "Run the project's small web server (the demo's and the benchmark's backend): the files"
-                    + " under --root from memory, one request per connection, /cgi/PATH forking `cat ROOT/PATH`.")
-    static final class Serve implements Callable<Integer> {
-        @Option(names = "--root", required = true, description = "The directory to serve.")
-        Path root;
-
-        @Option(names = "--address", defaultValue = "0.0.0.0", description = "The address to listen on.")
-        String address;
-
-        @Option(names = "--port", defaultValue = "80", description = "The port to listen on.")
-        int port;
-
+    /** Stands in for {@code demo} where the demo module is not installed: the Debian package. */
+    @Command(name = "demo", description = "Not installed here: the demo ships in the tarball and the source tree.")
+    static final class DemoMissing implements Callable<Integer> {
         @Override
-        public Integer call() throws Exception {
-            EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-            try (WorkloadServer server = WorkloadServer.start(group, null, new InetSocketAddress(address, port),
-                    root)) {
-                System.out.println("serving " + root + " on " + server.address());
-                Thread.currentThread().join();
-            } finally {
-                group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-            }
-            return 0;
-        }
-    }
-
-    @Command(name = "workload", mixinStandardHelpOptions = true,
-            description = "Write the paper's workload files (0 KB, 2 KB, the 108.5 KB mix and its request sequence)"
-                    + " under a directory, and print what they hold.")
-    static final class WorkloadFiles implements Callable<Integer> {
-        @Option(names = "--write", required = true, description = "The directory to write to.")
-        Path directory;
-
-        @Override
-        public Integer call() throws Exception {
-            Workload.writeFiles(directory);
-            for (Workload workload : Workload.values()) {
-                System.out.printf(Locale.ROOT, "%-40s %6d requests in its sequence, mean %,.0f bytes%n",
-                        workload.title(), workload.requests().size(), workload.meanBytes());
-            }
-            return 0;
-        }
-    }
-
-    @Command(name = "demo", mixinStandardHelpOptions = true,
-            description = "Build the paper's cluster in network namespaces (a client, this dispatcher, three backends"
-                    + " running the project's web server) and measure a single server, LSMAC and LSNAT with 1, 2 and 3"
-                    + " servers and the in-kernel nftables dispatchers under the project's load generator, on cores of"
-                    + " their own, each configuration warmed first; print whether the paper's conclusion holds here."
-                    + " Needs root and two cores; removes everything it made.")
-    static final class Demo implements Callable<Integer> {
-        @Option(names = "--seconds", defaultValue = "5", description = "Load per configuration and workload.")
-        int seconds;
-
-        @Option(names = "--workloads", defaultValue = "2kb,mix", split = ",",
-                description = "Any of 0kb, 2kb, mix, cgi (the paper's section 4).")
-        List<String> workloads;
-
-        @Option(names = "--modes", defaultValue = "l2,l3", split = ",", description = "l2 (LSMAC), l3 (LSNAT).")
-        List<String> modes;
-
-        @Option(names = "--concurrency", defaultValue = "32", description = "Clients at a time.")
-        int concurrency;
-
-        @Option(names = "--rounds", defaultValue = "2", description = "Times every configuration is measured, in"
-                + " turn; the table shows the mean and how far the rounds lay apart.")
-        int rounds;
-
-        @Option(names = "--embedded", description = "Instead, run 300 connections through the LSMAC pipeline on an"
-                + " embedded channel: no network, no privileges.")
-        boolean embedded;
-
-        @Option(names = "--scale-out", description = "Instead, build a scale-out tier (a router running BIRD 2 with"
-                + " ECMP, three dispatchers announcing the VIP over BGP, three backends) for each of --modes, kill one"
-                + " dispatcher and drain another (LSMAC) under slow downloads, and print what each cost. Needs root,"
-                + " bird and curl (docs/scale-out.md).")
-        boolean scaleOut;
-
-        @Option(names = "--downloads", defaultValue = "100", description = "With --scale-out: downloads of 400 KB at"
-                + " 50 KB/s running through each event.")
-        int downloads;
-
-        @Override
-        public Integer call() throws Exception {
-            if (embedded) {
-                PipelineDemo.main(new String[] {"300"});
-                return 0;
-            }
-            List<Workload> chosen;
-            try {
-                if (scaleOut) {
-                    checkModes();
-                    if (downloads < 1) {
-                        throw new IllegalArgumentException("--downloads must be at least 1");
-                    }
-                    ((Logger) LoggerFactory.getLogger("io.loadshare")).setLevel(Level.WARN);
-                    ((Logger) LoggerFactory.getLogger("io.netty")).setLevel(Level.ERROR);
-                    new ScaleOutDemo(new ScaleOutDemo.Settings(modes, downloads), System.out).run();
-                    return 0;
-                }
-                chosen = workloads.stream().map(Workload::byId).toList();
-                if (rounds < 1 || seconds < 1) {
-                    throw new IllegalArgumentException("--rounds and --seconds must be at least 1");
-                }
-                checkModes();
-                // The progress line and the table tell the story; the dispatchers' INFO lines would break it up.
-                ((Logger) LoggerFactory.getLogger("io.loadshare")).setLevel(Level.WARN);
-                ((Logger) LoggerFactory.getLogger("io.netty")).setLevel(Level.ERROR);
-                new ClusterDemo(new ClusterDemo.Settings(chosen, Duration.ofSeconds(seconds), concurrency, modes,
-                        rounds),
-                        System.out, System.err).run();
-            } catch (IllegalArgumentException | IllegalStateException e) {
-                System.err.println("loadshare demo: " + e.getMessage());
-                return CONFIG_ERROR;
-            }
-            return 0;
-        }
-
-        private void checkModes() {
-            for (String mode : modes) {
-                if (!mode.equals("l2") && !mode.equals("l3")) {
-                    throw new IllegalArgumentException("unknown mode '" + mode + "'; expected l2 or l3");
-                }
-            }
+        public Integer call() {
+            System.err.println("loadshare demo: not part of this installation (the Debian package carries the"
+                    + " dispatcher alone); run it from the tarball (bin/loadshare demo) or a source checkout (sudo"
+                    + " ./loadshare demo)");
+            return CONFIG_ERROR;
         }
     }
 }

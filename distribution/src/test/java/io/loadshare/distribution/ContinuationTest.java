@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loadshare.core.metrics.ControlEvent;
 import io.loadshare.core.scheduler.SchedulerRegistry;
-import io.loadshare.core.testing.NetnsTestbed;
+import io.loadshare.testbed.NetnsTestbed;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

@@ -3,9 +3,9 @@ package io.loadshare.distribution;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.loadshare.core.netns.Testbed;
-import io.loadshare.core.testing.NetnsTestbed;
-import io.loadshare.distribution.bench.ClusterTestbed;
+import io.loadshare.testbed.Testbed;
+import io.loadshare.testbed.NetnsTestbed;
+import io.loadshare.testbed.ClusterTestbed;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

@@ -3,8 +3,8 @@ package io.loadshare.distribution;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.loadshare.core.testing.NetnsTestbed;
-import io.loadshare.distribution.bench.ClusterTestbed;
+import io.loadshare.testbed.NetnsTestbed;
+import io.loadshare.testbed.ClusterTestbed;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

@@ -1,7 +1,7 @@
 package io.loadshare.distribution;
 
-import io.loadshare.core.testing.NetnsTestbed;
-import io.loadshare.core.testing.TestHttpServer;
+import io.loadshare.testbed.NetnsTestbed;
+import io.loadshare.testbed.TestHttpServer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;

@@ -2,8 +2,8 @@ package io.loadshare.distribution;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.loadshare.core.testing.NetnsTestbed;
-import io.loadshare.core.testing.TestHttpServer;
+import io.loadshare.testbed.NetnsTestbed;
+import io.loadshare.testbed.TestHttpServer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loadshare.core.backend.Backend;
 import io.loadshare.core.netns.NetworkNamespace;
-import io.loadshare.core.testing.NetnsTestbed;
-import io.loadshare.core.testing.TestHttpServer;
+import io.loadshare.testbed.NetnsTestbed;
+import io.loadshare.testbed.TestHttpServer;
 import java.util.ArrayList;
 import java.util.List;
 import io.loadshare.offload.KernelFlowOffload;
@@ -111,6 +111,30 @@ final class OffloadChecks {
         assertTrue(millis >= delay.toMillis(), "the sink answered late: " + millis + " ms");
     }
 
+    /**
+     * Connects to the sink service, sends a first part, stays idle for {@code idle}, sends the rest, and checks the
+     * sink's answer covers both parts.
+     */
+    static void sendAfterIdle(String client, String vip, Duration idle) throws Exception {
+        byte[] first = "before the pause, ".getBytes(StandardCharsets.US_ASCII);
+        byte[] second = "and after it".getBytes(StandardCharsets.US_ASCII);
+        try (SocketChannel channel = NetworkNamespace.named(client).run(() -> {
+            SocketChannel opened = SocketChannel.open();
+            opened.connect(new InetSocketAddress(vip, SINK_PORT));
+            return opened;
+        })) {
+            channel.write(ByteBuffer.wrap(first));
+            Thread.sleep(idle);
+            channel.write(ByteBuffer.wrap(second));
+            channel.shutdownOutput();
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            digest.update(first);
+            digest.update(second);
+            assertEquals(HexFormat.of().formatHex(digest.digest()), answer(channel), "the answer after "
+                    + idle.toSeconds() + " s idle");
+        }
+    }
+
     /** Sends {@code data} to the sink service from the client's namespace, 64 KiB each 15 ms; returns its answer. */
     static String send(String client, String vip, byte[] data) throws Exception {
         try (SocketChannel channel = NetworkNamespace.named(client).run(() -> {
@@ -126,20 +150,24 @@ final class OffloadChecks {
                 Thread.sleep(15);
             }
             channel.shutdownOutput();
-            // Read on another thread: an answer lost on the way must fail the test, not hang it.
-            FutureTask<String> reading = new FutureTask<>(() -> {
-                ByteBuffer answer = ByteBuffer.allocate(128);
-                while (channel.read(answer) >= 0) {
-                    // until the sink closes
-                }
-                return new String(answer.array(), 0, answer.position(), StandardCharsets.US_ASCII).strip();
-            });
-            Thread.ofVirtual().start(reading);
-            try {
-                return reading.get(30, TimeUnit.SECONDS);
-            } catch (TimeoutException e) {
-                throw new AssertionError("no answer from the sink within 30 s of the end of the upload");
+            return answer(channel);
+        }
+    }
+
+    /** The sink's answer, read on another thread: an answer lost on the way must fail the test, not hang it. */
+    private static String answer(SocketChannel channel) throws Exception {
+        FutureTask<String> reading = new FutureTask<>(() -> {
+            ByteBuffer answer = ByteBuffer.allocate(128);
+            while (channel.read(answer) >= 0) {
+                // until the sink closes
             }
+            return new String(answer.array(), 0, answer.position(), StandardCharsets.US_ASCII).strip();
+        });
+        Thread.ofVirtual().start(reading);
+        try {
+            return reading.get(30, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            throw new AssertionError("no answer from the sink within 30 s of the end of the upload");
         }
     }
 

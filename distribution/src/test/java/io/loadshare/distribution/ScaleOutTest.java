@@ -1,14 +1,14 @@
 package io.loadshare.distribution;
 
-import static io.loadshare.distribution.bench.ScaleOutTestbed.DISPATCHERS;
-import static io.loadshare.distribution.bench.ScaleOutTestbed.DOWNLOAD_BYTES;
-import static io.loadshare.distribution.bench.ScaleOutTestbed.VIP;
+import static io.loadshare.demo.ScaleOutTestbed.DISPATCHERS;
+import static io.loadshare.demo.ScaleOutTestbed.DOWNLOAD_BYTES;
+import static io.loadshare.demo.ScaleOutTestbed.VIP;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.loadshare.core.testing.NetnsTestbed;
-import io.loadshare.distribution.bench.LoadGenerator;
-import io.loadshare.distribution.bench.ScaleOutTestbed;
+import io.loadshare.testbed.NetnsTestbed;
+import io.loadshare.testbed.LoadGenerator;
+import io.loadshare.demo.ScaleOutTestbed;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

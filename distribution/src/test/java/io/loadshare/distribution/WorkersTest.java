@@ -11,7 +11,7 @@ import io.loadshare.core.metrics.DropReason;
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.scheduler.SchedulerRegistry;
-import io.loadshare.distribution.bench.LoadGenerator;
+import io.loadshare.testbed.LoadGenerator;
 import io.loadshare.offload.KernelFlowOffload;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;

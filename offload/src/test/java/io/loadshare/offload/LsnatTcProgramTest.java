@@ -11,7 +11,7 @@ import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.packet.TcpHeader;
 import io.loadshare.core.testing.GoldenFrames;
-import io.loadshare.core.testing.NetnsTestbed;
+import io.loadshare.testbed.NetnsTestbed;
 import io.loadshare.offload.bpf.Bpf;
 import io.loadshare.offload.bpf.BpfMap;
 import io.loadshare.offload.bpf.BpfProgram;

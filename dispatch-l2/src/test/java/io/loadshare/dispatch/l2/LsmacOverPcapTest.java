@@ -8,7 +8,7 @@ import io.loadshare.core.backend.StaticBackend;
 import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.packet.MacAddress;
-import io.loadshare.core.testing.NetnsTestbed;
+import io.loadshare.testbed.NetnsTestbed;
 import io.loadshare.transport.pcap.PcapAddress;
 import io.loadshare.transport.pcap.PcapChannel;
 import com.typesafe.config.ConfigFactory;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.packet.MacAddress;
-import io.loadshare.core.testing.NetnsTestbed;
+import io.loadshare.testbed.NetnsTestbed;
 import io.loadshare.transport.pcap.PcapAddress;
 import io.loadshare.transport.pcap.PcapChannel;
 import io.loadshare.transport.pcap.PcapChannelOption;

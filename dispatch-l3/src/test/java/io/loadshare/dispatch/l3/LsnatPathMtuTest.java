@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loadshare.core.netns.NetworkNamespace;
-import io.loadshare.core.testing.NetnsTestbed;
-import io.loadshare.core.testing.TestHttpServer;
+import io.loadshare.testbed.NetnsTestbed;
+import io.loadshare.testbed.TestHttpServer;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.loadshare.core.backend.BackendPool;
 import io.loadshare.core.metrics.DropReason;
 import io.loadshare.core.pipeline.Service;
-import io.loadshare.core.testing.TestHttpServer;
+import io.loadshare.testbed.TestHttpServer;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;

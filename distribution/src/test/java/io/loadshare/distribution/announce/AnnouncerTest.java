@@ -12,7 +12,7 @@ import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.pipeline.Service;
 import io.loadshare.core.scheduler.SchedulerRegistry;
-import io.loadshare.core.testing.NetnsTestbed;
+import io.loadshare.testbed.NetnsTestbed;
 import com.typesafe.config.ConfigFactory;
 import java.time.Duration;
 import java.util.List;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.loadshare.core.testing.NetnsTestbed;
+import io.loadshare.testbed.NetnsTestbed;
 import org.junit.jupiter.api.Test;
 
 /** The loader's paths: a program the kernel accepts, and one its verifier rejects, whose log reaches the error. */

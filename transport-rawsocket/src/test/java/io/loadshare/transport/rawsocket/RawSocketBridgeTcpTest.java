@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.packet.MacAddress;
-import io.loadshare.core.testing.NetnsTestbed;
+import io.loadshare.testbed.NetnsTestbed;
 import io.loadshare.transport.rawsocket.RawSocketTestSupport.Mode;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;

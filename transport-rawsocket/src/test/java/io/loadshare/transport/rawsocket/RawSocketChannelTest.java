@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loadshare.core.packet.MacAddress;
-import io.loadshare.core.testing.NetnsTestbed;
+import io.loadshare.testbed.NetnsTestbed;
 import io.loadshare.transport.rawsocket.RawSocketTestSupport.Collector;
 import io.loadshare.transport.rawsocket.RawSocketTestSupport.Mode;
 import io.netty.buffer.ByteBuf;

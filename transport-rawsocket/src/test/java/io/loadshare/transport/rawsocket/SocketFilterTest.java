@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import io.loadshare.core.packet.Frames;
 import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.packet.TcpHeader;
-import io.loadshare.core.testing.NetnsTestbed;
+import io.loadshare.testbed.NetnsTestbed;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;

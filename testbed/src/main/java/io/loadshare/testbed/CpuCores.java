@@ -1,4 +1,4 @@
-package io.loadshare.distribution.bench;
+package io.loadshare.testbed;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -17,7 +17,7 @@ import java.util.List;
  * The machine's cores as the demo uses them: how many there are, how busy each is ({@code /proc/stat}), and which
  * of them a thread may run on ({@code sched_setaffinity}, inherited by the threads it creates).
  */
-final class CpuCores {
+public final class CpuCores {
     /** cpu_set_t: 1024 CPUs. */
     private static final int CPU_SET_BYTES = 128;
     private static final Linker LINKER = Linker.nativeLinker();
@@ -30,7 +30,7 @@ final class CpuCores {
     }
 
     /** Restricts the calling thread, and the threads it creates from now on, to {@code cpus}. */
-    static void pinCurrentThread(BitSet cpus) {
+    public static void pinCurrentThread(BitSet cpus) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment mask = arena.allocate(CPU_SET_BYTES, 8);
             long[] words = cpus.toLongArray();
@@ -49,7 +49,7 @@ final class CpuCores {
     }
 
     /** The CPUs {@code /proc/stat} lists, by number. */
-    static BitSet all() {
+    public static BitSet all() {
         BitSet cpus = new BitSet();
         for (String line : stat()) {
             if (line.matches("cpu[0-9]+ .*")) {
@@ -60,7 +60,7 @@ final class CpuCores {
     }
 
     /** Busy jiffies (user, nice, system, irq, softirq, steal) per CPU, indexed by CPU number. */
-    static long[] busyJiffies() {
+    public static long[] busyJiffies() {
         BitSet cpus = all();
         long[] busy = new long[cpus.length()];
         for (String line : stat()) {
@@ -78,7 +78,7 @@ final class CpuCores {
      *
      * @return why figures taken now could not be trusted (a core busy with something else), or null
      */
-    static String busyReason() throws InterruptedException {
+    public static String busyReason() throws InterruptedException {
         long[] before = busyJiffies();
         long started = System.nanoTime();
         Thread.sleep(1000);

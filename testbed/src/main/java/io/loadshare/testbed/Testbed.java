@@ -1,4 +1,4 @@
-package io.loadshare.core.netns;
+package io.loadshare.testbed;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

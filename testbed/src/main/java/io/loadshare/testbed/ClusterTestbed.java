@@ -1,7 +1,7 @@
-package io.loadshare.distribution.bench;
+package io.loadshare.testbed;
 
 import io.loadshare.core.netns.NetworkNamespace;
-import io.loadshare.core.netns.Testbed;
+import io.loadshare.testbed.Testbed;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;

@@ -1,15 +1,15 @@
-package io.loadshare.distribution.bench;
+package io.loadshare.demo;
 
+import io.loadshare.testbed.LoadGenerator;
 import io.loadshare.core.netns.NetworkNamespace;
-import io.loadshare.core.netns.Testbed;
-import io.loadshare.core.packet.Ipv4Address;
-import io.loadshare.distribution.Loadshare;
-import io.loadshare.distribution.announce.Announcer;
+import io.loadshare.testbed.Testbed;
+import io.loadshare.testbed.WorkloadServer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,6 +33,8 @@ public final class ScaleOutTestbed implements AutoCloseable {
     /** Bytes of {@code /download}; {@code /long-download} has four times as many, {@code /small} a few. */
     public static final int DOWNLOAD_BYTES = 400_000;
     private static final int FIRST_ADMIN_PORT = 19920;
+    /** The packaged dispatcher's command line, which each dispatcher runs from this process's class path. */
+    private static final String CLI = "io.loadshare.distribution.Loadshare";
 
     private final Testbed testbed = Testbed.create();
     private final Path dir;
@@ -85,7 +87,7 @@ public final class ScaleOutTestbed implements AutoCloseable {
                 neighbors.add("192.0.2." + (1 + n));
             }
             processes.add(bird(router, "router", routerBird(neighbors)));
-            String announce = Announcer.birdConfig("lsvip", List.of(Ipv4Address.parse(VIP)));
+            String announce = null;
             for (int n = 1; n <= DISPATCHERS; n++) {
                 configs[n] = dir.resolve("d" + n + ".conf");
                 Files.writeString(configs[n], """
@@ -98,6 +100,9 @@ public final class ScaleOutTestbed implements AutoCloseable {
                         io.loadshare.dispatch.l2.arp.interval = 200ms
                         io.loadshare.dispatch.l3.arp.interval = 200ms
                         """.formatted(dispatchers[n], adminPort(n), settings.apply(n).indent(2)));
+                if (announce == null) {
+                    announce = cli("announce-config", "--config", configs[n].toString());
+                }
                 processes.add(bird(dispatchers[n], "d" + n, dispatcherBird(n, announce)));
             }
             for (int n = 1; n <= DISPATCHERS; n++) {
@@ -150,17 +155,32 @@ public final class ScaleOutTestbed implements AutoCloseable {
 
     /** Starts dispatcher n's {@code loadshare run}, logging to {@code log} in the directory. */
     public void start(int n, String log) throws IOException {
+        runs[n] = new ProcessBuilder(command("run", "--config", configs[n].toString())).redirectErrorStream(true)
+                .redirectOutput(dir.resolve(log).toFile()).start();
+        processes.add(runs[n]);
+    }
+
+    /** What {@code loadshare ARGS} prints (the BIRD protocol of {@code announce-config}, say). */
+    private static String cli(String... args) throws IOException, InterruptedException {
+        Process process = new ProcessBuilder(command(args)).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String printed = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (process.waitFor() != 0) {
+            throw new IllegalStateException("loadshare " + String.join(" ", args) + " failed: " + printed);
+        }
+        return printed;
+    }
+
+    /** A JVM running the packaged dispatcher's command line from this process's class path. */
+    private static List<String> command(String... args) {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
                 .toString(), "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
         String logback = System.getProperty("logback.configurationFile");
         if (logback != null) {
             command.add("-Dlogback.configurationFile=" + logback);
         }
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Loadshare.class.getName(), "run",
-                "--config", configs[n].toString()));
-        runs[n] = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve(log).toFile())
-                .start();
-        processes.add(runs[n]);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), CLI));
+        command.addAll(List.of(args));
+        return command;
     }
 
     /** Kills dispatcher n with SIGKILL; returns the milliseconds until the router withdrew its next hop. */

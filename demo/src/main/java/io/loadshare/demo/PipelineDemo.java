@@ -1,4 +1,4 @@
-package io.loadshare.distribution;
+package io.loadshare.demo;
 
 import com.google.common.base.Ticker;
 import com.typesafe.config.ConfigFactory;

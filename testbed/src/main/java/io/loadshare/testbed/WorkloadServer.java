@@ -1,4 +1,4 @@
-package io.loadshare.distribution.bench;
+package io.loadshare.testbed;
 
 import io.loadshare.core.netns.NetworkNamespace;
 import io.netty.bootstrap.ServerBootstrap;

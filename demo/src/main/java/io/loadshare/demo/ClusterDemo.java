@@ -1,8 +1,10 @@
-package io.loadshare.distribution.bench;
+package io.loadshare.demo;
 
-import io.loadshare.core.scheduler.SchedulerRegistry;
-import io.loadshare.distribution.Dispatcher;
-import io.loadshare.distribution.DispatcherConfig;
+import io.loadshare.testbed.ClusterTestbed;
+import io.loadshare.testbed.CpuCores;
+import io.loadshare.testbed.LoadGenerator;
+import io.loadshare.testbed.Workload;
+import io.loadshare.testbed.WorkloadServer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
@@ -73,12 +75,31 @@ public final class ClusterDemo {
 
     private final Settings settings;
     private final PrintStream out;
+    private final DispatcherStarter starter;
     private final PrintStream progress;
 
-    public ClusterDemo(Settings settings, PrintStream out, PrintStream progress) {
+    /** @param starter starts each measured dispatcher in this process, so that it runs on the cluster's cores */
+    public ClusterDemo(Settings settings, PrintStream out, PrintStream progress, DispatcherStarter starter) {
         this.settings = settings;
         this.out = out;
         this.progress = progress;
+        this.starter = starter;
+    }
+
+    /**
+     * Starts a dispatcher in this process from a configuration file (the distribution's {@code Dispatcher}), and
+     * returns once its first service has {@code backends} backends.
+     */
+    @FunctionalInterface
+    public interface DispatcherStarter {
+        /** @throws IllegalStateException when the backends were not resolved in time, saying so */
+        Running start(Path config, int backends) throws IOException, InterruptedException;
+
+        /** A started dispatcher: closing it stops it. */
+        interface Running extends AutoCloseable {
+            @Override
+            void close() throws InterruptedException;
+        }
     }
 
     /** Runs the demo; returns the rows it measured. */
@@ -164,7 +185,7 @@ public final class ClusterDemo {
     /** Starts a configuration (a dispatcher, the kernel's rules, or nothing), warms it, measures each workload. */
     private void measureSetup(ClusterTestbed cluster, Setup setup, Path work, BitSet client, int round, int total,
             List<Row> rows) throws IOException, InterruptedException {
-        try (Dispatcher dispatcher = setup.mode() == null || setup.kernel() ? null : start(cluster, setup, work)) {
+        try (DispatcherStarter.Running dispatcher = setup.mode() == null || setup.kernel() ? null : start(cluster, setup, work)) {
             if (setup.kernel()) {
                 cluster.nftables(setup.mode(), setup.backends(), work.resolve("nftables.conf"));
             }
@@ -257,7 +278,7 @@ public final class ClusterDemo {
                 .mapToDouble(r -> r.result().connectionsPerSecond()).average().orElse(Double.NaN);
     }
 
-    private Dispatcher start(ClusterTestbed cluster, Setup setup, Path work) throws IOException, InterruptedException {
+    private DispatcherStarter.Running start(ClusterTestbed cluster, Setup setup, Path work) throws IOException, InterruptedException {
         String backends = IntStream.rangeClosed(1, setup.backends()).mapToObj(n -> "\"" + ClusterTestbed
                 .backendAddress(n) + "\"").collect(Collectors.joining(", "));
         Path file = Files.writeString(work.resolve(setup.mode() + "-" + setup.backends() + ".conf"), """
@@ -273,17 +294,11 @@ public final class ClusterDemo {
                 io.loadshare.dispatch.l3.arp.interval = 200ms
                 """.formatted(setup.mode(), cluster.dispatcherNamespace(),
                 setup.mode().equals("l2") ? ClusterTestbed.L2_VIP : ClusterTestbed.L3_VIP, backends));
-        Dispatcher dispatcher = Dispatcher.start(DispatcherConfig.load(file, SchedulerRegistry.load()));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (dispatcher.services().getFirst().pool().availableCount() < setup.backends()) {
-            if (System.nanoTime() > deadline) {
-                dispatcher.close();
-                throw new IllegalStateException(setup.label() + ": the dispatcher did not resolve its backends by ARP"
-                        + " within 10 s");
-            }
-            Thread.sleep(50);
+        try {
+            return starter.start(file, setup.backends());
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException(setup.label() + ": " + e.getMessage(), e);
         }
-        return dispatcher;
     }
 
     private static InetSocketAddress target(Setup setup) {

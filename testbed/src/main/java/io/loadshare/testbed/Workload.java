@@ -1,4 +1,4 @@
-package io.loadshare.distribution.bench;
+package io.loadshare.testbed;
 
 import java.io.IOException;
 import java.nio.file.Files;

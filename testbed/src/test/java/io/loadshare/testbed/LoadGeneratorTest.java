@@ -1,4 +1,4 @@
-package io.loadshare.distribution.bench;
+package io.loadshare.testbed;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,6 +1,8 @@
-package io.loadshare.distribution.bench;
+package io.loadshare.demo;
 
-import io.loadshare.core.netns.Testbed;
+import io.loadshare.testbed.ClusterTestbed;
+import io.loadshare.testbed.LoadGenerator;
+import io.loadshare.testbed.Testbed;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;

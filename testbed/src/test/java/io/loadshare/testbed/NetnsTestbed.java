@@ -1,8 +1,8 @@
-package io.loadshare.core.testing;
+package io.loadshare.testbed;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.loadshare.core.netns.Testbed;
+import io.loadshare.testbed.Testbed;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Assumptions;
