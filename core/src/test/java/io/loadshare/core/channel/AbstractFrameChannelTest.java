@@ -62,6 +62,8 @@ class AbstractFrameChannelTest {
 
         assertEquals(1, onLoop(channel::deliverFrames));
         channel.closeFuture().await(5, TimeUnit.SECONDS);
+        // The close completes before the loop fires channelInactive, in a task of its own: wait for that task.
+        onLoop(() -> 0);
         assertEquals(List.of("read 7", "complete", "exception the source broke", "inactive"), recorder.events);
         assertFalse(channel.isOpen());
         assertSame(channel.failure, channel.closeCause());

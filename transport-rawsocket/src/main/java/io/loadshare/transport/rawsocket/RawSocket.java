@@ -303,4 +303,53 @@ final class RawSocket implements AutoCloseable {
     public String toString() {
         return "RawSocket(fd " + fd + ")";
     }
+
+    /**
+     * Sets what a channel's configuration asks before the socket is bound: virtio-net headers, ignoring what others
+     * send, a forced receive buffer, and the kernel filter.
+     */
+    void configure(RawSocketChannelConfig config) throws RawSocketException {
+        if (config.vnetHeader()) {
+            setInt(Linux.SOL_PACKET, Linux.PACKET_VNET_HDR, 1, "PACKET_VNET_HDR");
+        }
+        if (config.ignoreOutgoing()) {
+            setInt(Linux.SOL_PACKET, Linux.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING");
+        }
+        if (config.receiveBufferSize() > 0) {
+            setInt(Linux.SOL_SOCKET, Linux.SO_RCVBUFFORCE, config.receiveBufferSize(), "SO_RCVBUFFORCE");
+        }
+        attachFilter(config.socketFilter());
+    }
+
+    /** Attaches a classic BPF filter: the kernel drops what it refuses before copying anything up. */
+    private void attachFilter(SocketFilter filter) throws RawSocketException {
+        try (Arena temporary = Arena.ofConfined()) {
+            setOption(Linux.SOL_SOCKET, Linux.SO_ATTACH_FILTER, ClassicBpf.sockFprog(temporary, filter.instructions()),
+                    "SO_ATTACH_FILTER");
+        }
+    }
+
+    /**
+     * Joins a fanout group, or starts one whose id the kernel picks, steered by the kernel's flow hash or by a
+     * program.
+     *
+     * @param group the group to join, or -1 to start one
+     * @param steering the program that picks each frame's socket, or null for the kernel's hash
+     * @return the group's id
+     */
+    int joinFanout(int group, FanoutSteering steering) throws RawSocketException {
+        int type = steering == null ? Linux.PACKET_FANOUT_HASH : Linux.PACKET_FANOUT_CBPF;
+        boolean fresh = group < 0;
+        setInt(Linux.SOL_PACKET, Linux.PACKET_FANOUT,
+                (fresh ? 0 : group) | (type | (fresh ? Linux.PACKET_FANOUT_FLAG_UNIQUEID : 0)) << 16, "PACKET_FANOUT");
+        try (Arena temporary = Arena.ofConfined()) {
+            MemorySegment value = temporary.allocate(ValueLayout.JAVA_INT);
+            getOption(Linux.SOL_PACKET, Linux.PACKET_FANOUT, value, "PACKET_FANOUT");
+            if (steering != null) {
+                setOption(Linux.SOL_PACKET, Linux.PACKET_FANOUT_DATA,
+                        ClassicBpf.sockFprog(temporary, steering.instructions()), "PACKET_FANOUT_DATA");
+            }
+            return value.get(ValueLayout.JAVA_INT, 0) & 0xFFFF;
+        }
+    }
 }

@@ -2,12 +2,10 @@ package io.loadshare.transport.rawsocket;
 
 import io.loadshare.core.channel.AbstractFrameChannel;
 import io.loadshare.core.netns.NetworkNamespace;
-import io.loadshare.core.packet.EthernetHeader;
 import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.packet.VirtioNetHeader;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPromise;
@@ -20,8 +18,6 @@ import io.netty.channel.epoll.EpollIoOps;
 import io.netty.channel.unix.FileDescriptor;
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.net.SocketAddress;
 
 /**
@@ -44,33 +40,10 @@ import java.net.SocketAddress;
 public final class RawSocketChannel extends AbstractFrameChannel<RawSocketStats> {
     /** A {@link RawSocketChannelOption#FANOUT_GROUP} value: start a new group whose id the kernel picks. */
     public static final int NEW_FANOUT_GROUP = 0x10000;
-    private static final int MMSGHDR = 64;
-    private static final int MAC_LENGTH = 6;
-    private static final int VLAN_ID_MASK = 0xFFF;
-    private static final ValueLayout.OfShort LE_SHORT =
-            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
-    private static final int MSG_IOV = 16;
-    private static final int MSG_IOVLEN = 24;
-    private static final int MSG_CONTROL = 32;
-    private static final int MSG_CONTROLLEN = 40;
-    private static final int MSG_LEN = 56;
-    /** CMSG_SPACE(sizeof(struct tpacket_auxdata)): a 16-byte cmsghdr and 20 bytes of data, aligned to 8. */
-    private static final int AUXDATA_SPACE = 40;
-    private static final int CMSG_LEVEL = 8;
-    private static final int CMSG_TYPE = 12;
-    private static final int AUXDATA_STATUS = 16;
-    private static final int AUXDATA_VLAN_TCI = 32;
-    private static final int AUXDATA_VLAN_TPID = 34;
-    private static final int IOVEC = 16;
-    /** A zero virtio-net header, the MAC addresses, a VLAN tag, the rest of the frame. */
-    private static final int IOVECS_PER_MESSAGE = 4;
-    /** All of the address space, so that a copy into a buffer's memory needs no segment object per frame. */
-    private static final MemorySegment ALL_MEMORY = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
 
     private final RawSocketChannelConfig config;
     private final RawSocket socket;
     private final Arena arena = Arena.ofShared();
-    private final MemorySegment zeroVnetHeader = arena.allocate(VirtioNetHeader.LENGTH);
 
     private volatile RawSocketAddress local;
     private volatile boolean active;
@@ -80,33 +53,13 @@ public final class RawSocketChannel extends AbstractFrameChannel<RawSocketStats>
     private volatile int fanoutGroup = -1;
     /** The VLAN this channel serves on a trunk, or 0; fixed at bind. */
     private int vlan;
-    /** The 802.1Q tag every frame sent gets when {@link #vlan} is set. */
-    private final MemorySegment vlanTag = arena.allocate(EthernetHeader.VLAN_TAG_LENGTH);
-
     private IoRegistration registration;
     private EpollIoOps ops = EpollIoOps.NONE;
     private boolean readPending;
     private RxRing ring;
-    /** The ring's memory as a buffer, for copying into buffers that expose no address. */
-    private ByteBuf ringSource;
-    /** Plain receive, and frames too big for a TPACKET_V2 slot: one slot per message of a recvmmsg batch. */
-    private MemorySegment receiveScratch;
-    /** The scratch area as a buffer, for copying into buffers that expose no address. */
-    private ByteBuf scratchSource;
-    private long receiveSlot;
-    private MemorySegment receiveMessages;
-    /** Plain receive: one PACKET_AUXDATA control message per message of a batch, for the VLAN tag. */
-    private MemorySegment receiveControl;
-    private int received;
-    private int nextReceived;
-    /** The last batch came back short: the socket had no more, so the read loop can stop without asking again. */
-    private boolean receiveDrained;
-    private MemorySegment messages;
-    private MemorySegment iovecs;
-    /** Per message of a send batch, a virtio-net header adjusted for an inserted VLAN tag. */
-    private MemorySegment vnetScratch;
-    private ByteBuf[] batch;
-    private final BatchCollector collector = new BatchCollector();
+    /** Plain receive, and frames too big for a TPACKET_V2 slot; null with a TPACKET_V3 ring. */
+    private ReceiveMessages received;
+    private SendMessages messages;
 
     /** Opens a packet socket in the calling thread's network namespace. */
     public RawSocketChannel() {
@@ -240,85 +193,32 @@ public final class RawSocketChannel extends AbstractFrameChannel<RawSocketStats>
         interfaceIndex = ifindex;
         hardwareAddress = socket.hardwareAddress(name);
         mtu = socket.mtu(name);
-        if (config.vnetHeader()) {
-            socket.setInt(Linux.SOL_PACKET, Linux.PACKET_VNET_HDR, 1, "PACKET_VNET_HDR");
-        }
-        if (config.ignoreOutgoing()) {
-            socket.setInt(Linux.SOL_PACKET, Linux.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING");
-        }
-        if (config.receiveBufferSize() > 0) {
-            socket.setInt(Linux.SOL_SOCKET, Linux.SO_RCVBUFFORCE, config.receiveBufferSize(), "SO_RCVBUFFORCE");
-        }
-        attachFilter(config.socketFilter());
+        socket.configure(config);
         vlan = config.vlan();
-        vlanTag.set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.BIG_ENDIAN), 0,
-                Linux.ETH_P_8021Q << 16 | vlan);
         int vnet = config.vnetHeader() ? VirtioNetHeader.LENGTH : 0;
         RingSettings ringSettings = config.ring();
         if (ringSettings.enabled()) {
             ring = RxRing.attach(socket, ringSettings);
-            ringSource = Unpooled.wrappedBuffer(ring.memory().asByteBuffer());
         }
         // A TPACKET_V3 ring holds any frame; a V2 slot does not, and the frames too big for it are read one by one.
         int slots = !ringSettings.enabled() ? config.readBatch() : ringSettings.version() == 2 ? 1 : 0;
         if (slots > 0) {
-            receiveSlot = (config.maxFrameSize() + vnet + 1L + 63) & ~63L;
-            receiveScratch = arena.allocate(receiveSlot * slots, 64);
-            receiveMessages = arena.allocate((long) MMSGHDR * slots, 8);
-            receiveControl = arena.allocate((long) AUXDATA_SPACE * slots, 8);
-            MemorySegment receiveIovecs = arena.allocate((long) IOVEC * slots, 8);
+            received = new ReceiveMessages(arena, slots, (config.maxFrameSize() + vnet + 1L + 63) & ~63L);
             // The kernel strips an 802.1Q tag into metadata before packet sockets see the frame; the tag comes back
             // in the auxiliary data (the ring's frame header carries it without asking).
             socket.setInt(Linux.SOL_PACKET, Linux.PACKET_AUXDATA, 1, "PACKET_AUXDATA");
-            for (int i = 0; i < slots; i++) {
-                receiveMessages.set(ValueLayout.JAVA_LONG, (long) MMSGHDR * i + MSG_CONTROL,
-                        receiveControl.address() + (long) AUXDATA_SPACE * i);
-                receiveIovecs.set(ValueLayout.JAVA_LONG, (long) IOVEC * i, receiveScratch.address() + receiveSlot * i);
-                receiveIovecs.set(ValueLayout.JAVA_LONG, (long) IOVEC * i + 8, receiveSlot);
-                receiveMessages.set(ValueLayout.JAVA_LONG, (long) MMSGHDR * i + MSG_IOV,
-                        receiveIovecs.address() + (long) IOVEC * i);
-                receiveMessages.set(ValueLayout.JAVA_LONG, (long) MMSGHDR * i + MSG_IOVLEN, 1);
-            }
-            scratchSource = Unpooled.wrappedBuffer(receiveScratch.asByteBuffer());
         }
-        int sendBatch = config.sendBatch();
-        messages = arena.allocate((long) MMSGHDR * sendBatch, 8);
-        iovecs = arena.allocate((long) IOVEC * IOVECS_PER_MESSAGE * sendBatch, 8);
-        vnetScratch = arena.allocate((long) VirtioNetHeader.LENGTH * sendBatch, 8);
-        batch = new ByteBuf[sendBatch];
+        messages = new SendMessages(arena, config.sendBatch(), vlan, config.vnetHeader());
         socket.bind(ifindex, name, config.etherType());
         if (config.fanoutGroup() >= 0) {
-            joinFanout(config.fanoutGroup(), config.fanoutSteering());
+            fanoutGroup = socket.joinFanout(config.fanoutGroup() == NEW_FANOUT_GROUP ? -1 : config.fanoutGroup(),
+                    config.fanoutSteering());
         }
         if (config.qdiscBypass()) {
             socket.setInt(Linux.SOL_PACKET, Linux.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS");
         }
         local = address;
         active = true;
-    }
-
-    private void attachFilter(SocketFilter filter) throws RawSocketException {
-        try (Arena temporary = Arena.ofConfined()) {
-            socket.setOption(Linux.SOL_SOCKET, Linux.SO_ATTACH_FILTER,
-                    ClassicBpf.sockFprog(temporary, filter.instructions()), "SO_ATTACH_FILTER");
-        }
-    }
-
-    /** Joins (or, for {@link #NEW_FANOUT_GROUP}, starts) a fanout group, steered by the kernel's hash or a program. */
-    private void joinFanout(int group, FanoutSteering steering) throws RawSocketException {
-        int type = steering == null ? Linux.PACKET_FANOUT_HASH : Linux.PACKET_FANOUT_CBPF;
-        boolean fresh = group == NEW_FANOUT_GROUP;
-        socket.setInt(Linux.SOL_PACKET, Linux.PACKET_FANOUT,
-                (fresh ? 0 : group) | (type | (fresh ? Linux.PACKET_FANOUT_FLAG_UNIQUEID : 0)) << 16, "PACKET_FANOUT");
-        try (Arena temporary = Arena.ofConfined()) {
-            MemorySegment value = temporary.allocate(ValueLayout.JAVA_INT);
-            socket.getOption(Linux.SOL_PACKET, Linux.PACKET_FANOUT, value, "PACKET_FANOUT");
-            fanoutGroup = value.get(ValueLayout.JAVA_INT, 0) & 0xFFFF;
-            if (steering != null) {
-                socket.setOption(Linux.SOL_PACKET, Linux.PACKET_FANOUT_DATA,
-                        ClassicBpf.sockFprog(temporary, steering.instructions()), "PACKET_FANOUT_DATA");
-            }
-        }
     }
 
     @Override
@@ -331,16 +231,12 @@ public final class RawSocketChannel extends AbstractFrameChannel<RawSocketStats>
             }
             socket.close();
         } finally {
-            if (ringSource != null) {
-                ringSource.release();
-                ringSource = null;
+            if (received != null) {
+                received.release();
+                received = null;
             }
-            if (scratchSource != null) {
-                scratchSource.release();
-                scratchSource = null;
-            }
-            if (batch != null) {
-                java.util.Arrays.fill(batch, null);
+            if (messages != null) {
+                messages.forget();
             }
             // The scratch areas and message arrays: nothing uses them once the socket is closed (this runs on the
             // event loop, their only user). Disconnecting closes too, so it may come twice.
@@ -365,38 +261,22 @@ public final class RawSocketChannel extends AbstractFrameChannel<RawSocketStats>
         }
     }
 
-    /** Collects up to one batch of flushed frames without allocating. */
-    private final class BatchCollector implements ChannelOutboundBuffer.MessageProcessor {
-        int count;
-
-        @Override
-        public boolean processMessage(Object msg) {
-            batch[count++] = (ByteBuf) msg;
-            return count < batch.length;
-        }
-    }
-
     @Override
     protected void doWrite(ChannelOutboundBuffer in) throws Exception {
         while (true) {
-            collector.count = 0;
-            in.forEachFlushedMessage(collector);
-            int count = collector.count;
+            int count = messages.collect(in);
             if (count == 0) {
                 clearEpollOut();
                 return;
             }
-            for (int i = 0; i < count; i++) {
-                prepareMessage(i, batch[i]);
-            }
-            int sent = socket.sendBatch(messages, count);
+            int sent = socket.sendBatch(messages.segment(), count);
             stats().countSendCall(sent);
             if (sent > 0) {
                 for (int i = 0; i < sent; i++) {
-                    countSent(batch[i].readableBytes());
-                    batch[i] = null;
+                    countSent(messages.frame(i).readableBytes());
                     in.remove();
                 }
+                messages.forget();
                 continue;
             }
             int errno = socket.sendErrno();
@@ -405,7 +285,7 @@ public final class RawSocketChannel extends AbstractFrameChannel<RawSocketStats>
                     if (errno == Linux.EAGAIN) {
                         stats().countSendBlocked();
                         setEpollOut();
-                        java.util.Arrays.fill(batch, 0, count, null);
+                        messages.forget();
                         return;
                     }
                 }
@@ -423,58 +303,8 @@ public final class RawSocketChannel extends AbstractFrameChannel<RawSocketStats>
                     in.remove();
                 }
             }
-            java.util.Arrays.fill(batch, 0, count, null);
+            messages.forget();
         }
-    }
-
-    /**
-     * Fills mmsghdr {@code i}: the frame with its own virtio-net header, or a zero one, or none; on a VLAN, with the
-     * tag gathered in after the MAC addresses, so that no frame is copied to be tagged.
-     */
-    private void prepareMessage(int i, ByteBuf frame) {
-        long message = (long) MMSGHDR * i;
-        long iov = (long) IOVEC * IOVECS_PER_MESSAGE * i;
-        boolean tag = vlan != 0 && frame.readableBytes() >= 2 * MAC_LENGTH;
-        int iovCount = 0;
-        int start = frame.readerIndex();
-        int length = frame.readableBytes();
-        if (config.vnetHeader()) {
-            if (!VirtioNetHeader.isPresent(frame)) {
-                setIovec(iov + (long) IOVEC * iovCount++, zeroVnetHeader.address(), VirtioNetHeader.LENGTH);
-            } else if (!tag) {
-                start -= VirtioNetHeader.LENGTH;
-                length += VirtioNetHeader.LENGTH;
-            } else {
-                // A copy whose offsets count the tag; the frame itself stays as it is, should this send be retried.
-                MemorySegment header = vnetScratch.asSlice((long) VirtioNetHeader.LENGTH * i, VirtioNetHeader.LENGTH);
-                MemorySegment.copy(ALL_MEMORY, addressOf(frame, start - VirtioNetHeader.LENGTH), header, 0,
-                        VirtioNetHeader.LENGTH);
-                shiftVnetOffsets(header);
-                setIovec(iov + (long) IOVEC * iovCount++, header.address(), VirtioNetHeader.LENGTH);
-            }
-        }
-        if (tag) {
-            setIovec(iov + (long) IOVEC * iovCount++, addressOf(frame, start), 2 * MAC_LENGTH);
-            setIovec(iov + (long) IOVEC * iovCount++, vlanTag.address(), EthernetHeader.VLAN_TAG_LENGTH);
-            setIovec(iov + (long) IOVEC * iovCount++, addressOf(frame, start + 2 * MAC_LENGTH), length - 2 * MAC_LENGTH);
-        } else {
-            setIovec(iov + (long) IOVEC * iovCount++, addressOf(frame, start), length);
-        }
-        // The other mmsghdr fields (name, control, flags) stay zero from allocation; the kernel writes msg_len.
-        messages.set(ValueLayout.JAVA_LONG, message + MSG_IOV, iovecs.address() + iov);
-        messages.set(ValueLayout.JAVA_LONG, message + MSG_IOVLEN, iovCount);
-    }
-
-    private void setIovec(long at, long address, int length) {
-        iovecs.set(ValueLayout.JAVA_LONG, at, address);
-        iovecs.set(ValueLayout.JAVA_LONG, at + 8, length);
-    }
-
-    private static long addressOf(ByteBuf buf, int index) {
-        if (buf.hasMemoryAddress()) {
-            return buf.memoryAddress() + index;
-        }
-        return MemorySegment.ofBuffer(buf.internalNioBuffer(index, 1)).address();
     }
 
     private void setEpollOut() {
@@ -526,7 +356,7 @@ public final class RawSocketChannel extends AbstractFrameChannel<RawSocketStats>
             if (ring.copied()) {
                 ring.consumed();
                 // Its whole copy is the next one in the socket's queue, which holds nothing else.
-                receiveDrained = false;
+                received.mayHoldMore();
                 ByteBuf frame = readQueued(allocator, 1);
                 if (frame != null) {
                     return frame;
@@ -544,9 +374,10 @@ public final class RawSocketChannel extends AbstractFrameChannel<RawSocketStats>
                 ring.consumed();
                 continue;
             }
-            ByteBuf frame = copy(allocator, ring.memory(), ringSource, ring.macOffset() - vnet, vnet, length,
+            ByteBuf frame = FrameCopy.of(allocator, ring.memory(), ring.source(), ring.macOffset() - vnet, vnet, length,
                     restored(vlanTag));
             ring.consumed();
+            countReceived(length);
             return frame;
         }
         return null;
@@ -556,43 +387,37 @@ public final class RawSocketChannel extends AbstractFrameChannel<RawSocketStats>
     private ByteBuf readQueued(ByteBufAllocator allocator, int wanted) throws RawSocketException {
         int vnet = config.vnetHeader() ? VirtioNetHeader.LENGTH : 0;
         while (true) {
-            if (nextReceived == received) {
-                if (receiveDrained) {
+            if (!received.hasLeft()) {
+                if (received.drained()) {
                     return null;
                 }
-                int want = (int) Math.min(wanted, receiveMessages.byteSize() / MMSGHDR);
-                for (int i = 0; i < want; i++) {
-                    // The kernel writes back the length it used; give each message its whole space again.
-                    receiveMessages.set(ValueLayout.JAVA_LONG, (long) MMSGHDR * i + MSG_CONTROLLEN, AUXDATA_SPACE);
-                }
-                int n = socket.receiveBatch(receiveMessages, want);
+                boolean any = received.fill(socket, wanted);
                 stats().countReceiveCall();
-                if (n < 0) {
-                    receiveDrained = true;
+                if (!any) {
                     return null;
                 }
-                received = n;
-                nextReceived = 0;
-                receiveDrained = n < want;
+                continue;
             }
-            int i = nextReceived++;
-            long n = receiveMessages.get(ValueLayout.JAVA_INT, (long) MMSGHDR * i + MSG_LEN) & 0xFFFF_FFFFL;
+            int i = received.next();
+            long n = received.length(i);
             int length = (int) n - vnet;
-            if (n >= receiveSlot || length > config.maxFrameSize() || length < 0) {
+            if (n >= received.slotSize() || length > config.maxFrameSize() || length < 0) {
                 countReceivedOversize();
                 continue;
             }
-            int vlanTag = auxdataVlanTag(i);
+            int vlanTag = received.vlanTag(i);
             if (!ofThisVlan(vlanTag)) {
                 continue;
             }
-            return copy(allocator, receiveScratch, scratchSource, receiveSlot * i, vnet, length, restored(vlanTag));
+            countReceived(length);
+            return FrameCopy.of(allocator, received.scratch(), received.scratchSource(), received.offset(i), vnet,
+                    length, restored(vlanTag));
         }
     }
 
     /** With a VLAN configured, whether a frame belongs to it (counted when not); without one, every frame does. */
     private boolean ofThisVlan(int vlanTag) {
-        if (vlan == 0 || vlanTag != -1 && (vlanTag & VLAN_ID_MASK) == vlan) {
+        if (vlan == 0 || vlanTag != -1 && (vlanTag & VlanTags.VLAN_ID_MASK) == vlan) {
             return true;
         }
         stats().countReceivedOtherVlan();
@@ -602,78 +427,6 @@ public final class RawSocketChannel extends AbstractFrameChannel<RawSocketStats>
     /** The tag to put back into a frame: none when the channel is a VLAN's interface, which reads untagged. */
     private int restored(int vlanTag) {
         return vlan == 0 ? vlanTag : -1;
-    }
-
-    /** The 802.1Q tag PACKET_AUXDATA reports for message {@code i} of the last batch, or -1. */
-    private int auxdataVlanTag(int i) {
-        long control = (long) AUXDATA_SPACE * i;
-        if (receiveMessages.get(ValueLayout.JAVA_LONG, (long) MMSGHDR * i + MSG_CONTROLLEN) < AUXDATA_SPACE - 4
-                || receiveControl.get(ValueLayout.JAVA_INT, control + CMSG_LEVEL) != Linux.SOL_PACKET
-                || receiveControl.get(ValueLayout.JAVA_INT, control + CMSG_TYPE) != Linux.PACKET_AUXDATA) {
-            return -1;
-        }
-        return vlanTag(receiveControl.get(ValueLayout.JAVA_INT, control + AUXDATA_STATUS),
-                receiveControl.get(ValueLayout.JAVA_SHORT, control + AUXDATA_VLAN_TCI) & 0xFFFF,
-                receiveControl.get(ValueLayout.JAVA_SHORT, control + AUXDATA_VLAN_TPID) & 0xFFFF);
-    }
-
-    /** {@code tpid << 16 | tci} when the status says the kernel took a tag off, else -1. */
-    static int vlanTag(int status, int tci, int tpid) {
-        if ((status & Linux.TP_STATUS_VLAN_VALID) == 0) {
-            return -1;
-        }
-        return ((status & Linux.TP_STATUS_VLAN_TPID_VALID) != 0 ? tpid : Linux.ETH_P_8021Q) << 16 | tci;
-    }
-
-    /**
-     * The one copy of a frame: from the ring or the scratch area into a pooled buffer of its size. A VLAN tag the
-     * kernel took off goes back in after the MAC addresses, so the pipeline sees, and forwards, the frame as it was
-     * on the wire; a virtio-net header's offsets move with it.
-     */
-    private ByteBuf copy(ByteBufAllocator allocator, MemorySegment memory, ByteBuf source, long at, int vnet,
-            int length, int vlanTag) {
-        int headroom = vnet == 0 ? 0 : VirtioNetHeader.HEADROOM;
-        boolean tagged = vlanTag != -1 && length >= 2 * MAC_LENGTH;
-        int tagLength = tagged ? EthernetHeader.VLAN_TAG_LENGTH : 0;
-        ByteBuf frame = allocator.directBuffer(headroom + length + tagLength);
-        if (vnet != 0) {
-            frame.writeInt(VirtioNetHeader.TAG);
-        }
-        if (!tagged) {
-            copyInto(frame, memory, source, at, vnet + length);
-        } else {
-            copyInto(frame, memory, source, at, vnet + 2 * MAC_LENGTH);
-            frame.writeInt(vlanTag);
-            copyInto(frame, memory, source, at + vnet + 2 * MAC_LENGTH, length - 2 * MAC_LENGTH);
-            if (vnet != 0) {
-                shiftVnetOffsets(MemorySegment.ofAddress(addressOf(frame, headroom - VirtioNetHeader.LENGTH))
-                        .reinterpret(VirtioNetHeader.LENGTH));
-            }
-        }
-        frame.readerIndex(headroom);
-        countReceived(length);
-        return frame;
-    }
-
-    private static void copyInto(ByteBuf frame, MemorySegment memory, ByteBuf source, long at, int length) {
-        if (frame.hasMemoryAddress()) {
-            // Netty's own copy paths build a temporary NIO buffer per new ByteBuf; a raw copy allocates nothing.
-            MemorySegment.copy(memory, at, ALL_MEMORY, frame.memoryAddress() + frame.writerIndex(), length);
-            frame.writerIndex(frame.writerIndex() + length);
-        } else {
-            frame.writeBytes(source, (int) at, length);
-        }
-    }
-
-    /** A virtio-net header's hdr_len and csum_start count from the Ethernet header, which grew by a tag. */
-    private static void shiftVnetOffsets(MemorySegment header) {
-        int headerLength = header.get(LE_SHORT, 2) & 0xFFFF;
-        if (headerLength != 0) {
-            header.set(LE_SHORT, 2, (short) (headerLength + EthernetHeader.VLAN_TAG_LENGTH));
-        }
-        if ((header.get(ValueLayout.JAVA_BYTE, 0) & VirtioNetHeader.FLAG_NEEDS_CSUM) != 0) {
-            header.set(LE_SHORT, 6, (short) ((header.get(LE_SHORT, 6) & 0xFFFF) + EthernetHeader.VLAN_TAG_LENGTH));
-        }
     }
 
     private final class RawSocketUnsafe extends FrameUnsafe implements EpollIoHandle {
@@ -717,7 +470,9 @@ public final class RawSocketChannel extends AbstractFrameChannel<RawSocketStats>
         }
 
         private void readReady() {
-            receiveDrained = false;
+            if (received != null) {
+                received.mayHoldMore();
+            }
             stats().countWakeUp(deliverFrames());
             if (isOpen() && !readPending && !config.isAutoRead() && ops.contains(EpollIoOps.EPOLLIN)) {
                 ops = ops.without(EpollIoOps.EPOLLIN);

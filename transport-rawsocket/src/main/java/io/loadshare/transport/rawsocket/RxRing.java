@@ -1,5 +1,7 @@
 package io.loadshare.transport.rawsocket;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -21,6 +23,7 @@ abstract sealed class RxRing implements AutoCloseable permits RxRing.FrameRing, 
     static final VarHandle STATUS = ValueLayout.JAVA_INT.varHandle();
 
     private final RawSocket socket;
+    private final ByteBuf source;
     final MemorySegment ring;
     private final int fieldStatus;
     private final int fieldLength;
@@ -35,6 +38,7 @@ abstract sealed class RxRing implements AutoCloseable permits RxRing.FrameRing, 
             int vlanTpid) {
         this.socket = socket;
         this.ring = ring;
+        this.source = Unpooled.wrappedBuffer(ring.asByteBuffer());
         this.fieldStatus = status;
         this.fieldLength = length;
         this.fieldSnaplen = snaplen;
@@ -95,7 +99,7 @@ abstract sealed class RxRing implements AutoCloseable permits RxRing.FrameRing, 
 
     /** The 802.1Q tag the kernel took off the current frame, as {@code tpid << 16 | tci}, or -1. */
     final int vlanTag() {
-        return RawSocketChannel.vlanTag(ring.get(ValueLayout.JAVA_INT, frame + fieldStatus),
+        return VlanTags.fromStatus(ring.get(ValueLayout.JAVA_INT, frame + fieldStatus),
                 ring.get(ValueLayout.JAVA_SHORT, frame + fieldVlanTci) & 0xFFFF,
                 ring.get(ValueLayout.JAVA_SHORT, frame + fieldVlanTpid) & 0xFFFF);
     }
@@ -114,8 +118,14 @@ abstract sealed class RxRing implements AutoCloseable permits RxRing.FrameRing, 
         return ring;
     }
 
+    /** The ring's memory as a buffer, for copying into buffers that expose no address. */
+    final ByteBuf source() {
+        return source;
+    }
+
     @Override
     public final void close() {
+        source.release();
         socket.unmap(ring);
     }
 
