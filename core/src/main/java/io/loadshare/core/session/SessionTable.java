@@ -1,7 +1,9 @@
 package io.loadshare.core.session;
 
 import io.loadshare.core.packet.IpProtocol;
-import io.loadshare.core.packet.TcpHeader;
+import io.loadshare.core.metrics.LongCounters;
+import java.security.SecureRandom;
+import java.util.Objects;
 
 /**
  * The session storage of one event loop: an open-addressing hash table over a single {@code long[]}, three words
@@ -18,21 +20,11 @@ import io.loadshare.core.packet.TcpHeader;
  * 24 / 0.{@value #MAX_LOAD_PERCENT} = 30 bytes per session, under the paper's 32. A protocol of 0 marks an empty
  * slot. Deadlines are compared wrap-safe ({@code deadline - now <= 0}), so timeouts are limited to 24 days.
  *
- * <p>Lifecycle (paper section 3.1): a TCP entry is created on SYN without ACK and moves through the states that
- * {@link TcpLifecycle} decides; each state lives as long as {@link ExpiryPolicy} says, each packet that keeps it
- * restarting its timer. One side's FIN+ACK half-closes it: the other side may go on sending for as long as it
- * likes, so it lives the half-closed timeout. The other side's FIN starts a linger that each later packet restarts,
- * so that retransmitted FINs and the last ACKs still reach the same backend; an RST starts a linger that later
- * packets do not restart. UDP entries end by idle timeout alone. Expired entries are removed when a lookup finds
- * them and by {@link #sweep}, which visits a bounded number of slots per call.
- *
- * <p>Against a SYN flood (IPVS's {@code secure_tcp} and {@code drop_entry}, stricter): a session is established only
- * by the client's ACK after its SYN, and in a table that sees replies only after the backend's SYN-ACK too; until
- * then it is half-open. Above the pressure watermark, half-open sessions live only the short pressure timeout, and
- * in a table that sees the client alone, half-closed ones only the linger (the sweep shortens those already
- * there); in a full table, {@link #evictHalfOpen} makes room by evicting the
- * half-open entry with the earliest deadline among {@value #EVICTION_SAMPLES} sessions from a random start (sampled,
- * as Redis approximates LRU, so the cost stays bounded). Established sessions are never evicted.
+ * <p>A TCP entry is created on SYN without ACK and moves through the states {@link TcpLifecycle} decides; each state
+ * lives as long as {@link ExpiryPolicy} says, each packet that keeps it restarting its timer. Expired entries are
+ * removed when a lookup finds them and by {@link #sweep}, which visits a bounded number of slots per call. Above the
+ * pressure watermark the sweep shortens what is there to the policy's pressure lifetimes, and in a full table
+ * {@link #evictHalfOpen} makes room (IPVS's {@code drop_entry}, sampled as Redis approximates LRU).
  *
  * <p>Slot placement hashes the flow with a seed drawn per table, so nobody can choose flows that collide, and no
  * entry sits more than {@value #MAX_PROBE} slots from its home: an insert that would is refused, so a lookup never
@@ -77,27 +69,13 @@ public final class SessionTable {
     private final int pressureSize;
     private final TcpLifecycle lifecycle;
     private final ExpiryPolicy expiry;
-    /** The fast path's sightings of the flow in {@link #askedSlot}, for {@link ExpiryPolicy#atDeadline}. */
-    private final ExpiryPolicy.Sightings sightings = new ExpiryPolicy.Sightings() {
-        @Override
-        public long idleNanos() {
-            return ask(false);
-        }
-
-        @Override
-        public long clientIdleNanos() {
-            return ask(true);
-        }
-    };
-    private int askedSlot;
-    private final long seed = new java.security.SecureRandom().nextLong();
+    private final FlowSightings sightings = new FlowSightings();
+    private final long seed = new SecureRandom().nextLong();
     /** Sessions by state; written by the owning loop, read by the control plane. */
-    private final io.loadshare.core.metrics.LongCounters byState =
-            new io.loadshare.core.metrics.LongCounters(SessionState.LIMIT);
+    private final LongCounters byState = new LongCounters(SessionState.LIMIT);
     private long sampler = seed | 1;
     private final int sweepBudget;
     private final SessionListener listener;
-    private CarriedFlows offloads = CarriedFlows.NONE;
     private int size;
     private int sweepCursor;
 
@@ -127,7 +105,7 @@ public final class SessionTable {
 
     /** The fast path that carries the packets of sessions marked offloaded; call on the owning loop. */
     public void offloadTo(CarriedFlows offloads) {
-        this.offloads = java.util.Objects.requireNonNull(offloads, "offloads");
+        sightings.flows = Objects.requireNonNull(offloads, "offloads");
     }
 
     /** How long a closing (FIN or RST) session lingers, in milliseconds. */
@@ -481,8 +459,7 @@ public final class SessionTable {
         if ((w2 & OFFLOADED) == 0) {
             return true;
         }
-        askedSlot = slot;
-        long kept = expiry.atDeadline(state(slot), now, underPressure(), sightings);
+        long kept = expiry.atDeadline(state(slot), now, underPressure(), sightingsOf(slot));
         if (kept == ExpiryPolicy.EXPIRED) {
             return true;
         }
@@ -498,25 +475,18 @@ public final class SessionTable {
         if ((words[slot * WORDS + 2] & OFFLOADED) == 0) {
             return false;
         }
-        askedSlot = slot;
-        if (sightings.clientIdleNanos() < 0) {
+        if (sightingsOf(slot).clientIdleNanos() < 0) {
             return false;
         }
         setStateAndDeadline(slot, SessionState.ESTABLISHED, deadline(slot));
         return true;
     }
 
-    /** Asks the fast path about the flow in {@link #askedSlot}. */
-    private long ask(boolean clientOnly) {
-        int base = askedSlot * WORDS;
-        long w0 = words[base];
-        long w1 = words[base + 1];
-        int protocol = (int) (w1 >>> 32) & 0xFF;
-        int sourcePort = (int) (w1 >>> 16) & 0xFFFF;
-        int destinationPort = (int) w1 & 0xFFFF;
-        return clientOnly
-                ? offloads.clientIdleNanos(protocol, (int) (w0 >>> 32), sourcePort, (int) w0, destinationPort)
-                : offloads.idleNanos(protocol, (int) (w0 >>> 32), sourcePort, (int) w0, destinationPort);
+    /** The fast path's sightings of the flow in a slot; one instance, refilled per question. */
+    private ExpiryPolicy.Sightings sightingsOf(int slot) {
+        int base = slot * WORDS;
+        sightings.flow(words[base], words[base + 1]);
+        return sightings;
     }
 
     private int timeoutFor(int state) {
@@ -534,10 +504,7 @@ public final class SessionTable {
         int natPort = natPort(slot);
         byState.add(state(slot), -1);
         if ((words[base + 2] & OFFLOADED) != 0) {
-            long w0 = words[base];
-            long w1 = words[base + 1];
-            offloads.remove(slot, (int) (w1 >>> 32) & 0xFF, (int) (w0 >>> 32), (int) (w1 >>> 16) & 0xFFFF, (int) w0,
-                    (int) w1 & 0xFFFF);
+            sightings.forget(slot, words[base], words[base + 1]);
         }
         words[base] = 0;
         words[base + 1] = 0;
