@@ -152,13 +152,15 @@ final class AdminServer implements AutoCloseable {
                                 : "reloaded:\n  " + String.join("\n  ", changes) + "\n", "text/plain");
                     } catch (ConfigException | IllegalStateException e) {
                         return text(HttpResponseStatus.CONFLICT, e.getMessage() + "\n", "text/plain");
-                    } catch (RuntimeException e) {
-                        return text(HttpResponseStatus.INTERNAL_SERVER_ERROR, "reload failed: " + e + "\n",
-                                "text/plain");
                     }
-                }, reloads).thenAccept(answer -> {
+                }, reloads).handle((answer, failure) -> {
+                    // Whatever the reload threw (a plugin's ServiceConfigurationError is an Error), the next may run.
                     reloading.set(false);
-                    ctx.executor().execute(() -> respond(ctx, answer));
+                    FullHttpResponse reply = failure == null ? answer : text(HttpResponseStatus.INTERNAL_SERVER_ERROR,
+                            "reload failed: " + (failure.getCause() != null ? failure.getCause() : failure) + "\n",
+                            "text/plain");
+                    ctx.executor().execute(() -> respond(ctx, reply));
+                    return null;
                 });
                 return;
             }

@@ -80,7 +80,8 @@ public final class Loadshare {
         try (HttpClient client = HttpClient.newHttpClient()) {
             HttpResponse<String> response = client.send(request.timeout(Duration.ofSeconds(5)).build(),
                     HttpResponse.BodyHandlers.ofString());
-            if (response.statusCode() != 200) {
+            // 202: accepted and under way (drain).
+            if (response.statusCode() / 100 != 2) {
                 System.err.print("loadshare: " + response.body());
                 return CONFIG_ERROR;
             }

@@ -111,6 +111,25 @@ class AdminServerTest {
         assertEquals(1, reloads.get());
     }
 
+    /** Issue #33: an Error thrown by a reload (a plugin's ServiceConfigurationError) used to wedge every later one. */
+    @Test
+    void aReloadThatThrowsAnErrorDoesNotWedgeTheNext() throws Exception {
+        admin.close();
+        AtomicInteger tries = new AtomicInteger();
+        admin = new AdminServer(new DispatcherView(List.of(), List::of, List.of(), List.of(), null,
+                java.util.Map::of), () -> {
+            if (tries.incrementAndGet() == 1) {
+                throw new java.util.ServiceConfigurationError("a broken scheduler plugin");
+            }
+            return List.of();
+        }, () -> "draining\n", new DispatcherConfig.Admin(true, "127.0.0.1", 0, Duration.ofMillis(300)));
+        address = admin.address();
+        String local = "Host: 127.0.0.1:" + address.getPort();
+        assertEquals("HTTP/1.1 500 Internal Server Error", request("POST", "/reload", local));
+        assertEquals("HTTP/1.1 200 OK", request("POST", "/reload", local), "the next reload runs");
+        assertEquals(2, tries.get());
+    }
+
     @Test
     void aConnectionThatSendsNothingIsClosed() throws Exception {
         try (Socket socket = new Socket(address.getAddress(), address.getPort())) {

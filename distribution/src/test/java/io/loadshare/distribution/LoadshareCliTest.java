@@ -1,5 +1,14 @@
 package io.loadshare.distribution;
 
+import java.util.List;
+import java.time.Duration;
+import io.loadshare.core.pipeline.ServiceTable;
+import io.loadshare.core.pipeline.Service;
+import io.loadshare.core.pipeline.DispatchContext;
+import io.loadshare.core.packet.Ipv4Address;
+import io.loadshare.core.packet.IpProtocol;
+import io.loadshare.core.config.CoreSettings;
+import io.loadshare.core.backend.BackendPool;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -45,6 +54,22 @@ class LoadshareCliTest {
             assertTrue(help.out().contains("Usage: loadshare " + command), help.out());
         }
         assertTrue(run("--help").out().contains("Commands:"));
+    }
+
+    /** Issue #33: the admin answers a drain with 202 Accepted, which the command took for a failure. */
+    @Test
+    void drainExitsZeroWhenTheDispatcherAcceptsIt() throws Exception {
+        Service web = new Service(0, "web", Ipv4Address.parse("198.51.100.10"), IpProtocol.TCP, 80,
+                () -> (pool, flow) -> null, BackendPool.empty());
+        DispatchContext context = new DispatchContext(CoreSettings.defaults(), new ServiceTable(List.of(web)));
+        try (AdminServer admin = new AdminServer(new DispatcherView(List.of(web), List::of, List.of(context),
+                List.of(), null, java.util.Map::of), List::of, () -> "withdrawn; stopping once the sessions have"
+                + " ended\n", new DispatcherConfig.Admin(true, "127.0.0.1", 0, Duration.ofSeconds(5)))) {
+            Result drained = run("drain", "--admin", "http://127.0.0.1:" + admin.address().getPort());
+            assertEquals(0, drained.exit(), drained.err());
+            assertTrue(drained.out().contains("withdrawn"), drained.out());
+            assertEquals("", drained.err());
+        }
     }
 
     @Test
