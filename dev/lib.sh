@@ -37,5 +37,6 @@ ensure_packages() {
 }
 
 # Debian packages the test suite uses: namespaces and veth (iproute2), captures (libpcap, tcpdump), a BGP daemon
-# for the scale-out tests (bird2).
-TEST_PACKAGES=(iproute2 libpcap0.8 tcpdump procps curl util-linux ethtool bird2 nftables)
+# for the scale-out tests (bird2), and clang with the BPF headers for the fast path's C references (BpfReferenceTest
+# only: loadshare itself never compiles anything).
+TEST_PACKAGES=(iproute2 libpcap0.8 tcpdump procps curl util-linux ethtool bird2 nftables clang libbpf-dev linux-libc-dev)

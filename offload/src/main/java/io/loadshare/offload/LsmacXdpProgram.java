@@ -40,35 +40,10 @@ import io.loadshare.offload.bpf.BpfAssembler;
  * unknown flows, and flows whose backend is marked down. With placement, a SYN of a new flow to a service whose
  * Maglev table is published is placed by the program itself ({@link #place}).
  *
- * <p>In C it would read:
- * <pre>
- * eth = data; ip = data + 14; l4 = data + 34;
- * if (data + 42 > data_end || eth->proto != htons(ETH_P_IP) || ip->ver_ihl != 0x45
- *         || ip->frag_off &amp; htons(0x3fff)) return XDP_PASS;
- * syn = 0;
- * if (ip->protocol == IPPROTO_TCP) {
- *     if (data + 54 > data_end) return XDP_PASS;
- *     if (tcp->flags &amp; (FIN|RST)) return XDP_PASS;
- *     if (tcp->flags &amp; SYN) { if (tcp->flags &amp; ACK || !PLACEMENT) return XDP_PASS; syn = 1; }
- * } else if (ip->protocol != IPPROTO_UDP) return XDP_PASS;
- * key = { ip->saddr, ip->daddr, l4->source, l4->dest, ip->protocol };
- * flow = lookup(flows, key);
- * if (syn) return flow ? XDP_PASS : place(key);
- * if (!flow) return XDP_PASS;
- * backend = lookup(backends, flow->backend);   if (!backend || !backend->up) return XDP_PASS;
- * eth->dest = backend->mac; eth->source = DISPATCHER_MAC;
- * flow->last_seen = bpf_ktime_get_ns();
- * stats = lookup(per_cpu_stats, flow->backend); stats->packets++; stats->bytes += 14 + ntohs(ip->tot_len);
- * return XDP_TX;
+ * <p>Its C reference is {@code offload/src/bpf/lsmac_xdp.c}, which {@code BpfReferenceTest} compiles with clang and
+ * runs beside this program over the same frames and maps: the same verdicts, the same bytes, the same flows placed.
+ * Change both together.
  *
- * place(key):                                  (placement only)
- *   vip = lookup(vips, { ip->daddr, tcp->dest, IPPROTO_TCP });   if (!vip) return XDP_PASS;
- *   id = maglev[vip->offset + (flow_hash(key) * vip->size >> 32)];
- *   backend = lookup(backends, id);                               if (!backend || !backend->up) return XDP_PASS;
- *   if (ringbuf_output(ring, { key, id, vip->service }, BPF_RB_NO_WAKEUP)) return XDP_PASS;
- *   update(flows, key, { id, 0 }, BPF_NOEXIST);              (last seen 0: the SYN alone opens nothing)
- *   rewrite and count as above; return XDP_TX;
- * </pre>
  * Registers: r6 the context, r7 the frame, r8 its end, r9
  * the SYN flag and then the flow's value (the vip's, then the backend's, when placing); the key sits at fp-16, the
  * backend id at fp-20.

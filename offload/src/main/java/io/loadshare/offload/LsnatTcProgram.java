@@ -48,26 +48,9 @@ import io.loadshare.offload.bpf.BpfAssembler;
  * frame after tc ingress, so a redirected frame never reaches user space (one bound to every protocol would copy
  * it before tc runs).
  *
- * <p>In C it would read:
- * <pre>
- * if (data + 42 > data_end || eth->proto != htons(ETH_P_IP) || ip->ver_ihl != 0x45
- *         || ip->frag_off &amp; htons(0x3fff)) return TCX_NEXT;
- * if (ip->protocol == IPPROTO_TCP) { if (data + 54 > data_end || tcp->flags &amp; (FIN|SYN|RST)) return TCX_NEXT; }
- * else if (ip->protocol != IPPROTO_UDP) return TCX_NEXT;
- * key = { ip->saddr, ip->daddr, l4->source, l4->dest, ip->protocol };
- * flow = lookup(flows, key);                      if (!flow || ip->ttl &lt; 2) return TCX_NEXT;
- * mtu_len = 0; if (bpf_check_mtu(skb, flow->ifindex, &amp;mtu_len, 0, 0)) return TCX_NEXT;
- * backend = lookup(backends, flow->backend);      if (!backend || !backend->up) return TCX_NEXT;
- * eth->dest = flow->flags &amp; TO_BACKEND ? backend->mac : flow->dest_mac; eth->source = flow->source_mac;
- * old_ttl = ip->ttl_protocol; ip->ttl--;
- * ip->saddr = flow->saddr; ip->daddr = flow->daddr; l4->ports = flow->ports;
- * l4_check = ip->protocol == IPPROTO_TCP ? 50 : 40; zero = ip->protocol == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
- * flow->last_seen = bpf_ktime_get_ns(); stats[flow->backend] += { 1, skb->len };
- * bpf_l3_csum_replace(skb, 24, key.saddr, flow->saddr, 4);  ... key.daddr, flow->daddr; old_ttl, new ttl (2)
- * bpf_l4_csum_replace(skb, l4_check, key.saddr, flow->saddr, BPF_F_PSEUDO_HDR | zero | 4);  ... daddr
- * bpf_l4_csum_replace(skb, l4_check, key.sport, flow->sport, zero | 2);  ... dport
- * return bpf_redirect(flow->ifindex, 0);
- * </pre>
+ * <p>Its C reference is {@code offload/src/bpf/lsnat_tc.c}, which {@code BpfReferenceTest} compiles with clang and
+ * runs beside this program over the same frames and maps: the same verdicts, the same bytes. Change both together.
+ *
  * Registers: r6 the context, r7 the frame and then the checksum's offset, r8 the frame's end and then UDP's
  * zero-checksum flag, r9 the flow's value. Stack: the key at fp-16 (it keeps the old addresses and ports), the
  * backend id at fp-20, the MTU argument at fp-24, the old and new TTL words at fp-28 and fp-32.
