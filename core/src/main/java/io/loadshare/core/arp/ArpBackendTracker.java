@@ -47,9 +47,12 @@ import org.slf4j.LoggerFactory;
  * <p>Ids: each backend takes the lowest free id from {@link BackendIds} and returns it once it has left the pool
  * and its sessions have ended, so churn never exhausts the ids.
  *
- * <p>Static backends: each round asks for every backend's own address; the answer gives (or refreshes) its MAC. A
- * backend without an answer for {@code miss-limit} rounds takes no new sessions, with the reason logged, and takes
- * them again when it answers. Its sessions are never ended for want of ARP replies, which a flood can delay: an
+ * <p>Static backends: each round asks for every backend's own address; the first answer gives its MAC. A backend
+ * without an answer for {@code miss-limit} rounds takes no new sessions, with the reason logged, and takes them again
+ * when it answers. Its MAC moves only once another MAC alone has answered {@code miss-limit} rounds in a row (a
+ * replaced NIC, a migrated VM); another MAC that answers in a round where the backend's own answers too is ignored
+ * and counted ({@code arp-mac-conflict}), so no host can move a backend that still answers, however its reply races
+ * the dispatcher's request. Its sessions are never ended for want of ARP replies, which a flood can delay: an
  * active health check decides that.
  *
  * <p>Reload: {@link #reconfigure} replaces the static list and the scheduler. A backend taken out drains: it gets no
@@ -77,7 +80,12 @@ public final class ArpBackendTracker {
         int weight;
         long mac;
         int misses;
+        /** Its own MAC answered this round. */
         boolean answered;
+        /** Another MAC that answered for its address this round, or {@link MacAddress#UNKNOWN}. */
+        long challenger = MacAddress.UNKNOWN;
+        /** Rounds in a row in which {@link #challenger} alone answered. */
+        int challengerRounds;
         boolean up;
         /** Taken out of the configuration by a reload: no new sessions, gone once its last session ends. */
         boolean leaving;
@@ -223,12 +231,49 @@ public final class ArpBackendTracker {
         }
     }
 
+    /**
+     * A reply for a static backend's address. The first one resolves it; after that, only its own MAC counts as its
+     * answer, and another MAC is a challenger that {@link #tick} lets take over only once it alone has answered for
+     * {@code miss-limit} rounds in a row: no host can move a backend that still answers, whenever its forged reply
+     * comes.
+     */
     private void answered(Known known, long senderMac) {
-        known.answered = true;
-        if (known.mac != senderMac) {
-            macChanged |= known.up;
+        if (known.mac == MacAddress.UNKNOWN || known.mac == senderMac) {
             known.mac = senderMac;
+            known.answered = true;
+        } else if (known.challenger == MacAddress.UNKNOWN || known.challenger == senderMac) {
+            known.challenger = senderMac;
+        } else {
+            // Two other MACs in one round: neither has a claim.
+            known.challengerRounds = -1;
         }
+    }
+
+    /** Applies a round's challenger to a static backend: a conflict while its MAC answers, or a move. */
+    private void judgeChallenger(Known known) {
+        long challenger = known.challenger;
+        known.challenger = MacAddress.UNKNOWN;
+        if (challenger == MacAddress.UNKNOWN) {
+            known.challengerRounds = 0;
+            return;
+        }
+        if (known.answered || known.challengerRounds < 0) {
+            known.challengerRounds = 0;
+            refuse(ControlEvent.ARP_MAC_CONFLICT, "{}: ignoring {}, which answered for {} while the backend's own MAC"
+                    + " answered too", MacAddress.format(challenger));
+            return;
+        }
+        if (++known.challengerRounds < missLimit) {
+            return;
+        }
+        events.accept(ControlEvent.BACKEND_MAC_MOVED);
+        LOG.warn("{}: backend {} moved from {} to {}: the new MAC alone answered {} ARP rounds in a row",
+                service.name(), Ipv4Address.format(known.address), MacAddress.format(known.mac),
+                MacAddress.format(challenger), known.challengerRounds);
+        known.challengerRounds = 0;
+        known.mac = challenger;
+        known.answered = true;
+        macChanged |= known.up;
     }
 
     /**
@@ -258,6 +303,11 @@ public final class ArpBackendTracker {
     /** Ends a round: applies what answered, publishes a changed pool, then asks again. */
     public void tick(Channel channel, long sourceMac, int sourceIp) {
         Collection<Known> all = discovery ? byMac.values() : byAddress.values();
+        if (!discovery) {
+            for (Known known : all) {
+                judgeChallenger(known);
+            }
+        }
         boolean changed = macChanged || unpublished;
         macChanged = false;
         warnedThisRound.clear();

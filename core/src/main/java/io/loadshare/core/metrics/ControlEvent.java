@@ -12,6 +12,13 @@ public enum ControlEvent {
     ICMP_RATE_LIMITED("icmp-rate-limited"),
     /** A client was scheduled without a persistence template: every one of {@code persistence-templates} was taken. */
     PERSISTENCE_FULL("persistence-full"),
+    /**
+     * Another MAC answered the dispatcher's request for a static backend's address in a round where the backend's
+     * own MAC answered too: a forged or confused reply, ignored.
+     */
+    ARP_MAC_CONFLICT("arp-mac-conflict"),
+    /** A static backend's MAC moved: the new one alone had answered for {@code miss-limit} rounds in a row. */
+    BACKEND_MAC_MOVED("backend-mac-moved"),
     /** A backend could not join because every backend id up to {@code max-backend-id} was in use. */
     BACKEND_IDS_EXHAUSTED("backend-ids-exhausted"),
     /**

@@ -1,5 +1,6 @@
 package io.loadshare.core.arp;
 
+import io.loadshare.core.backend.StaticBackend;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -208,5 +209,64 @@ class ArpBackendTrackerTest {
         holds[0] = false;
         tick(tracker);
         assertTrue(last().all().isEmpty(), "silent and holding no session: it leaves");
+    }
+
+    /** A tracker of one static backend at {@code address}, with a miss limit of 3. */
+    private ArpBackendTracker staticBackend(int address) {
+        return new ArpBackendTracker(service, List.of(new StaticBackend(address, 1)), 0, 3,
+                new DiscoveryLimits(Set.of(), 8), new BackendIds(100), (s, pool, removed, released) -> published.add(pool),
+                events::add, id -> true);
+    }
+
+    /**
+     * Issue #33: forged replies, even ones that come right after the dispatcher's own request and before the real
+     * one, never move a backend whose own MAC still answers; they are counted.
+     */
+    @Test
+    void aForgedReplyNeverMovesABackendThatStillAnswers() {
+        int backend = Ipv4Address.parse("192.0.2.11");
+        ArpBackendTracker tracker = staticBackend(backend);
+        tick(tracker);
+        tracker.onReply(backend, mac(11));
+        tick(tracker);
+        assertEquals(mac(11), last().all().getFirst().mac());
+        for (int round = 0; round < 10; round++) {
+            tracker.onReply(backend, mac(66));
+            tracker.onReply(backend, mac(11));
+            tracker.onReply(backend, mac(66));
+            tick(tracker);
+        }
+        assertEquals(mac(11), last().all().getFirst().mac(), "the real backend keeps its MAC");
+        assertEquals(BackendState.ACTIVE, last().all().getFirst().state());
+        assertEquals(10, events.stream().filter(e -> e == ControlEvent.ARP_MAC_CONFLICT).count(),
+                "one conflict counted a round");
+    }
+
+    /** A backend whose MAC really changed (a new NIC) moves once the new MAC alone answered miss-limit rounds. */
+    @Test
+    void aNewMacThatAloneAnswersForMissLimitRoundsTakesOver() {
+        int backend = Ipv4Address.parse("192.0.2.11");
+        ArpBackendTracker tracker = staticBackend(backend);
+        tick(tracker);
+        tracker.onReply(backend, mac(11));
+        tick(tracker);
+        for (int round = 1; round <= 2; round++) {
+            tracker.onReply(backend, mac(12));
+            tick(tracker);
+            assertEquals(mac(11), last().all().getFirst().mac(), "round " + round + ": not yet");
+        }
+        tracker.onReply(backend, mac(11));
+        tracker.onReply(backend, mac(12));
+        tick(tracker);
+        tracker.onReply(backend, mac(12));
+        tick(tracker);
+        tracker.onReply(backend, mac(12));
+        tick(tracker);
+        assertEquals(mac(11), last().all().getFirst().mac(), "the old MAC answered in between: the count starts over");
+        tracker.onReply(backend, mac(12));
+        tick(tracker);
+        assertEquals(mac(12), last().all().getFirst().mac(), "three rounds in a row: it moved");
+        assertEquals(BackendState.ACTIVE, last().all().getFirst().state());
+        assertEquals(1, events.stream().filter(e -> e == ControlEvent.BACKEND_MAC_MOVED).count());
     }
 }
