@@ -39,7 +39,8 @@ import java.util.function.Supplier;
 final class DispatcherView {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Labels of {@link KernelFlowOffload#flowEvents}, by index. */
-    private static final String[] FLOW_EVENTS = {"installed", "removed", "map-full", "failed", "placed"};
+    private static final String[] FLOW_EVENTS = {"installed", "removed", "map-full", "failed", "placed",
+        "remove-failed"};
 
     private final List<Service> services;
     /** The running configuration's services, which a reload replaces. */

@@ -11,7 +11,7 @@ import java.nio.ByteOrder;
  * The maps the pipeline and the fast path's program share, and their layouts (fixed by {@link LsmacXdpProgram}
  * and {@link LsnatTcProgram}):
  * <pre>
- * flows     hash, key 16 B:  source address, destination address (network order), source port, destination port
+ * flows     LRU hash, key 16 B:  source address, destination address (network order), source port, destination port
  *                            (network order), protocol, 3 zero bytes
  *                  value 16 B: backend id (u32), 4 zero bytes, last seen (u64, CLOCK_MONOTONIC ns)
  *                  LSNAT's value 48 B, one entry per direction: backend id (u32), flags (u32: 1 = a request, its
@@ -82,7 +82,9 @@ final class FastPathMaps implements AutoCloseable {
     static FastPathMaps create(int maxFlows, int flowSize, int maxBackendId, int maglevSlots) throws BpfException {
         java.util.List<BpfMap> maps = new java.util.ArrayList<>();
         try {
-            maps.add(BpfMap.create(Bpf.MAP_TYPE_HASH, "ls_flows", KEY_SIZE, flowSize, maxFlows));
+            // LRU: when full, the kernel makes room itself; an entry it drops sends its flow's packets back to the
+            // pipeline, which still holds the session, so nothing is lost and no orphan outlives its room.
+            maps.add(BpfMap.create(Bpf.MAP_TYPE_LRU_HASH, "ls_flows", KEY_SIZE, flowSize, maxFlows));
             maps.add(BpfMap.create(Bpf.MAP_TYPE_ARRAY, "ls_backends", 4, BACKEND_SIZE, maxBackendId + 1));
             maps.add(BpfMap.create(Bpf.MAP_TYPE_PERCPU_ARRAY, "ls_stats", 4, STATS_SIZE, maxBackendId + 1));
             maps.add(BpfMap.create(Bpf.MAP_TYPE_HASH, "ls_vips", 8, 16, io.loadshare.core.session.SessionTable

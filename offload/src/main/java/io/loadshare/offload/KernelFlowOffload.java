@@ -20,6 +20,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * What both fast paths share: their maps ({@link FastPathMaps}), program and links, the backends' entries the
@@ -41,6 +42,8 @@ public abstract sealed class KernelFlowOffload implements FlowOffload permits Xd
     public static final int INSTALL_FAILED = 3;
     /** Flows the program placed itself and the session table learnt of. */
     public static final int PLACED = 4;
+    /** Entries whose delete failed for another reason than being gone already. */
+    public static final int REMOVE_FAILED = 5;
     private static final long UP = 1L << 48;
     private static final long MAC_MASK = 0xFFFF_FFFF_FFFFL;
     /** Installs (and removals) gathered before a flush; a read batch of the transport is at most 64 frames. */
@@ -50,8 +53,11 @@ public abstract sealed class KernelFlowOffload implements FlowOffload permits Xd
     final FastPathMaps maps;
     private final BpfProgram program;
     private final List<BpfLink> links;
-    /** This fast path's views, one per worker, the attached one first; they share {@link #closed}. */
+    /** This fast path's views, one per worker, the attached one first; they share {@link #closed} and {@link #open}. */
     private final List<KernelFlowOffload> views;
+    /** Views not closed yet: the last one to close detaches the program and closes the maps. */
+    private final AtomicInteger open;
+    private final AtomicBoolean viewClosed = new AtomicBoolean();
     final BpfMap.Accessor flows;
     /** Installs and removals gathered from {@link #flows} until {@link #flush}. */
     private final BpfMap.Batch pending;
@@ -63,23 +69,24 @@ public abstract sealed class KernelFlowOffload implements FlowOffload permits Xd
     /** Per backend id, the sync round that last found it in a pool. */
     private final int[] seenInRound;
     private int round;
-    final LongCounters events = new LongCounters(5);
+    final LongCounters events = new LongCounters(6);
     private final AtomicBoolean closed;
 
     KernelFlowOffload(String interfaceName, FastPathMaps maps, BpfProgram program, List<BpfLink> links,
             int maxBackendId, int entriesPerFlow) {
         this(interfaceName, maps, program, List.copyOf(links), maxBackendId, entriesPerFlow, new AtomicBoolean(),
-                new CopyOnWriteArrayList<>());
+                new CopyOnWriteArrayList<>(), new AtomicInteger());
     }
 
     /** Another worker's view of {@code attached}: shared program, maps and links; its own segments and counters. */
     KernelFlowOffload(KernelFlowOffload attached) {
         this(attached.interfaceName, attached.maps, attached.program, attached.links, attached.published.length - 1,
-                attached.entriesPerFlow, attached.closed, attached.views);
+                attached.entriesPerFlow, attached.closed, attached.views, attached.open);
     }
 
     private KernelFlowOffload(String interfaceName, FastPathMaps maps, BpfProgram program, List<BpfLink> links,
-            int maxBackendId, int entriesPerFlow, AtomicBoolean closed, List<KernelFlowOffload> views) {
+            int maxBackendId, int entriesPerFlow, AtomicBoolean closed, List<KernelFlowOffload> views,
+            AtomicInteger open) {
         this.interfaceName = interfaceName;
         this.entriesPerFlow = entriesPerFlow;
         this.maps = maps;
@@ -87,6 +94,8 @@ public abstract sealed class KernelFlowOffload implements FlowOffload permits Xd
         this.links = links;
         this.closed = closed;
         this.views = views;
+        this.open = open;
+        open.incrementAndGet();
         // Small, and freed only once unreachable: a data-path call racing close() never touches freed memory.
         Arena arena = Arena.ofAuto();
         this.flows = maps.flows().accessor(arena);
@@ -100,8 +109,8 @@ public abstract sealed class KernelFlowOffload implements FlowOffload permits Xd
 
     /**
      * The fast path as another worker's dispatch context uses it, for a dispatcher whose workers share the
-     * interfaces ({@code PACKET_FANOUT}); hand it to that context on its event loop. Closing any view detaches
-     * the fast path for all.
+     * interfaces ({@code PACKET_FANOUT}); hand it to that context on its event loop. The fast path stays attached
+     * until every view is closed: a worker that stops first leaves the others their program and maps.
      *
      * @throws IllegalStateException when the program places new flows, which it reports to one worker only
      */
@@ -201,6 +210,10 @@ public abstract sealed class KernelFlowOffload implements FlowOffload permits Xd
         if (deleted > 0) {
             events.add(REMOVED, deleted / entriesPerFlow);
         }
+        int failedDeletes = pending.takeFailedDeletes();
+        if (failedDeletes > 0) {
+            events.add(REMOVE_FAILED, failedDeletes);
+        }
         int refused = pending.takeRefused();
         if (refused > 0) {
             events.add(pending.lastRefusal() == Bpf.E2BIG ? MAP_FULL : INSTALL_FAILED,
@@ -282,9 +295,10 @@ public abstract sealed class KernelFlowOffload implements FlowOffload permits Xd
     void closeMore() {
     }
 
+    /** Closes this worker's view; the last view to close detaches the program and closes the shared maps. */
     @Override
     public final void close() {
-        if (closed.compareAndSet(false, true)) {
+        if (viewClosed.compareAndSet(false, true) && open.decrementAndGet() == 0 && closed.compareAndSet(false, true)) {
             links.forEach(BpfLink::close);
             program.close();
             views.getFirst().closeMore();

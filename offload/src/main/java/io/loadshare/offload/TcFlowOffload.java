@@ -5,7 +5,7 @@ import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Packet;
-import io.loadshare.core.pipeline.Service;
+import io.loadshare.core.session.SessionTable;
 import io.loadshare.offload.bpf.Bpf;
 import io.loadshare.offload.bpf.BpfException;
 import io.loadshare.offload.bpf.BpfLink;
@@ -28,6 +28,14 @@ public final class TcFlowOffload extends KernelFlowOffload {
     private final DispatchContext context;
     private final AttachPoint clientArm;
     private final AttachPoint backendArm;
+    /**
+     * Per backend id, the server address and port its sessions' replies come from; per service index, the source
+     * address its requests leave with (the client's, or the source-NAT address). Written at each install, so that
+     * ending a session writes both its entries' keys without asking the kernel.
+     */
+    private final int[] serverAddresses;
+    private final int[] serverPorts;
+    private final int[] sourceNats = new int[SessionTable.MAX_SERVICES];
 
     private TcFlowOffload(FastPathMaps maps, BpfProgram program, List<BpfLink> links, int maxBackendId,
             DispatchContext context, AttachPoint clientArm, AttachPoint backendArm) {
@@ -36,6 +44,8 @@ public final class TcFlowOffload extends KernelFlowOffload {
         this.context = context;
         this.clientArm = clientArm;
         this.backendArm = backendArm;
+        this.serverAddresses = new int[maxBackendId + 1];
+        this.serverPorts = new int[maxBackendId + 1];
     }
 
     private TcFlowOffload(TcFlowOffload attached, DispatchContext context) {
@@ -43,6 +53,8 @@ public final class TcFlowOffload extends KernelFlowOffload {
         this.context = context;
         this.clientArm = attached.clientArm;
         this.backendArm = attached.backendArm;
+        this.serverAddresses = new int[attached.serverAddresses.length];
+        this.serverPorts = new int[attached.serverPorts.length];
     }
 
     @Override
@@ -122,6 +134,9 @@ public final class TcFlowOffload extends KernelFlowOffload {
         int server = reply ? packet.sourceAddress() : destination;
         int serverPort = reply ? packet.sourcePort() : destinationPort;
         int protocol = packet.protocol();
+        serverAddresses[backend.id()] = server;
+        serverPorts[backend.id()] = serverPort;
+        sourceNats[context.sessions().serviceIndex(packet.sessionSlot())] = nat;
         FastPathMaps.writeKey(flows.key(), protocol, client, clientPort, service, servicePort);
         writeRewrite(flows.value(), backend.id(), FastPathMaps.NAT_TO_BACKEND, nat, server, natPort, serverPort,
                 backendArm, 0);
@@ -160,40 +175,22 @@ public final class TcFlowOffload extends KernelFlowOffload {
     }
 
     /**
-     * Gathers both directions' deletes. Without source NAT the reply's key follows from the session itself (its
-     * backend's address and port to the client's), so ending a session asks the kernel nothing; with source NAT,
-     * or when the backend has left the pool, it is read from the request's entry.
+     * Gathers both directions' deletes, their keys written from the session and what its install recorded: the
+     * request's is the flow itself, the reply's comes from the backend's address and port to the source the request
+     * left with (the client, or the source-NAT address and the session's port). So ending a session asks the kernel
+     * nothing, and deletes both entries whether or not the kernel still holds either.
      */
     @Override
     public void remove(int slot, int protocol, int sourceAddress, int sourcePort, int destinationAddress,
             int destinationPort) {
-        Backend backend = context.sessions().natPort(slot) == 0 ? backendOf(slot) : null;
-        if (backend != null) {
-            FastPathMaps.writeKey(flows.key(), protocol, sourceAddress, sourcePort, destinationAddress,
-                    destinationPort);
-            removeLater();
-            FastPathMaps.writeKey(flows.key(), protocol, backend.address(), backend.serverPort(destinationPort),
-                    sourceAddress, sourcePort);
-            removeLater();
-            return;
-        }
-        // The reply's key is read from the request's entry, which an install gathered but not yet sent lacks.
-        if (hasPending()) {
-            flush();
-        }
+        int backendId = context.sessions().backendId(slot);
+        int natPort = context.sessions().natPort(slot);
         FastPathMaps.writeKey(flows.key(), protocol, sourceAddress, sourcePort, destinationAddress, destinationPort);
-        if (flows.lookup() != 0) {
-            return;
-        }
         removeLater();
-        replyKey(protocol);
+        FastPathMaps.writeKey(flows.key(), protocol, serverAddresses[backendId], serverPorts[backendId],
+                natPort == 0 ? sourceAddress : sourceNats[context.sessions().serviceIndex(slot)],
+                natPort == 0 ? sourcePort : natPort);
         removeLater();
-    }
-
-    /** The session's backend, while its pool still holds it; ids are not reused while a session refers to one. */
-    private Backend backendOf(int slot) {
-        Service service = context.services().byIndex(context.sessions().serviceIndex(slot));
-        return service == null ? null : service.pool().byId(context.sessions().backendId(slot));
     }
 
     /** How long since either direction was last seen. */

@@ -50,7 +50,7 @@ class LsmacXdpProgramTest {
     @BeforeEach
     void load() throws Exception {
         NetnsTestbed.requireRoot();
-        maps = FastPathMaps.create(64, FastPathMaps.FLOW_SIZE, 15, TABLE.length);
+        maps = FastPathMaps.create(4096, FastPathMaps.FLOW_SIZE, 15, TABLE.length);
         program = BpfProgram.loadXdp("lsmac_test", LsmacXdpProgram.assemble(maps, DISPATCHER, false));
     }
 

@@ -34,6 +34,7 @@ public final class Bpf {
     public static final int MAP_TYPE_HASH = 1;
     public static final int MAP_TYPE_ARRAY = 2;
     public static final int MAP_TYPE_PERCPU_ARRAY = 6;
+    public static final int MAP_TYPE_LRU_HASH = 9;
     public static final int MAP_TYPE_RINGBUF = 27;
 
     static final int PROG_TYPE_SCHED_CLS = 3;

@@ -201,6 +201,8 @@ public final class BpfMap implements AutoCloseable {
         private int deleted;
         private int refused;
         private int lastRefusal;
+        private int failedDeletes;
+        private int calls;
 
         private Batch(Arena arena, int capacity) {
             this.capacity = capacity;
@@ -246,13 +248,15 @@ public final class BpfMap implements AutoCloseable {
         }
 
         /**
-         * Sends the deletes, then the updates. A key already gone is skipped; an update the kernel refuses is
-         * counted ({@link #takeRefused}) and skipped, and the rest are sent.
+         * Sends the deletes, then the updates. A key already gone is skipped; a delete that fails otherwise is counted
+         * ({@link #takeFailedDeletes}) and skipped. An update the kernel refuses is counted ({@link #takeRefused})
+         * and skipped, and the rest are sent, unless the map is full (E2BIG): then the rest are counted as refused
+         * at once, so a full map costs one system call, not one per key.
          */
         public void flush() {
-            deleted += send(Bpf.MAP_DELETE_BATCH, deleteKeys, MemorySegment.NULL, deletes, false);
+            deleted += send(Bpf.MAP_DELETE_BATCH, deleteKeys, MemorySegment.NULL, deletes);
             deletes = 0;
-            written += send(Bpf.MAP_UPDATE_BATCH, updateKeys, updateValues, updates, true);
+            written += send(Bpf.MAP_UPDATE_BATCH, updateKeys, updateValues, updates);
             updates = 0;
         }
 
@@ -270,6 +274,20 @@ public final class BpfMap implements AutoCloseable {
             return n;
         }
 
+        /** System calls the flushes made since the last call, and clears the count. */
+        public int takeCalls() {
+            int n = calls;
+            calls = 0;
+            return n;
+        }
+
+        /** Deletes that failed for another reason than a key already gone since the last call; clears the count. */
+        public int takeFailedDeletes() {
+            int n = failedDeletes;
+            failedDeletes = 0;
+            return n;
+        }
+
         /** Updates refused since the last call, and clears the count; {@link #lastRefusal} says why. */
         public int takeRefused() {
             int n = refused;
@@ -283,17 +301,18 @@ public final class BpfMap implements AutoCloseable {
         }
 
         /** @return how many the kernel wrote or deleted */
-        private int send(int command, MemorySegment keys, MemorySegment values, int count, boolean counts) {
+        private int send(int command, MemorySegment keys, MemorySegment values, int count) {
+            boolean update = command == Bpf.MAP_UPDATE_BATCH;
             int done = 0;
             int succeeded = 0;
             while (done < count) {
                 attr.fill((byte) 0);
                 attr.set(ValueLayout.JAVA_LONG, 16, keys.address() + (long) done * keySize);
-                attr.set(ValueLayout.JAVA_LONG, 24, values.equals(MemorySegment.NULL) ? 0
-                        : values.address() + (long) done * valueSize);
+                attr.set(ValueLayout.JAVA_LONG, 24, update ? values.address() + (long) done * valueSize : 0);
                 attr.set(ValueLayout.JAVA_INT, 32, count - done);
                 attr.set(ValueLayout.JAVA_INT, 36, fd);
                 long result = Bpf.call(errno, command, attr);
+                calls++;
                 // The kernel stops at the first key it cannot write or delete and says how many it did.
                 int processed = attr.get(ValueLayout.JAVA_INT, 32);
                 done += processed;
@@ -301,9 +320,16 @@ public final class BpfMap implements AutoCloseable {
                 if (result >= 0) {
                     return succeeded;
                 }
-                if (counts) {
+                int error = (int) -result;
+                if (update) {
                     refused++;
-                    lastRefusal = (int) -result;
+                    lastRefusal = error;
+                    if (error == Bpf.E2BIG) {
+                        refused += count - done - 1;
+                        return succeeded;
+                    }
+                } else if (error != Bpf.ENOENT) {
+                    failedDeletes++;
                 }
                 done++;
             }

@@ -86,6 +86,25 @@ class BpfMapTest {
         }
     }
 
+    /** Issue #33: a full map used to cost one system call per key of the batch, on the event loop. */
+    @Test
+    void aFullMapRefusesTheWholeBatchInOneSystemCall() throws Exception {
+        NetnsTestbed.requireRoot();
+        try (Arena arena = Arena.ofConfined(); BpfMap map = BpfMap.create(Bpf.MAP_TYPE_HASH, "ls_test", 8, 8, 2)) {
+            BpfMap.Accessor access = map.accessor(arena);
+            BpfMap.Batch batch = map.batch(arena, 256);
+            for (long key = 1; key <= 200; key++) {
+                put(access, key, key);
+                batch.update(access);
+            }
+            batch.flush();
+            assertEquals(2, batch.takeWritten());
+            assertEquals(198, batch.takeRefused(), "every key the map had no room for is counted");
+            assertEquals(Bpf.E2BIG, batch.lastRefusal());
+            assertEquals(1, batch.takeCalls(), "one update batch; the full map answered for the rest");
+        }
+    }
+
     private static void key(BpfMap.Accessor access, long key) {
         access.key().set(ValueLayout.JAVA_LONG, 0, key);
     }
