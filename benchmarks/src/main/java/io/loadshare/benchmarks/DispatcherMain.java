@@ -14,9 +14,9 @@ import io.loadshare.dispatch.l3.L3Dispatcher;
 import io.loadshare.dispatch.l3.L3Service;
 import io.loadshare.core.config.CoreSettings;
 import io.loadshare.offload.OffloadSettings;
+import io.loadshare.offload.AttachPoint;
+import io.loadshare.offload.FastPaths;
 import io.loadshare.offload.KernelFlowOffload;
-import io.loadshare.offload.TcFlowOffload;
-import io.loadshare.offload.XdpFlowOffload;
 import io.loadshare.transport.rawsocket.RawSocketAddress;
 import io.loadshare.transport.rawsocket.RawSocketChannel;
 import io.loadshare.transport.rawsocket.RawSocketChannelOption;
@@ -89,14 +89,11 @@ public final class DispatcherMain {
         }
         if (offload) {
             OffloadSettings settings = OffloadSettings.from(ConfigFactory.parseString(OffloadSettings.ROOT
-                    + ".place-new-flows = true"), OffloadSettings.ROOT);
+                    + " { mode = on, place-new-flows = true }"), OffloadSettings.ROOT);
             int maxBackendId = CoreSettings.defaults().maxBackendId();
-            TcFlowOffload.Arm arm = new TcFlowOffload.Arm(args[1], channel.interfaceIndex(), channel.hardwareAddress());
-            KernelFlowOffload fastPath = mode.equals("l2")
-                    ? XdpFlowOffload.attachLsmac(null, args[1], channel.interfaceIndex(), channel.hardwareAddress(),
-                            settings, maxBackendId, context)
-                    : TcFlowOffload.attachLsnat(null, arm, arm, settings, maxBackendId, context);
-            loop.submit(() -> context.offload(fastPath)).sync();
+            AttachPoint point = new AttachPoint(args[1], channel.interfaceIndex(), channel.hardwareAddress());
+            KernelFlowOffload fastPath = FastPaths.attach(dispatcher, null, point, point, false, settings,
+                    maxBackendId);
             System.out.println("fast path attached: " + fastPath);
         }
         System.out.println("dispatching " + mode + " " + vip + ":" + port + " over " + args[1]);

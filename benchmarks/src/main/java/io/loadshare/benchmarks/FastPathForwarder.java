@@ -10,6 +10,7 @@ import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.mode.Arm;
 import io.loadshare.dispatch.l3.L3Dispatcher;
 import io.loadshare.dispatch.l3.L3Service;
+import io.loadshare.offload.AttachPoint;
 import io.loadshare.offload.KernelFlowOffload;
 import io.loadshare.offload.OffloadSettings;
 import io.loadshare.offload.TcFlowOffload;
@@ -51,8 +52,8 @@ public final class FastPathForwarder {
         RawSocketChannel backend = bind(loop, lsnat, Arm.BACKEND, args[1]);
         RawSocketChannel client = bind(loop, lsnat, Arm.CLIENT, args[0]);
         KernelFlowOffload fastPath = TcFlowOffload.attachLsnat(null,
-                new TcFlowOffload.Arm(args[0], client.interfaceIndex(), client.hardwareAddress()),
-                new TcFlowOffload.Arm(args[1], backend.interfaceIndex(), backend.hardwareAddress()),
+                new AttachPoint(args[0], client.interfaceIndex(), client.hardwareAddress()),
+                new AttachPoint(args[1], backend.interfaceIndex(), backend.hardwareAddress()),
                 OffloadSettings.defaults(), CoreSettings.defaults().maxBackendId(), lsnat.context());
         loop.submit(() -> lsnat.context().offload(fastPath)).sync();
         int id = lsnat.services().getFirst().pool().all().getFirst().id();
