@@ -1,5 +1,8 @@
 package io.loadshare.dispatch.l3;
 
+import org.junit.jupiter.api.io.TempDir;
+import java.nio.file.Path;
+import io.loadshare.testbed.PacketCapture;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -34,6 +37,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 class LsnatTwoArmedTest {
     static final String VIP = "203.0.113.10";
     private LsnatTestbed bed;
+    @TempDir
+    static Path dir;
 
     @BeforeAll
     void start() throws Exception {
@@ -84,13 +89,13 @@ class LsnatTwoArmedTest {
     @Test
     @Order(1)
     void threeHundredRequestsSucceedSpreadAndShowOnlyTheClusterAddress() throws Exception {
-        bed.testbed.exec(bed.client, "sh", "-c", "timeout 4 tcpdump -i c0 -nn -w /tmp/ls-c0.pcap -Z root "
-                + "'ip net 192.0.2.0/24' >/dev/null 2>&1 & sleep 0.5; echo started");
-        List<String> answers = bed.requests("http://" + VIP + "/", 300);
-        assertEquals(Map.of("b1", 100L, "b2", 100L, "b3", 100L), spread(answers));
-        Thread.sleep(4000);
-        String seen = bed.testbed.exec(bed.client, "sh", "-c", "tcpdump -r /tmp/ls-c0.pcap -nn 2>/dev/null | wc -l");
-        assertEquals("0", seen.trim(), "the client must never see a backend address");
+        // The control: a datagram from the client to a backend-side address, which leaves by c0 and must be captured.
+        try (PacketCapture capture = PacketCapture.start(bed.testbed, bed.client, "c0", "ip net 192.0.2.0/24", dir,
+                PacketCapture.datagram(bed.client, "0.0.0.0", "192.0.2.250"))) {
+            List<String> answers = bed.requests("http://" + VIP + "/", 300);
+            assertEquals(Map.of("b1", 100L, "b2", 100L, "b3", 100L), spread(answers));
+            assertEquals(0, capture.framesAfterControl(), "the client must never see a backend address");
+        }
     }
 
     @Test
