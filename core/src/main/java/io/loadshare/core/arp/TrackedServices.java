@@ -145,7 +145,7 @@ public final class TrackedServices {
     /**
      * Publishes off the event loop (a Maglev table takes a millisecond), then ends the departed backends' sessions
      * and, once nothing refers to them, frees the ids of those gone for good (their counters start again at 0, and
-     * no override or health finding passes to the next backend that takes the id).
+     * no override, health finding or persistence template passes to the next backend that takes the id).
      */
     private void publish(Service service, BackendPool pool, Set<Integer> removed, Set<Integer> released) {
         controlPlane.execute(() -> {
@@ -157,6 +157,10 @@ public final class TrackedServices {
                     worker.submit(() -> worker.endSessionsOf(service.index(), removed).addListener(ended -> {
                         for (int id : released) {
                             worker.counters().resetBackend(id);
+                        }
+                        // The next backend to take a released id must not inherit its persistent clients.
+                        if (worker.templates() != null && !released.isEmpty()) {
+                            worker.templates().removeBackends(service.index(), released);
                         }
                         if (workersLeft.decrementAndGet() == 0) {
                             for (int id : released) {

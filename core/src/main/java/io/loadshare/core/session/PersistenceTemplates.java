@@ -1,5 +1,7 @@
 package io.loadshare.core.session;
 
+import java.util.Set;
+
 /**
  * The persistence templates of one event loop (IPVS's persistent templates): for each service and client network,
  * the backend its connections go to and until when. Open addressing over one {@code long[]}, two words per slot,
@@ -83,6 +85,22 @@ public final class PersistenceTemplates {
             slot = next(slot);
         }
         sweepCursor = slot;
+    }
+
+    /**
+     * Removes every template of a service that sends clients to one of {@code backendIds}: backends gone for good,
+     * whose ids may go to new backends, which must not inherit their clients. Visits every slot; the control plane
+     * calls it once per departure, on the owning loop.
+     */
+    public void removeBackends(int serviceIndex, Set<Integer> backendIds) {
+        long service = (long) (serviceIndex + 1) << 32;
+        for (int slot = 0; slot < capacity; slot++) {
+            // A removal shifts a later entry into this slot, so look at the same slot again.
+            while (words[slot * WORDS] != 0 && (words[slot * WORDS] & ~0xFFFF_FFFFL) == service
+                    && backendIds.contains((int) (words[slot * WORDS + 1] >>> 32))) {
+                removeAt(slot);
+            }
+        }
     }
 
     private void removeAt(int hole) {

@@ -63,4 +63,24 @@ class PersistenceTemplatesTest {
         assertEquals(-1, table.lookup(0, 2, 150), "expired");
         assertTrue(table.put(0, 3, 7, 300), "room again");
     }
+
+    /**
+     * Issue #33: a backend id that leaves for good and goes to a new backend used to pass the old one's persistent
+     * clients on to it. Removing the departed ids' templates leaves every other template, and other services', alone.
+     */
+    @Test
+    void theTemplatesOfDepartedBackendsGoAndNoOthers() {
+        PersistenceTemplates table = new PersistenceTemplates(5000);
+        for (int network = 0; network < 3000; network++) {
+            assertTrue(table.put(network % 2, network, 3 + network % 3, 1000));
+        }
+        table.removeBackends(0, java.util.Set.of(3));
+        for (int network = 0; network < 3000; network++) {
+            int service = network % 2;
+            int backend = 3 + network % 3;
+            assertEquals(service == 0 && backend == 3 ? -1 : backend, table.lookup(service, network, 1),
+                    "network " + network);
+        }
+        assertEquals(2500, table.size(), "the 500 templates of service 0 on backend 3 went");
+    }
 }
