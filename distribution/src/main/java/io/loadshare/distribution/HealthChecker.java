@@ -25,8 +25,10 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -106,6 +108,7 @@ final class HealthChecker implements AutoCloseable {
                     for (Backend backend : service.pool().all()) {
                         check(service, backend, settings);
                     }
+                    forgetDeparted(service);
                 }, settings.intervalMillis(), settings.intervalMillis(), TimeUnit.MILLISECONDS));
         if (previous != null) {
             previous.cancel(false);
@@ -118,6 +121,27 @@ final class HealthChecker implements AutoCloseable {
                 }
             });
         }
+    }
+
+    /**
+     * Drops what earlier checks found of backends that are no longer in the pool: discovered backends come and go
+     * with their MACs, and a record kept for every one ever seen would grow without end.
+     */
+    private void forgetDeparted(Service service) {
+        Set<String> current = new HashSet<>();
+        for (Backend backend : service.pool().all()) {
+            current.add(key(service, backend));
+        }
+        records.keySet().removeIf(key -> key.startsWith(service.index() + "/") && !current.contains(key));
+    }
+
+    /** Records held now, read on the checker's loop. */
+    int records() throws InterruptedException, java.util.concurrent.ExecutionException {
+        return group.submit(records::size).get();
+    }
+
+    private static String key(Service service, Backend backend) {
+        return service.index() + "/" + backend.id() + "/" + identity(service, backend);
     }
 
     private void check(Service service, Backend backend, Settings settings) {
@@ -195,8 +219,7 @@ final class HealthChecker implements AutoCloseable {
         if (current == null || !identity(service, current).equals(identity(service, backend))) {
             return; // left while the check ran; its id may already be another backend's
         }
-        Record record = records.computeIfAbsent(service.index() + "/" + backend.id() + "/"
-                + identity(service, backend), key -> new Record());
+        Record record = records.computeIfAbsent(key(service, backend), key -> new Record());
         if (passed) {
             record.failures = 0;
             if (!record.healthy && ++record.passes >= settings.rise()) {
