@@ -7,6 +7,7 @@ import io.loadshare.core.packet.EtherType;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Service;
 import io.loadshare.distribution.announce.Announcer;
+import io.loadshare.distribution.announce.Heartbeat;
 import io.loadshare.offload.FastPaths;
 import io.loadshare.offload.KernelFlowOffload;
 import io.loadshare.offload.OffloadSettings;
@@ -119,7 +120,8 @@ public final class Dispatcher implements AutoCloseable {
         // Last: the routers send traffic once the address is announced, so everything else must be up.
         if (config.announce().enabled()) {
             announcer = Announcer.start(namespace, config.announce().interfacePrefix(), config.announce().interval(),
-                    mode.services());
+                    mode.services(), new Heartbeat(mode.contexts().stream().map(DispatchContext::eventLoop).toList(),
+                            config.announce().stallTimeout()));
         }
     }
 

@@ -74,8 +74,10 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
      * @param interfacePrefix the tun interfaces' names are this and 0, 1, ...
      * @param interval how often the pools are looked at
      * @param drainTimeout how long {@code loadshare drain} waits for sessions to end
+     * @param stallTimeout how long a worker's event loop may run no task before every address is withdrawn
      */
-    public record Announce(boolean enabled, String interfacePrefix, Duration interval, Duration drainTimeout) {
+    public record Announce(boolean enabled, String interfacePrefix, Duration interval, Duration drainTimeout,
+            Duration stallTimeout) {
     }
 
     public enum Mode {
@@ -168,8 +170,13 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
         if (announceInterval.toMillis() < 10) {
             throw bad(root, "announce.interval", "expected at least 10ms, got " + announceInterval);
         }
+        Duration stallTimeout = root.getDuration("announce.stall-timeout");
+        if (stallTimeout.compareTo(announceInterval.multipliedBy(2)) < 0) {
+            throw bad(root, "announce.stall-timeout", "expected at least twice announce.interval (" + announceInterval
+                    + "), so that one slow look does not withdraw the addresses, got " + stallTimeout);
+        }
         Announce announce = new Announce(root.getBoolean("announce.enabled"), prefix, announceInterval,
-                root.getDuration("announce.drain-timeout"));
+                root.getDuration("announce.drain-timeout"), stallTimeout);
         int workers = workers(root);
         OffloadSettings offload = OffloadSettings.from(config, OffloadSettings.ROOT);
         if (workers > 1 && offload.mode() != OffloadSettings.Mode.OFF && offload.placeNewFlows()) {

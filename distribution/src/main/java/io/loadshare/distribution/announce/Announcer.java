@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeps each service address announced while this dispatcher can serve it, as Maglev and GLB dispatchers announce
  * their VIPs: one {@link AnnounceInterface} per distinct address, up while at least one service on it has a
- * backend taking sessions and the dispatcher is not draining, down otherwise. The routing daemon turns the
+ * backend taking sessions, every worker's event loop answers ({@link Heartbeat}) and the dispatcher is not
+ * draining, down otherwise. The routing daemon turns the
  * interfaces into routes (see {@link #birdConfig}); the routers spread flows over the dispatchers that announce an
  * address by ECMP, and a dispatcher that stops, drains, loses its backends or dies drops out.
  *
@@ -28,6 +29,7 @@ public final class Announcer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Announcer.class);
 
     private final Map<Integer, Vip> vips;
+    private final Heartbeat heartbeat;
     private final ScheduledExecutorService checker;
     private volatile boolean withdrawn;
 
@@ -37,8 +39,9 @@ public final class Announcer implements AutoCloseable {
         }
     }
 
-    private Announcer(Map<Integer, Vip> vips, Duration interval) {
+    private Announcer(Map<Integer, Vip> vips, Duration interval, Heartbeat heartbeat) {
         this.vips = vips;
+        this.heartbeat = heartbeat;
         this.checker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread thread = new Thread(r, "loadshare-announce");
             thread.setDaemon(true);
@@ -51,9 +54,10 @@ public final class Announcer implements AutoCloseable {
      * Creates the interfaces (down) and starts checking.
      *
      * @param namespace the dispatcher's network namespace, where the routing daemon runs; null for its own
+     * @param heartbeat whether the data plane's event loops still run
      */
     public static Announcer start(NetworkNamespace namespace, String interfacePrefix, Duration interval,
-            List<Service> services) throws IOException {
+            List<Service> services, Heartbeat heartbeat) throws IOException {
         Map<Integer, Vip> vips = new LinkedHashMap<>();
         try {
             for (Integer address : addresses(services)) {
@@ -65,7 +69,7 @@ public final class Announcer implements AutoCloseable {
             vips.values().forEach(vip -> vip.link().close());
             throw e;
         }
-        return new Announcer(vips, interval);
+        return new Announcer(vips, interval, heartbeat);
     }
 
     /** The interface that stands for the {@code index}-th distinct service address. */
@@ -117,13 +121,15 @@ public final class Announcer implements AutoCloseable {
     }
 
     private void check() {
+        boolean alive = heartbeat.alive();
         for (Vip vip : vips.values()) {
-            boolean wanted = !withdrawn && vip.servable();
+            boolean wanted = !withdrawn && alive && vip.servable();
             if (wanted != vip.link().isUp()) {
                 try {
                     vip.link().setUp(wanted);
                     LOG.info("{} {} ({} {})", wanted ? "announcing" : "withdrawing", Ipv4Address.format(vip.address()),
-                            vip.link().name(), wanted ? "up" : withdrawn ? "down: draining" : "down: no backend");
+                            vip.link().name(), wanted ? "up" : withdrawn ? "down: draining" : !alive
+                                    ? "down: an event loop of the data plane does not answer" : "down: no backend");
                 } catch (IOException e) {
                     LOG.error("cannot {} {}: {}", wanted ? "announce" : "withdraw", Ipv4Address.format(vip.address()),
                             e.getMessage());

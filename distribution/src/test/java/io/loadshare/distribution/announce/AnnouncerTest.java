@@ -17,6 +17,9 @@ import com.typesafe.config.ConfigFactory;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 
@@ -39,8 +42,10 @@ class AnnouncerTest {
             Service web = service(registry, 0, VIP, 80, BackendPool.of(List.of(backend)));
             Service api = service(registry, 1, VIP, 8080, BackendPool.empty());
             Service other = service(registry, 2, OTHER, 80, BackendPool.empty());
+            ExecutorService loop = Executors.newSingleThreadExecutor();
             try (Announcer announcer = Announcer.start(NetworkNamespace.named(namespace), "lsvip",
-                    Duration.ofMillis(20), List.of(web, api, other))) {
+                    Duration.ofMillis(20), List.of(web, api, other), new Heartbeat(List.of(loop),
+                            Duration.ofMillis(200)))) {
                 await(() -> up(testbed, namespace, "lsvip0"), "an address with a backend is announced");
                 assertFalse(up(testbed, namespace, "lsvip1"), "one without is not");
                 assertEquals(Map.of("198.51.100.10", true, "198.51.100.20", false), announcer.announced());
@@ -49,8 +54,22 @@ class AnnouncerTest {
                 await(() -> !up(testbed, namespace, "lsvip0"), "no backend left: withdrawn");
                 api.publish(BackendPool.of(List.of(backend)));
                 await(() -> up(testbed, namespace, "lsvip0"), "another service on the address can serve it");
+                // Issue #33: a wedged event loop used to keep the address announced while it served nothing.
+                CountDownLatch wedge = new CountDownLatch(1);
+                loop.execute(() -> {
+                    try {
+                        wedge.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+                await(() -> !up(testbed, namespace, "lsvip0"), "a data plane that runs nothing is withdrawn");
+                wedge.countDown();
+                await(() -> up(testbed, namespace, "lsvip0"), "and announced again once it runs");
                 announcer.withdrawAll();
                 await(() -> !up(testbed, namespace, "lsvip0"), "draining withdraws");
+            } finally {
+                loop.shutdownNow();
             }
             assertFalse(testbed.exec(namespace, "ip", "link").contains("lsvip"), "closing removes the interfaces");
         }
