@@ -172,8 +172,9 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
         }
         Duration stallTimeout = root.getDuration("announce.stall-timeout");
         if (stallTimeout.compareTo(announceInterval.multipliedBy(2)) < 0) {
-            throw bad(root, "announce.stall-timeout", "expected at least twice announce.interval (" + announceInterval
-                    + "), so that one slow look does not withdraw the addresses, got " + stallTimeout);
+            throw bad(root, "announce.stall-timeout", "expected at least twice announce.interval ("
+                    + announceInterval.toMillis() + "ms), so that one slow look does not withdraw the addresses, got "
+                    + stallTimeout.toMillis() + "ms");
         }
         Announce announce = new Announce(root.getBoolean("announce.enabled"), prefix, announceInterval,
                 root.getDuration("announce.drain-timeout"), stallTimeout);
@@ -184,8 +185,14 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
                     OffloadSettings.ROOT + ".place-new-flows", "the XDP program reports the flows it places to one"
                     + " worker, and loadshare.workers is " + workers + ": set it false, or loadshare.workers = 1");
         }
+        CoreSettings core = CoreSettings.from(config);
+        if (offload.mode() != OffloadSettings.Mode.OFF && offload.placeNewFlows() && core.sourceLimit().enabled()) {
+            throw new ConfigException.BadValue(config.getValue(OffloadSettings.ROOT + ".place-new-flows").origin(),
+                    OffloadSettings.ROOT + ".place-new-flows", "the XDP program places new flows before the pipeline"
+                    + " sees them, so io.loadshare.core.source-limit could not limit them: set one of the two false");
+        }
         return new DispatcherConfig(file, mode, root.getString("interfaces.client"), backendInterface, clientVlan,
-                backendVlan, root.getString("network-namespace"), workers, List.copyOf(services), CoreSettings.from(config),
+                backendVlan, root.getString("network-namespace"), workers, List.copyOf(services), core,
                 rawSocket, L2Settings.from(config, L2Settings.ROOT), L3Settings.from(config, L3Settings.ROOT), offload,
                 admin, announce, config);
     }

@@ -93,6 +93,23 @@ class DispatcherConfigTest {
                 """).offload().mode());
     }
 
+    /**
+     * Issue #33: the kernel places new flows before the pipeline's source limits could see them, so the two together
+     * are refused at load rather than leaving the limit silently unapplied; and the announcer's stall timeout must
+     * leave room for a slow look.
+     */
+    @Test
+    void combinationsThatCannotHoldAreRefusedAtLoad() throws IOException {
+        String service = "loadshare.services = [ { name = web, address = \"198.51.100.10\", port = 80 } ]\n";
+        String error = error(service + "io.loadshare.offload { mode = auto, place-new-flows = true }\n"
+                + "io.loadshare.core.source-limit.rate = 50\n");
+        assertTrue(error.contains("io.loadshare.offload.place-new-flows") && error.contains("source-limit"), error);
+        assertTrue(load(service + "io.loadshare.offload { mode = off, place-new-flows = true }\n"
+                + "io.loadshare.core.source-limit.rate = 50\n").core().sourceLimit().enabled());
+        assertError(service + "loadshare.announce { interval = 1s, stall-timeout = 1s }",
+                "'loadshare.announce.stall-timeout': expected at least twice announce.interval (1000ms)");
+    }
+
     @Test
     void aTypoIsAnErrorWithItsLine() throws IOException {
         String message = error("""
