@@ -306,7 +306,7 @@ final class RawSocket implements AutoCloseable {
 
     /**
      * Sets what a channel's configuration asks before the socket is bound: virtio-net headers, ignoring what others
-     * send, a forced receive buffer, and the kernel filter.
+     * send, a forced receive buffer, and the kernel filter (for the channel's VLAN alone, on a trunk).
      */
     void configure(RawSocketChannelConfig config) throws RawSocketException {
         if (config.vnetHeader()) {
@@ -318,7 +318,8 @@ final class RawSocket implements AutoCloseable {
         if (config.receiveBufferSize() > 0) {
             setInt(Linux.SOL_SOCKET, Linux.SO_RCVBUFFORCE, config.receiveBufferSize(), "SO_RCVBUFFORCE");
         }
-        attachFilter(config.socketFilter());
+        // On a trunk the kernel drops the other VLANs' frames; user space still checks the tag it restores.
+        attachFilter(config.vlan() == 0 ? config.socketFilter() : config.socketFilter().onVlan(config.vlan()));
     }
 
     /** Attaches a classic BPF filter: the kernel drops what it refuses before copying anything up. */

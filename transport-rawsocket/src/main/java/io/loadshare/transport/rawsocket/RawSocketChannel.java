@@ -417,7 +417,8 @@ public final class RawSocketChannel extends AbstractFrameChannel<RawSocketStats>
 
     /** With a VLAN configured, whether a frame belongs to it (counted when not); without one, every frame does. */
     private boolean ofThisVlan(int vlanTag) {
-        if (vlan == 0 || vlanTag != -1 && (vlanTag & VlanTags.VLAN_ID_MASK) == vlan) {
+        if (vlan == 0 || vlanTag != -1 && vlanTag >>> 16 == Linux.ETH_P_8021Q
+                && (vlanTag & VlanTags.VLAN_ID_MASK) == vlan) {
             return true;
         }
         stats().countReceivedOtherVlan();

@@ -21,6 +21,10 @@ public record SocketFilter(List<Long> instructions) {
     static final int PACKET_HOST = 0;
     static final int PACKET_BROADCAST = 1;
     private static final int SKF_AD_PKTTYPE = 0xFFFF_F000 + 4;
+    private static final int SKF_AD_VLAN_TAG = 0xFFFF_F000 + 44;
+    private static final int SKF_AD_VLAN_TAG_PRESENT = 0xFFFF_F000 + 48;
+    private static final int SKF_AD_VLAN_TPID = 0xFFFF_F000 + 60;
+    private static final int VLAN_ID_MASK = 0xFFF;
     private static final int ACCEPT = 0x0004_0000;
     private static final int IPV4_SOURCE = 14 + 12;
     private static final int IPV4_DESTINATION = 14 + 16;
@@ -31,6 +35,29 @@ public record SocketFilter(List<Long> instructions) {
             throw new IllegalArgumentException("a socket filter needs 1.." + MAX_INSTRUCTIONS + " instructions, got "
                     + instructions.size());
         }
+    }
+
+    /**
+     * This filter for the frames of one VLAN of a trunk alone: an 802.1Q tag (TPID 0x8100, not an 802.1ad one) with
+     * that id, which the kernel has moved into the frame's metadata before any packet socket sees it. Frames of
+     * other VLANs and untagged ones are dropped in the kernel, before they are copied up.
+     */
+    public SocketFilter onVlan(int vlan) {
+        List<Long> program = new ArrayList<>(List.of(
+                insn(ClassicBpf.LD_W_ABS, 0, 0, SKF_AD_VLAN_TAG_PRESENT),
+                insn(ClassicBpf.JEQ_K, 0, 5, 1),
+                insn(ClassicBpf.LD_W_ABS, 0, 0, SKF_AD_VLAN_TPID),
+                insn(ClassicBpf.JEQ_K, 0, 3, EtherType.VLAN),
+                insn(ClassicBpf.LD_W_ABS, 0, 0, SKF_AD_VLAN_TAG),
+                insn(ClassicBpf.AND_K, 0, 0, VLAN_ID_MASK),
+                insn(ClassicBpf.JEQ_K, 1, 0, vlan),
+                insn(ClassicBpf.RET_K, 0, 0, 0)));
+        program.addAll(instructions);
+        return new SocketFilter(program);
+    }
+
+    private static long insn(int code, int jt, int jf, int k) {
+        return (long) code << 48 | (long) jt << 40 | (long) jf << 32 | (k & 0xFFFF_FFFFL);
     }
 
     /** Frames for this host only (PACKET_HOST), of any protocol. */
