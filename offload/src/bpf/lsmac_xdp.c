@@ -10,10 +10,7 @@
  *
  * Build: clang -O2 -target bpf -DDISPATCHER_MAC=0x0200000000feULL -DPLACEMENT=1 -c lsmac_xdp.c
  */
-#include <linux/bpf.h>
-#include <linux/types.h>
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_endian.h>
+#include "fastpath.h"
 
 #ifndef DISPATCHER_MAC
 #error "DISPATCHER_MAC: the interface's MAC, as a 48-bit number"
@@ -22,36 +19,16 @@
 #define PLACEMENT 0
 #endif
 
-#define ETH_P_IP 0x0800
-#define IPPROTO_TCP 6
-#define IPPROTO_UDP 17
-#define TCP_FIN 0x01
-#define TCP_SYN 0x02
-#define TCP_RST 0x04
-#define TCP_ACK 0x10
 /* FlowHashing's constants: the golden ratio and murmur3's finaliser. */
 #define GOLDEN 0x9E3779B97F4A7C15ULL
 #define MIX_1 0xFF51AFD7ED558CCDULL
 #define MIX_2 0xC4CEB9FE1A85EC53ULL
 
-/* The layouts of FastPathMaps. */
-struct flow_key {
-	__u32 saddr, daddr;   /* network order */
-	__u16 sport, dport;   /* network order */
-	__u32 protocol;       /* the protocol, then 3 zero bytes */
-};
+/* The layouts of FastPathMaps that only LSMAC uses. */
 struct flow_value {
 	__u32 backend;
 	__u32 zero;
 	__u64 last_seen;      /* CLOCK_MONOTONIC ns; 0 until a packet is carried */
-};
-struct backend {
-	__u8 mac[6];
-	__u8 up;
-	__u8 zero;
-};
-struct backend_stats {
-	__u64 packets, bytes;
 };
 struct vip_key {
 	__u32 addr;
@@ -67,25 +44,12 @@ struct event {
 	__u32 backend, service;
 };
 
-/* The maps are created by the pipeline; the sizes here only describe them (the test hands over their descriptors). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(key_size, sizeof(struct flow_key));
 	__uint(value_size, sizeof(struct flow_value));
 	__uint(max_entries, 1);
 } ls_flows SEC(".maps");
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct backend));
-	__uint(max_entries, 1);
-} ls_backends SEC(".maps");
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct backend_stats));
-	__uint(max_entries, 1);
-} ls_stats SEC(".maps");
 #if PLACEMENT
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -190,16 +154,12 @@ int lsmac_fastpath(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
 	__u8 *p = data;
+	struct flow_key key;
 	int syn = 0;
 
-	if (data + 42 > end || *(__u16 *)(p + 12) != bpf_htons(ETH_P_IP) || p[14] != 0x45
-	    || *(__u16 *)(p + 20) & bpf_htons(0x3fff))
+	if (flow_of(p, end, &key))
 		return XDP_PASS;
-	__u8 protocol = p[23];
-
-	if (protocol == IPPROTO_TCP) {
-		if (data + 54 > end)
-			return XDP_PASS;
+	if (key.protocol == IPPROTO_TCP) {
 		__u8 flags = p[47];
 
 		if (flags & (TCP_FIN | TCP_RST))
@@ -209,13 +169,7 @@ int lsmac_fastpath(struct xdp_md *ctx)
 				return XDP_PASS;
 			syn = 1;
 		}
-	} else if (protocol != IPPROTO_UDP) {
-		return XDP_PASS;
 	}
-	struct flow_key key = {
-		.saddr = *(__u32 *)(p + 26), .daddr = *(__u32 *)(p + 30),
-		.sport = *(__u16 *)(p + 34), .dport = *(__u16 *)(p + 36), .protocol = protocol,
-	};
 	struct flow_value *flow = bpf_map_lookup_elem(&ls_flows, &key);
 
 	if (syn)

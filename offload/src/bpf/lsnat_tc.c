@@ -11,17 +11,8 @@
  *
  * Build: clang -O2 -target bpf -c lsnat_tc.c
  */
-#include <linux/bpf.h>
-#include <linux/types.h>
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_endian.h>
+#include "fastpath.h"
 
-#define ETH_P_IP 0x0800
-#define IPPROTO_TCP 6
-#define IPPROTO_UDP 17
-#define TCP_FIN 0x01
-#define TCP_SYN 0x02
-#define TCP_RST 0x04
 /* The next program's verdict, or the stack's when there is none. */
 #define TCX_NEXT (-1)
 #define IP_CHECKSUM 24
@@ -30,12 +21,7 @@
 /* In the flow's flags: a request, whose destination MAC is the backend's from the backends map. */
 #define TO_BACKEND 1
 
-/* The layouts of FastPathMaps. */
-struct flow_key {
-	__u32 saddr, daddr;   /* network order */
-	__u16 sport, dport;   /* network order */
-	__u32 protocol;       /* the protocol, then 3 zero bytes */
-};
+/* LSNAT's flow entry in FastPathMaps, one per direction. */
 struct nat_flow {
 	__u32 backend;
 	__u32 flags;
@@ -47,14 +33,6 @@ struct nat_flow {
 	__u8 source_mac[6];   /* the arm's own */
 	__u32 zero;
 };
-struct backend {
-	__u8 mac[6];
-	__u8 up;
-	__u8 zero;
-};
-struct backend_stats {
-	__u64 packets, bytes;
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -62,18 +40,6 @@ struct {
 	__uint(value_size, sizeof(struct nat_flow));
 	__uint(max_entries, 1);
 } ls_flows SEC(".maps");
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct backend));
-	__uint(max_entries, 1);
-} ls_backends SEC(".maps");
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct backend_stats));
-	__uint(max_entries, 1);
-} ls_stats SEC(".maps");
 
 SEC("tc")
 int lsnat_fastpath(struct __sk_buff *skb)
@@ -81,22 +47,12 @@ int lsnat_fastpath(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
 	__u8 *p = data;
+	struct flow_key key;
 
-	if (data + 42 > end || *(__u16 *)(p + 12) != bpf_htons(ETH_P_IP) || p[14] != 0x45
-	    || *(__u16 *)(p + 20) & bpf_htons(0x3fff))
+	if (flow_of(p, end, &key) || (key.protocol == IPPROTO_TCP && p[47] & (TCP_FIN | TCP_SYN | TCP_RST)))
 		return TCX_NEXT;
-	__u8 protocol = p[23];
+	__u8 protocol = key.protocol;
 
-	if (protocol == IPPROTO_TCP) {
-		if (data + 54 > end || p[47] & (TCP_FIN | TCP_SYN | TCP_RST))
-			return TCX_NEXT;
-	} else if (protocol != IPPROTO_UDP) {
-		return TCX_NEXT;
-	}
-	struct flow_key key = {
-		.saddr = *(__u32 *)(p + 26), .daddr = *(__u32 *)(p + 30),
-		.sport = *(__u16 *)(p + 34), .dport = *(__u16 *)(p + 36), .protocol = protocol,
-	};
 	struct nat_flow *flow = bpf_map_lookup_elem(&ls_flows, &key);
 
 	/* A TTL that would run out, and a packet too big for the arm it leaves by, are the pipeline's to answer. */
