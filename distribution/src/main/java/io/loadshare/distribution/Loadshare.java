@@ -1,7 +1,5 @@
 package io.loadshare.distribution;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
 import com.typesafe.config.ConfigException;
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.packet.Ipv4Address;
@@ -14,11 +12,7 @@ import io.loadshare.offload.OffloadSettings;
 import io.loadshare.offload.TcFlowOffload;
 import io.loadshare.offload.XdpFlowOffload;
 import io.loadshare.offload.bpf.BpfException;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.epoll.EpollIoHandler;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -35,7 +29,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.ArgGroup;

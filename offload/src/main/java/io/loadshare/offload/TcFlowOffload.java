@@ -6,7 +6,6 @@ import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Packet;
 import io.loadshare.core.session.SessionTable;
-import io.loadshare.offload.bpf.Bpf;
 import io.loadshare.offload.bpf.BpfException;
 import io.loadshare.offload.bpf.BpfLink;
 import io.loadshare.offload.bpf.BpfProgram;

@@ -5,22 +5,18 @@ import io.loadshare.core.arp.ArpBackendTracker;
 import io.loadshare.core.arp.ArpReplyHandler;
 import io.loadshare.core.arp.TrackedServices;
 import io.loadshare.core.backend.StaticBackend;
-import io.loadshare.core.config.CoreSettings;
 import io.loadshare.core.mode.Arm;
 import io.loadshare.core.mode.DispatchMode;
+import io.loadshare.core.mode.DispatchModeBuilder;
 import io.loadshare.core.packet.MacAddress;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.HardwareAddressed;
 import io.loadshare.core.pipeline.Service;
-import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.util.concurrent.Future;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Objects;
 import java.util.function.LongSupplier;
 
 /**
@@ -44,17 +40,17 @@ public final class L2Dispatcher implements DispatchMode {
     private volatile Channel arpChannel;
 
     private L2Dispatcher(Builder builder) {
-        this.settings = builder.settings;
+        this.settings = builder.settings();
         this.dispatcherMac = builder.dispatcherMac;
         List<TrackedServices.Spec> specs = new ArrayList<>();
-        for (L2Service s : builder.services) {
+        for (L2Service s : builder.services()) {
             specs.add(new TrackedServices.Spec(s.name(), s.address(), s.protocol(), s.port(), s.scheduler(),
                     s.schedulerSettings(), s.staticBackends(), 0, 0, s.persistence()));
         }
-        this.tracked = new TrackedServices(specs, builder.coreSettings, builder.registry, settings.arpMissLimit(),
-                settings.discovery(), builder.pinnedMacs, false, "lsmac-control-%d", builder.workers);
+        this.tracked = new TrackedServices(specs, builder.coreSettings(), builder.registry(), settings.arpMissLimit(),
+                settings.discovery(), builder.pinnedMacs(), false, "lsmac-control-%d", builder.workers());
         List<L2DispatchInitializer> all = new ArrayList<>();
-        for (int w = 0; w < builder.workers; w++) {
+        for (int w = 0; w < builder.workers(); w++) {
             all.add(new L2DispatchInitializer(this, w, tracked.contexts().get(w)));
         }
         this.workers = List.copyOf(all);
@@ -197,44 +193,12 @@ public final class L2Dispatcher implements DispatchMode {
         }
     }
 
-    /** Collects services and settings; every setting but the services has a default from reference.conf. */
-    public static final class Builder {
-        private final List<L2Service> services = new ArrayList<>();
-        private CoreSettings coreSettings = CoreSettings.defaults();
-        private L2Settings settings = L2Settings.defaults();
-        private SchedulerRegistry registry;
+    /** Collects the services and settings of an LSMAC dispatcher. */
+    public static final class Builder extends DispatchModeBuilder<L2Service, L2Settings, Builder> {
         private long dispatcherMac = MacAddress.UNKNOWN;
-        private final Map<Integer, Long> pinnedMacs = new HashMap<>();
-        private int workers = 1;
 
-        public Builder service(L2Service service) {
-            services.add(Objects.requireNonNull(service, "service"));
-            return this;
-        }
-
-        public Builder coreSettings(CoreSettings coreSettings) {
-            this.coreSettings = Objects.requireNonNull(coreSettings);
-            return this;
-        }
-
-        public Builder settings(L2Settings settings) {
-            this.settings = Objects.requireNonNull(settings);
-            return this;
-        }
-
-        /** The schedulers to choose from; by default every plugin on the class path. */
-        public Builder schedulers(SchedulerRegistry registry) {
-            this.registry = Objects.requireNonNull(registry);
-            return this;
-        }
-
-        /** Event loops, each with its data channel and context (1 by default); see {@link #initializer(int, Arm)}. */
-        public Builder workers(int workers) {
-            if (workers < 1) {
-                throw new IllegalArgumentException("workers must be at least 1, was " + workers);
-            }
-            this.workers = workers;
-            return this;
+        private Builder() {
+            super(L2Settings.defaults());
         }
 
         /** The dispatcher's MAC, for channels that cannot tell it (pcap); raw-socket channels know their own. */
@@ -243,19 +207,8 @@ public final class L2Dispatcher implements DispatchMode {
             return this;
         }
 
-        /** A static backend's MAC, given rather than resolved by ARP (replaying a capture). */
-        public Builder pinBackendMac(int address, long mac) {
-            pinnedMacs.put(address, mac);
-            return this;
-        }
-
         public L2Dispatcher build() {
-            if (services.isEmpty()) {
-                throw new IllegalStateException("an LSMAC dispatcher needs at least one service");
-            }
-            if (registry == null) {
-                registry = SchedulerRegistry.load();
-            }
+            validate("LSMAC");
             return new L2Dispatcher(this);
         }
     }

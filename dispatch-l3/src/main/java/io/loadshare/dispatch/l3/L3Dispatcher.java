@@ -2,10 +2,10 @@ package io.loadshare.dispatch.l3;
 
 import io.loadshare.core.mode.Arm;
 import io.loadshare.core.mode.DispatchMode;
+import io.loadshare.core.mode.DispatchModeBuilder;
 import com.typesafe.config.Config;
 import io.loadshare.core.arp.TrackedServices;
 import io.loadshare.core.backend.StaticBackend;
-import io.loadshare.core.config.CoreSettings;
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.metrics.DropReason;
 import io.loadshare.core.pipeline.DispatchContext;
@@ -13,7 +13,6 @@ import io.loadshare.core.pipeline.DispatchPipeline;
 import io.loadshare.core.pipeline.DropHandler;
 import io.loadshare.core.pipeline.PacketDecoder;
 import io.loadshare.core.pipeline.Service;
-import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.util.concurrent.Future;
@@ -25,7 +24,6 @@ import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -53,19 +51,19 @@ public final class L3Dispatcher implements DispatchMode {
     private final List<L3Worker> workers;
 
     private L3Dispatcher(Builder builder) {
-        this.settings = builder.settings;
-        this.configs = List.copyOf(builder.services);
+        this.settings = builder.settings();
+        this.configs = builder.services();
         List<TrackedServices.Spec> specs = new ArrayList<>();
         for (L3Service s : configs) {
             specs.add(new TrackedServices.Spec(s.name(), s.address(), s.protocol(), s.port(), s.scheduler(),
                     s.schedulerSettings(), s.backends(), s.backendPort(), s.gateway(), s.persistence()));
         }
         // LSNAT services name their backends: nothing is discovered.
-        this.tracked = new TrackedServices(specs, builder.coreSettings, builder.registry, settings.arpMissLimit(),
-                null, builder.pinnedMacs, true, "lsnat-control-%d", builder.workers);
+        this.tracked = new TrackedServices(specs, builder.coreSettings(), builder.registry(), settings.arpMissLimit(),
+                null, builder.pinnedMacs(), true, "lsnat-control-%d", builder.workers());
         this.context = tracked.context();
         List<L3Worker> made = new ArrayList<>();
-        for (int w = 0; w < builder.workers; w++) {
+        for (int w = 0; w < builder.workers(); w++) {
             SourceNatPorts[] natPorts = new SourceNatPorts[configs.size()];
             // One pool per source-NAT address: services sharing an address must never hand out the same port.
             Map<Integer, SourceNatPorts> poolByAddress = new HashMap<>();
@@ -73,7 +71,7 @@ public final class L3Dispatcher implements DispatchMode {
                 if (configs.get(i).fullNat()) {
                     int slice = w;
                     natPorts[i] = poolByAddress.computeIfAbsent(configs.get(i).sourceNatAddress(),
-                            address -> new SourceNatPorts(slice, builder.workers));
+                            address -> new SourceNatPorts(slice, builder.workers()));
                 }
             }
             made.add(new L3Worker(this, w, tracked.contexts().get(w), natPorts));
@@ -235,60 +233,14 @@ public final class L3Dispatcher implements DispatchMode {
         tracked.shutdown();
     }
 
-    /** Collects services and settings; every setting but the services has a default from reference.conf. */
-    public static final class Builder {
-        private final List<L3Service> services = new ArrayList<>();
-        private CoreSettings coreSettings = CoreSettings.defaults();
-        private L3Settings settings = L3Settings.defaults();
-        private SchedulerRegistry registry;
-        private final Map<Integer, Long> pinnedMacs = new HashMap<>();
-        private int workers = 1;
-
-        public Builder service(L3Service service) {
-            services.add(Objects.requireNonNull(service, "service"));
-            return this;
-        }
-
-        public Builder coreSettings(CoreSettings coreSettings) {
-            this.coreSettings = Objects.requireNonNull(coreSettings);
-            return this;
-        }
-
-        public Builder settings(L3Settings settings) {
-            this.settings = Objects.requireNonNull(settings);
-            return this;
-        }
-
-        public Builder schedulers(SchedulerRegistry registry) {
-            this.registry = Objects.requireNonNull(registry);
-            return this;
-        }
-
-        /**
-         * Event loops, each with its own arms' channels, session table and full-NAT port slice (1 by default); see
-         * {@link #initializer(int, Arm)}.
-         */
-        public Builder workers(int workers) {
-            if (workers < 1) {
-                throw new IllegalArgumentException("workers must be at least 1, was " + workers);
-            }
-            this.workers = workers;
-            return this;
-        }
-
-        /** A backend's MAC, given rather than resolved by ARP (replaying a capture). */
-        public Builder pinBackendMac(int address, long mac) {
-            pinnedMacs.put(address, mac);
-            return this;
+    /** Collects the services and settings of an LSNAT dispatcher. */
+    public static final class Builder extends DispatchModeBuilder<L3Service, L3Settings, Builder> {
+        private Builder() {
+            super(L3Settings.defaults());
         }
 
         public L3Dispatcher build() {
-            if (services.isEmpty()) {
-                throw new IllegalStateException("an LSNAT dispatcher needs at least one service");
-            }
-            if (registry == null) {
-                registry = SchedulerRegistry.load();
-            }
+            validate("LSNAT");
             return new L3Dispatcher(this);
         }
     }

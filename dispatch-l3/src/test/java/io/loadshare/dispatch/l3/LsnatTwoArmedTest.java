@@ -89,9 +89,15 @@ class LsnatTwoArmedTest {
     @Test
     @Order(1)
     void threeHundredRequestsSucceedSpreadAndShowOnlyTheClusterAddress() throws Exception {
-        // The control: a datagram from the client to a backend-side address, which leaves by c0 and must be captured.
+        // The control: a datagram from the client to a backend-side address (routed for it alone), which leaves by
+        // c0 and must be captured.
+        bed.testbed.exec(bed.client, "ip", "route", "add", "192.0.2.250/32", "via", "203.0.113.1");
+        PacketCapture.Control control = PacketCapture.datagram(bed.client, "0.0.0.0", "192.0.2.250");
         try (PacketCapture capture = PacketCapture.start(bed.testbed, bed.client, "c0", "ip net 192.0.2.0/24", dir,
-                PacketCapture.datagram(bed.client, "0.0.0.0", "192.0.2.250"))) {
+                () -> {
+                    control.send();
+                    bed.testbed.exec(bed.client, "ip", "route", "del", "192.0.2.250/32");
+                })) {
             List<String> answers = bed.requests("http://" + VIP + "/", 300);
             assertEquals(Map.of("b1", 100L, "b2", 100L, "b3", 100L), spread(answers));
             assertEquals(0, capture.framesAfterControl(), "the client must never see a backend address");
