@@ -56,6 +56,8 @@ public final class SessionTable {
     static final int MAX_PROBE = 4096;
     /** Sessions {@link #evictHalfOpen} samples for a victim, in the slots that follow a random start. */
     static final int EVICTION_SAMPLES = 16;
+    /** Samples one eviction draws at most: each may ask the fast path about its victim once. */
+    static final int EVICTION_TRIES = 2;
     private static final int WORDS = 3;
     private static final long KEY_MASK = 0xFF_FFFF_FFFFL;
     private static final long DEADLINE_MASK = 0xFFFF_FFFFL;
@@ -219,11 +221,29 @@ public final class SessionTable {
 
     /**
      * Makes room in a full table: evicts the half-open session with the earliest deadline among
-     * {@value #EVICTION_SAMPLES} consecutive slots from a random start (reported as {@link SessionEnd#EVICTED}).
+     * {@value #EVICTION_SAMPLES} consecutive slots from a random start (reported as {@link SessionEnd#EVICTED}). A
+     * victim the fast path carries is asked about first, once: one the fast path took past its opening is promoted
+     * instead, and another sample is drawn, so an eviction asks the kernel {@value #EVICTION_TRIES} times at most,
+     * whatever a flood makes of the table.
      *
      * @return whether one was evicted; false when no sampled slot held a half-open session
      */
     public boolean evictHalfOpen() {
+        for (int attempt = 0; attempt < EVICTION_TRIES; attempt++) {
+            int victim = sampleHalfOpen();
+            if (victim < 0) {
+                return false;
+            }
+            if (!openedByFastPath(victim)) {
+                removeAt(victim, SessionEnd.EVICTED);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The half-open session with the earliest deadline among the sampled ones, or -1. */
+    private int sampleHalfOpen() {
         int victim = -1;
         int earliest = 0;
         sampler ^= sampler << 13;
@@ -237,7 +257,7 @@ public final class SessionTable {
                 continue;
             }
             seen++;
-            if (SessionState.isHalfOpen(state(slot)) && !openedByFastPath(slot)) {
+            if (SessionState.isHalfOpen(state(slot))) {
                 int deadline = (int) words[base + 2];
                 if (victim < 0 || deadline - earliest < 0) {
                     victim = slot;
@@ -245,11 +265,7 @@ public final class SessionTable {
                 }
             }
         }
-        if (victim < 0) {
-            return false;
-        }
-        removeAt(victim, SessionEnd.EVICTED);
-        return true;
+        return victim;
     }
 
     /** {@link #onTcpPacket(int, int, long, int)} without checking what the ACK acknowledges. */
