@@ -201,8 +201,10 @@ class ReloadTest {
             }
             Thread.sleep(100);
         }
+        Path log = Path.of(run.info().arguments().map(args -> args[args.length - 1]).orElse("."))
+                .resolveSibling("run.log");
         throw new AssertionError("status never showed what was expected (process alive: " + run.isAlive() + "): "
-                + last);
+                + last + (Files.exists(log) ? "\nthe dispatcher's log:\n" + Files.readString(log) : ""));
     }
 
     /** Runs {@code loadshare reload}, expects its exit status, and returns what it printed. */
