@@ -23,7 +23,8 @@ final class ConfigReload {
 
     private final DispatchMode mode;
     private final HealthChecker health;
-    private DispatcherConfig running;
+    /** Read by the admin and drain threads while a reload may run: never behind the reload's lock. */
+    private volatile DispatcherConfig running;
 
     ConfigReload(DispatcherConfig running, DispatchMode mode, HealthChecker health) {
         this.running = running;
@@ -32,7 +33,7 @@ final class ConfigReload {
     }
 
     /** The configuration in force. */
-    synchronized DispatcherConfig running() {
+    DispatcherConfig running() {
         return running;
     }
 
