@@ -186,7 +186,7 @@ class ReloadTest {
         }
     }
 
-    private static void awaitStatus(String admin, Predicate<String> condition, Process run) throws Exception {
+    private void awaitStatus(String admin, Predicate<String> condition, Process run) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         String last = "";
         while (System.nanoTime() < deadline && run.isAlive()) {
@@ -201,8 +201,7 @@ class ReloadTest {
             }
             Thread.sleep(100);
         }
-        Path log = Path.of(run.info().arguments().map(args -> args[args.length - 1]).orElse("."))
-                .resolveSibling("run.log");
+        Path log = dir.resolve("run.log");
         throw new AssertionError("status never showed what was expected (process alive: " + run.isAlive() + "): "
                 + last + (Files.exists(log) ? "\nthe dispatcher's log:\n" + Files.readString(log) : ""));
     }
