@@ -37,6 +37,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine;
 import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /** The {@code loadshare} command line. */
 @Command(name = "loadshare", mixinStandardHelpOptions = true, version = "loadshare 0.1.0",
@@ -108,7 +109,11 @@ public final class Loadshare {
                 return CONFIG_ERROR;
             }
             try (Dispatcher dispatcher = Dispatcher.start(loaded)) {
-                Signal.handle(new Signal("HUP"), signal -> reloadOnSignal(dispatcher));
+                if (Signal.handle(new Signal("HUP"), signal -> reloadOnSignal(dispatcher)) == SignalHandler.SIG_IGN) {
+                    // Ignored when the JVM started (nohup does that): the JVM keeps it ignored.
+                    LoggerFactory.getLogger(Loadshare.class).warn("SIGHUP is ignored in this process (started under"
+                            + " nohup?), so it cannot reload the configuration: use `loadshare reload`");
+                }
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                     try {
                         dispatcher.close();

@@ -71,8 +71,9 @@ class ReloadTest {
                         }
                         io.loadshare.dispatch.l2.arp.interval = 200ms
                         io.loadshare.dispatch.l3.arp.interval = 200ms
-                        # LSMAC's closed sessions end by this timeout; b1 leaves once its last one has.
-                        io.loadshare.core.session.tcp-half-closed-timeout = 1s
+                        # LSMAC's closed sessions end by this timeout; b1 leaves once its last one has, and a
+                        # half-open one (a SYN lost under load) holds it only as long as the SYN timeout.
+                        io.loadshare.core.session { tcp-half-closed-timeout = 1s, tcp-syn-timeout = 1s }
                         """;
                 Files.writeString(file, template.formatted(mode, "d0", cluster.dispatcherNamespace(), vip, "rr",
                         "\"192.0.2.11\", \"192.0.2.12\""));
@@ -146,7 +147,9 @@ class ReloadTest {
                     """;
             Files.writeString(file, template.formatted(cluster.dispatcherNamespace(), ClusterTestbed.L2_VIP,
                     "\"192.0.2.11\""));
-            Process run = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            // SIGHUP back to its default: a JVM that starts with it ignored (under nohup) keeps it ignored.
+            Process run = new ProcessBuilder("env", "--default-signal=HUP",
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "--enable-native-access=ALL-UNNAMED", "-Dlogback.configurationFile=src/main/resources/logback.xml",
                     "-cp", System.getProperty("java.class.path"),
                     Loadshare.class.getName(), "run", "--config", file.toString())
