@@ -414,7 +414,8 @@ public final class Loadshare {
     }
 
     /** Stands in for {@code demo} where the demo module is not installed: the Debian package. */
-    @Command(name = "demo", description = "Not installed here: the demo ships in the tarball and the source tree.")
+    @Command(name = "demo", mixinStandardHelpOptions = true,
+            description = "Not installed here: the demo ships in the tarball and the source tree.")
     static final class DemoMissing implements Callable<Integer> {
         @Override
         public Integer call() {
