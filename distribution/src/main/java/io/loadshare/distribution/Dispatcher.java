@@ -11,6 +11,7 @@ import io.loadshare.distribution.announce.Heartbeat;
 import io.loadshare.offload.FastPaths;
 import io.loadshare.offload.KernelFlowOffload;
 import io.loadshare.offload.OffloadSettings;
+import io.loadshare.sync.SessionSync;
 import io.loadshare.transport.rawsocket.RawSocketChannel;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
@@ -44,6 +45,8 @@ public final class Dispatcher implements AutoCloseable {
     private final HealthChecker health;
     /** The fast path, or null when every packet goes through the pipeline. */
     private final KernelFlowOffload offload;
+    /** Session sync and the hand-over to the next process; null when neither is configured. */
+    private final SessionSync sync;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicBoolean draining = new AtomicBoolean();
     private AdminServer admin;
@@ -51,8 +54,9 @@ public final class Dispatcher implements AutoCloseable {
     private Announcer announcer;
 
     private Dispatcher(DispatcherConfig config, EventLoopGroup loop, List<Channel> channels, DispatchMode mode,
-            HealthChecker health, KernelFlowOffload offload) {
+            HealthChecker health, KernelFlowOffload offload, SessionSync sync) {
         this.loop = loop;
+        this.sync = sync;
         this.channels = channels;
         this.mode = mode;
         this.health = health;
@@ -66,6 +70,9 @@ public final class Dispatcher implements AutoCloseable {
                 : NetworkNamespace.named(config.networkNamespace());
         DispatchMode mode = DispatchModes.build(config, config.workers(), Map.of());
         mode.checkHost(namespace);
+        // Before the data plane runs: the workers journal from their first session and see the standby sessions.
+        SessionSync sync = config.sync().keepsSessions() ? SessionSync.prepare(config.sync(), mode.contexts(),
+                mode::services, config.core().session(), config.core().session().tcpIdleTimeout()) : null;
         EventLoopGroup loop = new MultiThreadIoEventLoopGroup(config.workers(), EpollIoHandler.newFactory());
         List<EventLoop> loops = new ArrayList<>();
         loop.forEach(executor -> loops.add((EventLoop) executor));
@@ -83,9 +90,12 @@ public final class Dispatcher implements AutoCloseable {
                     opened.attachPoint(arms.getLast()), config.clientVlan() != 0 || config.backendVlan() != 0,
                     config.offload(), config.core().maxBackendId());
             dispatcher = new Dispatcher(config, loop, opened.channels(), mode, new HealthChecker(namespace,
-                    config.clientInterface(), config.clientVlan(), mode.clusterAddresses()), offload);
+                    config.clientInterface(), config.clientVlan(), mode.clusterAddresses()), offload, sync);
         } catch (InterruptedException | RuntimeException e) {
             opened.closeAll();
+            if (sync != null) {
+                sync.close();
+            }
             loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw e;
         }
@@ -101,9 +111,12 @@ public final class Dispatcher implements AutoCloseable {
     /** Starts what surrounds the data plane: the admin listener, the health checks, and last the announcements. */
     private void serve(DispatcherConfig config, NetworkNamespace namespace, List<DispatcherView.Socket> sockets)
             throws IOException, InterruptedException {
+        if (sync != null) {
+            sync.start(namespace);
+        }
         if (config.admin().enabled()) {
             DispatcherView view = new DispatcherView(mode.services(), () -> reloads.running().services(),
-                    mode.contexts(), sockets, offload, this::announced);
+                    mode.contexts(), sockets, offload, this::announced, sync == null ? null : sync::status);
             admin = new AdminServer(view, this::reload, this::drain, config.admin());
             LOG.info("admin and metrics on http://{}:{}/ (/metrics, /status, POST /reload, POST /drain)",
                     config.admin().address(), admin.address().getPort());
@@ -117,7 +130,13 @@ public final class Dispatcher implements AutoCloseable {
                 health.watch(service, check);
             }
         }
-        // Last: the routers send traffic once the address is announced, so everything else must be up.
+        // Last: the routers send traffic once the address is announced, so everything else must be up, and a
+        // dispatcher that fails back must hold its peers' sessions first.
+        if (config.sync().enabled()) {
+            for (String line : sync.awaitInitialSync()) {
+                LOG.info("session sync before announcing: {}", line);
+            }
+        }
         if (config.announce().enabled()) {
             announcer = Announcer.start(namespace, config.announce().interfacePrefix(), config.announce().interval(),
                     mode.services(), new Heartbeat(mode.contexts().stream().map(DispatchContext::eventLoop).toList(),
@@ -177,6 +196,11 @@ public final class Dispatcher implements AutoCloseable {
     /** Whether each service address is announced now; empty unless announce.enabled. */
     public Map<String, Boolean> announced() {
         return announcer == null ? Map.of() : announcer.announced();
+    }
+
+    /** Session sync and the hand-over; null when neither is configured. */
+    public SessionSync sync() {
+        return sync;
     }
 
     /** The fast path, or null when every packet goes through the pipeline. */
@@ -239,10 +263,20 @@ public final class Dispatcher implements AutoCloseable {
         if (admin != null) {
             admin.close();
         }
+        if (sync != null) {
+            try {
+                sync.handOver();
+            } catch (IOException e) {
+                LOG.warn("could not hand the sessions over to the next process: {}", e.toString());
+            }
+        }
         for (Channel channel : channels) {
             channel.close().sync();
         }
         loop.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
+        if (sync != null) {
+            sync.close();
+        }
         new DataPlaneTotals(mode.contexts()).logFinal(mode.services());
     }
 }

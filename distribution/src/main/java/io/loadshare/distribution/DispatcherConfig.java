@@ -22,6 +22,7 @@ import io.loadshare.core.session.Persistence;
 import io.loadshare.dispatch.l2.L2Settings;
 import io.loadshare.dispatch.l3.L3Settings;
 import io.loadshare.offload.OffloadSettings;
+import io.loadshare.sync.SyncSettings;
 import io.loadshare.transport.rawsocket.RawSocketSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,7 +53,8 @@ import java.util.TreeSet;
  */
 public record DispatcherConfig(Path file, Mode mode, String clientInterface, String backendInterface, int clientVlan,
         int backendVlan, String networkNamespace, int workers, List<ServiceConfig> services, CoreSettings core, RawSocketSettings rawSocket,
-        L2Settings l2, L3Settings l3, OffloadSettings offload, Admin admin, Announce announce, Config resolved) {
+        L2Settings l2, L3Settings l3, OffloadSettings offload, SyncSettings sync, Admin admin, Announce announce,
+        Config resolved) {
 
     /**
      * The admin and metrics listener.
@@ -194,7 +196,7 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
         return new DispatcherConfig(file, mode, root.getString("interfaces.client"), backendInterface, clientVlan,
                 backendVlan, root.getString("network-namespace"), workers, List.copyOf(services), core,
                 rawSocket, L2Settings.from(config, L2Settings.ROOT), L3Settings.from(config, L3Settings.ROOT), offload,
-                admin, announce, config);
+                SyncSettings.from(config, SyncSettings.ROOT), admin, announce, config);
     }
 
     /** {@code workers}: auto (one per core this process may run on) or 1..256. */

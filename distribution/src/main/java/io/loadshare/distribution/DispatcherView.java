@@ -16,6 +16,7 @@ import io.loadshare.core.pipeline.Service;
 import io.loadshare.core.session.SessionEnd;
 import io.loadshare.core.session.SessionState;
 import io.loadshare.offload.KernelFlowOffload;
+import io.loadshare.sync.SyncStatus;
 import io.loadshare.transport.rawsocket.RawSocketChannel;
 import io.loadshare.transport.rawsocket.RawSocketStats;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
@@ -51,6 +52,8 @@ final class DispatcherView {
     private final KernelFlowOffload offload;
     /** Whether each service address is announced, by address; empty when nothing is announced. */
     private final Supplier<java.util.Map<String, Boolean>> announced;
+    /** Session sync's state, or null when sessions are kept nowhere else. */
+    private final Supplier<SyncStatus> sync;
     private final PrometheusRegistry registry = new PrometheusRegistry();
 
     /** A raw socket and the worker whose event loop reads it. */
@@ -59,8 +62,9 @@ final class DispatcherView {
 
     DispatcherView(List<Service> services, Supplier<List<DispatcherConfig.ServiceConfig>> configs,
             List<DispatchContext> workers, List<Socket> sockets, KernelFlowOffload offload,
-            Supplier<java.util.Map<String, Boolean>> announced) {
+            Supplier<java.util.Map<String, Boolean>> announced, Supplier<SyncStatus> sync) {
         this.services = services;
+        this.sync = sync;
         this.offload = offload;
         this.announced = announced;
         this.sockets = List.copyOf(sockets);
@@ -170,6 +174,9 @@ final class DispatcherView {
         GaugeWithCallback.builder().name("loadshare_offload_enabled")
                 .help("1 when the in-kernel fast path is attached, 0 when every packet goes through the pipeline.")
                 .callback(cb -> cb.call(offload == null ? 0 : 1)).register(registry);
+        if (sync != null) {
+            registerSync();
+        }
         CounterWithCallback.builder().name("loadshare_sessions_ended").help("Sessions that ended, by how.")
                 .labelNames("end").callback(cb -> {
                     for (SessionEnd end : SessionEnd.values()) {
@@ -386,6 +393,9 @@ final class DispatcherView {
                 fastPath.put(FLOW_EVENTS[event], offload.flowEvents(event));
             }
         }
+        if (sync != null) {
+            syncStatus(root.putObject("sync"), sync.get());
+        }
         ArrayNode socketNodes = root.putArray("sockets");
         for (Socket each : sockets) {
             RawSocketChannel channel = each.channel();
@@ -406,5 +416,66 @@ final class DispatcherView {
         ObjectNode drops = root.putObject("drops");
         counters.dropsByReason().forEach(drops::put);
         return root.toPrettyString();
+    }
+
+    private void registerSync() {
+        GaugeWithCallback.builder().name("loadshare_sync_standby_sessions")
+                .help("Sessions held on standby: the peers' (session sync) and the previous process's.")
+                .callback(cb -> cb.call(sync.get().standby())).register(registry);
+        CounterWithCallback.builder().name("loadshare_sync_sessions_taken_over")
+                .help("Standby sessions a packet took over.")
+                .callback(cb -> cb.call(sync.get().takenOver())).register(registry);
+        CounterWithCallback.builder().name("loadshare_sync_refused")
+                .help("Sync messages refused, by reason; and standby sessions refused (store-full).")
+                .labelNames("reason").callback(cb -> sync.get().refused().forEach((reason, n) -> cb.call(n, reason)))
+                .register(registry);
+        CounterWithCallback.builder().name("loadshare_sync_journal_dropped")
+                .help("Session changes dropped because a worker's journal was full between two sends.")
+                .callback(cb -> cb.call(sync.get().journalDropped())).register(registry);
+        GaugeWithCallback.builder().name("loadshare_sync_peer_up")
+                .help("1 while a peer's link to this dispatcher is up (its standby sessions live while it is).")
+                .labelNames("peer").callback(cb -> sync.get().peers().forEach(p -> cb.call(p.receiving() ? 1 : 0,
+                        p.address()))).register(registry);
+        GaugeWithCallback.builder().name("loadshare_sync_peer_synced")
+                .help("1 once a peer's full table has arrived on its current link.")
+                .labelNames("peer").callback(cb -> sync.get().peers().forEach(p -> cb.call(p.synced() ? 1 : 0,
+                        p.address()))).register(registry);
+        CounterWithCallback.builder().name("loadshare_sync_sessions_sent")
+                .help("Session records sent to a peer.")
+                .labelNames("peer").callback(cb -> sync.get().peers().forEach(p -> cb.call(p.sessionsSent(),
+                        p.address()))).register(registry);
+        CounterWithCallback.builder().name("loadshare_sync_sessions_received")
+                .help("Session records received from a peer.")
+                .labelNames("peer").callback(cb -> sync.get().peers().forEach(p -> cb.call(p.sessionsReceived(),
+                        p.address()))).register(registry);
+        GaugeWithCallback.builder().name("loadshare_sync_peer_lag_seconds")
+                .help("Seconds since a peer's last message (-1: never); the batch interval while it streams.")
+                .labelNames("peer").callback(cb -> sync.get().peers().forEach(p -> cb.call(
+                        p.lastReceivedMillis() < 0 ? -1 : p.lastReceivedMillis() / 1000.0, p.address())))
+                .register(registry);
+    }
+
+    private static void syncStatus(ObjectNode node, SyncStatus status) {
+        node.put("enabled", status.enabled());
+        node.put("standby_sessions", status.standby());
+        node.put("max_standby_sessions", status.maxStandby());
+        node.put("standby_refused", status.standbyRefused());
+        node.put("taken_over", status.takenOver());
+        node.put("handed_over", status.handedOver());
+        node.put("journal_dropped", status.journalDropped());
+        ObjectNode refused = node.putObject("refused");
+        status.refused().forEach(refused::put);
+        ArrayNode peers = node.putArray("peers");
+        for (SyncStatus.Peer peer : status.peers()) {
+            ObjectNode p = peers.addObject();
+            p.put("address", peer.address());
+            p.put("sending", peer.sending());
+            p.put("receiving", peer.receiving());
+            p.put("synced", peer.synced());
+            p.put("sessions_sent", peer.sessionsSent());
+            p.put("sessions_received", peer.sessionsReceived());
+            p.put("last_received_ms", peer.lastReceivedMillis());
+            p.put("links_lost", peer.linksLost());
+        }
     }
 }

@@ -43,7 +43,7 @@ class AdminServerTest {
                 () -> (pool, flow) -> null, BackendPool.empty());
         DispatchContext context = new DispatchContext(CoreSettings.defaults(), new ServiceTable(List.of(web)));
         admin = new AdminServer(new DispatcherView(List.of(web), List::of, List.of(context), List.of(), null,
-                java.util.Map::of), () -> {
+                java.util.Map::of, null), () -> {
             reloads.incrementAndGet();
             try {
                 reloadMayFinish.await(10, TimeUnit.SECONDS);
@@ -117,7 +117,7 @@ class AdminServerTest {
         admin.close();
         AtomicInteger tries = new AtomicInteger();
         admin = new AdminServer(new DispatcherView(List.of(), List::of, List.of(), List.of(), null,
-                java.util.Map::of), () -> {
+                java.util.Map::of, null), () -> {
             if (tries.incrementAndGet() == 1) {
                 throw new java.util.ServiceConfigurationError("a broken scheduler plugin");
             }

@@ -60,6 +60,8 @@ class DispatcherConfigTest {
     @Test
     void theDocsExamplesLoad() throws IOException {
         int examples = 0;
+        // The examples' sync key, as the docs tell the operator to make it.
+        Path key = Files.write(dir.resolve("sync.key"), new byte[32]);
         try (var docs = Files.list(Path.of("..", "docs"))) {
             for (Path doc : docs.filter(p -> p.toString().endsWith(".md")).sorted().toList()) {
                 java.util.regex.Matcher block = java.util.regex.Pattern.compile("```hocon\\n(.*?)```",
@@ -67,7 +69,7 @@ class DispatcherConfigTest {
                 while (block.find()) {
                     if (block.group(1).contains("loadshare {")) {
                         try {
-                            load(block.group(1));
+                            load(block.group(1).replace("/etc/loadshare/sync.key", key.toString()));
                         } catch (ConfigException e) {
                             throw new AssertionError(doc.getFileName() + ": " + block.group(1) + e.getMessage(), e);
                         }
@@ -77,6 +79,21 @@ class DispatcherConfigTest {
             }
         }
         assertTrue(examples >= 6, "found only " + examples + " examples");
+    }
+
+    @Test
+    void syncSettingsAreChecked() throws IOException {
+        String base = "loadshare.services = [ { name = web, address = \"198.51.100.10\", port = 80 } ]\n";
+        Path shortKey = Files.write(dir.resolve("short.key"), new byte[16]);
+        String error = error(base + "loadshare.sync { enabled = true, peers = [\"192.0.2.3:7680\"], key-file = \""
+                + shortKey + "\" }");
+        assertTrue(error.contains("loadshare.sync") && error.contains("key-file: expected at least 32 bytes"), error);
+        error = error(base + "loadshare.sync { enabled = true, peers = [\"192.0.2.3\"], key-file = \"" + shortKey
+                + "\" }");
+        assertTrue(error.contains("loadshare.sync") && error.contains("'192.0.2.3' has no port"), error);
+        error = error(base + "loadshare.sync { enabled = true, key-file = \"" + shortKey + "\" }");
+        assertTrue(error.contains("expected at least one other dispatcher"), error);
+        assertEquals(Path.of("/run/x"), load(base + "loadshare.sync.handover-file = \"/run/x\"").sync().handoverFile());
     }
 
     @Test

@@ -63,7 +63,7 @@ class LoadshareCliTest {
                 () -> (pool, flow) -> null, BackendPool.empty());
         DispatchContext context = new DispatchContext(CoreSettings.defaults(), new ServiceTable(List.of(web)));
         try (AdminServer admin = new AdminServer(new DispatcherView(List.of(web), List::of, List.of(context),
-                List.of(), null, java.util.Map::of), List::of, () -> "withdrawn; stopping once the sessions have"
+                List.of(), null, java.util.Map::of, null), List::of, () -> "withdrawn; stopping once the sessions have"
                 + " ended\n", new DispatcherConfig.Admin(true, "127.0.0.1", 0, Duration.ofSeconds(5)))) {
             Result drained = run("drain", "--admin", "http://127.0.0.1:" + admin.address().getPort());
             assertEquals(0, drained.exit(), drained.err());

@@ -25,7 +25,12 @@ public enum ControlEvent {
      * A TCP segment without a session here was taken as the continuation of a flow another dispatcher (or this one
      * before a restart) started, and given the backend the service's consistent hash picks.
      */
-    SESSION_CONTINUED("session-continued");
+    SESSION_CONTINUED("session-continued"),
+    /**
+     * A packet without a session here belonged to a standby session (another dispatcher's, or this one's before a
+     * restart), which it took over with the backend the session had.
+     */
+    SESSION_TAKEN_OVER("session-taken-over");
 
     private final String label;
 

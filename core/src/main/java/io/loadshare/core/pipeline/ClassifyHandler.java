@@ -26,6 +26,10 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  * reset that missed the window's exact edge, RFC 5961) get a reset too ({@link RecentResets}). An ICMP error is matched to the session it is about and follows
  * it, but never opens one.
  *
+ * <p>A packet that finds no session and starts none takes over its flow's standby session, if another dispatcher
+ * (or this one before a restart) holds one ({@link DispatchContext#takeOver}): the backend the flow had, whatever
+ * the scheduler.
+ *
  * <p>A TCP segment of a service whose scheduler hashes consistently ({@link
  * io.loadshare.core.scheduler.Scheduler#continuesFlows}) that finds no session continues its flow: after a restart,
  * or when ECMP moved the flow from another dispatcher, the consistent hash gives it the backend it had.
@@ -126,6 +130,12 @@ public final class ClassifyHandler extends ChannelInboundHandlerAdapter {
             return DropReason.NO_SERVICE;
         }
         if (!packet.isSessionStart()) {
+            int taken = context.takeOver(service, packet.protocol(), packet.sourceAddress(), packet.sourcePort(),
+                    packet.tcpFlags(), now);
+            if (taken >= 0) {
+                packet.markTakenOver(service, taken, service.pool().byId(sessions.backendId(taken)));
+                return null;
+            }
             if (continues(packet, service)) {
                 packet.markContinuedSession(service);
                 return null;

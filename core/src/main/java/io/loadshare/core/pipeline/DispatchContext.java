@@ -2,21 +2,27 @@ package io.loadshare.core.pipeline;
 
 import com.google.common.base.Ticker;
 import io.loadshare.core.backend.Backend;
+import io.loadshare.core.backend.BackendState;
 import io.loadshare.core.config.CoreSettings;
+import io.loadshare.core.metrics.ControlEvent;
 import io.loadshare.core.metrics.DispatchCounters;
 import io.loadshare.core.metrics.DropReason;
+import io.loadshare.core.packet.IpProtocol;
+import io.loadshare.core.packet.TcpHeader;
 import io.loadshare.core.scheduler.Scheduler;
 import io.loadshare.core.session.PersistenceTemplates;
 import io.loadshare.core.session.SessionEnd;
 import io.loadshare.core.session.SessionListener;
 import io.loadshare.core.session.SessionTable;
 import io.loadshare.core.session.SourceLimiter;
+import io.loadshare.core.session.StandbySessions;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ImmediateEventExecutor;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -45,6 +51,9 @@ public final class DispatchContext implements SessionListener {
     private volatile EventExecutor loop;
     private SessionListener natPortListener;
     private FlowOffload offload = FlowOffload.NONE;
+    /** Null unless sessions held elsewhere can be taken over. */
+    private StandbySessions standby;
+    private final StandbySessions.Entry standbyEntry = new StandbySessions.Entry();
 
     public DispatchContext(CoreSettings settings, ServiceTable services, Ticker ticker) {
         this(settings, services, ticker, false);
@@ -117,6 +126,67 @@ public final class DispatchContext implements SessionListener {
             }
         }
         schedulers[service.index()] = next;
+    }
+
+    /** The sessions this loop may take over (session sync, a restart's hand-over); null when there are none. */
+    public StandbySessions standby() {
+        return standby;
+    }
+
+    /** This loop's holder for what {@link StandbySessions#find} found. */
+    public StandbySessions.Entry standbyEntry() {
+        return standbyEntry;
+    }
+
+    /** Lets this loop take over the sessions in {@code store}; call before {@link #start}. */
+    public void standby(StandbySessions store) {
+        this.standby = Objects.requireNonNull(store, "store");
+    }
+
+    /**
+     * Takes over the standby session of a flow that has none here: creates it with the backend (and NAT port and
+     * last hop) its owner gave it, established unless the packet is a SYN, before any scheduler runs. The owner
+     * reported the backend by address; one that is down here, or unknown, takes nothing over.
+     *
+     * @param tcpFlags the flags of the packet that found no session (0 for UDP)
+     * @return the new session's slot, or -1 when there is nothing to take over (or no room)
+     */
+    public int takeOver(Service service, int protocol, int client, int clientPort, int tcpFlags, int now) {
+        if (standby == null || !standby.find(protocol, client, clientPort, service.address(), service.port(),
+                standbyEntry)) {
+            return -1;
+        }
+        Backend backend = null;
+        List<Backend> backends = service.pool().all();
+        for (int i = 0; i < backends.size(); i++) {
+            Backend candidate = backends.get(i);
+            if (candidate.address() == standbyEntry.backendAddress() && candidate.state() != BackendState.DOWN) {
+                backend = candidate;
+                break;
+            }
+        }
+        if (backend == null || sessions.isFull() && !sessions.evictHalfOpen()) {
+            return -1;
+        }
+        int slot = sessions.insert(protocol, client, clientPort, service.address(), service.port(), service.index(),
+                backend.id(), now);
+        if (slot < 0) {
+            return -1;
+        }
+        if (standbyEntry.lastHop() != 0 && sessions.keepsLastHops()) {
+            sessions.setLastHop(slot, standbyEntry.lastHop());
+        }
+        if (standbyEntry.natPort() != 0) {
+            sessions.setNatPort(slot, standbyEntry.natPort());
+        }
+        if (protocol == IpProtocol.TCP && (tcpFlags & TcpHeader.SYN) == 0) {
+            sessions.continueEstablished(slot, tcpFlags, now);
+        }
+        schedulers[service.index()].sessionOpened(backend);
+        counters.sessionOpened(backend.id());
+        counters.event(ControlEvent.SESSION_TAKEN_OVER);
+        standby.countTakeOver();
+        return slot;
     }
 
     /** The loop this context was started on, where its state may be touched. */

@@ -52,6 +52,7 @@ public final class Packet implements Flow, ReferenceCounted {
     private Backend backend;
     private boolean newSession;
     private boolean continued;
+    private boolean takenOver;
     private boolean reply;
 
     Packet() {
@@ -73,6 +74,7 @@ public final class Packet implements Flow, ReferenceCounted {
         this.backend = null;
         this.newSession = false;
         this.continued = false;
+        this.takenOver = false;
         this.reply = false;
         ethernet.wrap(frame, frame.readerIndex());
     }
@@ -119,6 +121,20 @@ public final class Packet implements Flow, ReferenceCounted {
     /** Whether the new session continues a flow whose opening this dispatcher never saw. */
     public boolean isContinuedSession() {
         return continued;
+    }
+
+    /**
+     * Records that the packet's session was just taken over from a standby session: a mode that translates ports
+     * must claim the session's NAT port rather than hand out one.
+     */
+    public void markTakenOver(Service service, int slot, Backend backend) {
+        assignSession(service, slot, backend);
+        this.takenOver = true;
+    }
+
+    /** Whether the packet's session was taken over from a standby session by this very packet. */
+    public boolean isTakenOver() {
+        return takenOver;
     }
 
     /** Records the session the packet belongs to and the backend it goes to. */

@@ -78,6 +78,7 @@ public final class SessionTable {
     private long sampler = seed | 1;
     private final int sweepBudget;
     private final SessionListener listener;
+    private SessionJournal journal = SessionJournal.NONE;
     private int size;
     private int sweepCursor;
 
@@ -108,6 +109,11 @@ public final class SessionTable {
     /** The fast path that carries the packets of sessions marked offloaded; call on the owning loop. */
     public void offloadTo(CarriedFlows offloads) {
         sightings.flows = Objects.requireNonNull(offloads, "offloads");
+    }
+
+    /** Where the table records the changes session sync sends to the other dispatchers; call on the owning loop. */
+    public void journalTo(SessionJournal journal) {
+        this.journal = Objects.requireNonNull(journal, "journal");
     }
 
     /** How long a closing (FIN or RST) session lingers, in milliseconds. */
@@ -197,11 +203,18 @@ public final class SessionTable {
      * @return the slot; -1 when the table holds {@code max-sessions} already; -2 when the flow's probe run is full
      */
     public int insert(Flow flow, int serviceIndex, int backendId, int now) {
+        return insert(flow.protocol(), flow.sourceAddress(), flow.sourcePort(), flow.destinationAddress(),
+                flow.destinationPort(), serviceIndex, backendId, now);
+    }
+
+    /** {@link #insert(Flow, int, int, int)} on the five fields. */
+    public int insert(int protocol, int sourceAddress, int sourcePort, int destinationAddress, int destinationPort,
+            int serviceIndex, int backendId, int now) {
         if (size >= maxSessions) {
             return -1;
         }
-        long key0 = key0(flow.sourceAddress(), flow.destinationAddress());
-        long key1 = key1(flow.protocol(), flow.sourcePort(), flow.destinationPort());
+        long key0 = key0(sourceAddress, destinationAddress);
+        long key1 = key1(protocol, sourcePort, destinationPort);
         int slot = home(key0, key1);
         for (int probe = 0; words[slot * WORDS + 1] != 0; probe++) {
             if (probe == MAX_PROBE - 1) {
@@ -209,13 +222,14 @@ public final class SessionTable {
             }
             slot = next(slot);
         }
-        int state = flow.protocol() == IpProtocol.TCP ? SessionState.SYN_SEEN : SessionState.DATAGRAM;
+        int state = protocol == IpProtocol.TCP ? SessionState.SYN_SEEN : SessionState.DATAGRAM;
         int base = slot * WORDS;
         words[base] = key0;
         words[base + 1] = key1 | ((long) (serviceIndex & 0xFF) << 40);
         words[base + 2] = packValue(now + timeoutFor(state), backendId, state, 0);
         size++;
         byState.increment(state);
+        journal.changed(this, slot);
         return slot;
     }
 
@@ -355,6 +369,7 @@ public final class SessionTable {
     public void setNatPort(int slot, int port) {
         int base = slot * WORDS + 1;
         words[base] = (words[base] & ~(0xFFFFL << 48)) | ((long) (port & 0xFFFF) << 48);
+        journal.changed(this, slot);
     }
 
     /** The MAC the session's first frame came from, or 0 when none was recorded. Needs a table that keeps them. */
@@ -384,11 +399,35 @@ public final class SessionTable {
 
     /** The flow stored in a slot, as a value (control plane only: it allocates). */
     public FlowKey flowAt(int slot) {
-        int base = slot * WORDS;
-        long w0 = words[base];
-        long w1 = words[base + 1];
-        return new FlowKey((int) (w1 >>> 32) & 0xFF, (int) (w0 >>> 32), (int) (w1 >>> 16) & 0xFFFF, (int) w0,
-                (int) w1 & 0xFFFF);
+        return new FlowKey(protocol(slot), sourceAddress(slot), sourcePort(slot), destinationAddress(slot),
+                destinationPort(slot));
+    }
+
+    public int protocol(int slot) {
+        return (int) (words[slot * WORDS + 1] >>> 32) & 0xFF;
+    }
+
+    /** The client's address: the source of the flow's first packet. */
+    public int sourceAddress(int slot) {
+        return (int) (words[slot * WORDS] >>> 32);
+    }
+
+    public int sourcePort(int slot) {
+        return (int) (words[slot * WORDS + 1] >>> 16) & 0xFFFF;
+    }
+
+    /** The cluster address the client sent to. */
+    public int destinationAddress(int slot) {
+        return (int) words[slot * WORDS];
+    }
+
+    public int destinationPort(int slot) {
+        return (int) words[slot * WORDS + 1] & 0xFFFF;
+    }
+
+    /** Whether the table keeps each session's last-hop MAC ({@link #lastHop}). */
+    public boolean keepsLastHops() {
+        return lastHops != null;
     }
 
     /**
@@ -461,6 +500,9 @@ public final class SessionTable {
         }
         words[base] = packValue(deadline, (int) (w2 >>> 32) & 0xFFFF, state, (int) (w2 >>> 56) & 0xFF)
                 | (w2 & OFFLOADED);
+        if (state == SessionState.ESTABLISHED && previous != state) {
+            journal.changed(this, slot);
+        }
     }
 
     /**
@@ -514,6 +556,7 @@ public final class SessionTable {
     }
 
     private void removeAt(int slot, SessionEnd end) {
+        journal.closed(this, slot, end);
         int base = slot * WORDS;
         int serviceIndex = serviceIndex(slot);
         int backendId = backendId(slot);

@@ -98,9 +98,21 @@ final class NatRewriter extends ChannelInboundHandlerAdapter {
         if (backend.mac() == MacAddress.UNKNOWN) {
             return DropReason.NO_BACKEND_MAC;
         }
+        // Before the NAT port: the change that records the port carries the last hop to session sync.
+        if (context.sessions().lastHop(packet.sessionSlot()) == 0) {
+            context.sessions().setLastHop(packet.sessionSlot(), packet.ethernet().source());
+        }
         int natPort = 0;
         if (config.fullNat()) {
             natPort = context.sessions().natPort(packet.sessionSlot());
+            if (packet.isTakenOver() && natPort != 0 && !worker.natPorts[service.index()].claim(natPort,
+                    packet.sourceAddress(), packet.sourcePort())) {
+                // The port is another client's here (or another worker's): a fresh one cannot continue the flow,
+                // and the port stays with whoever holds it.
+                context.sessions().setNatPort(packet.sessionSlot(), 0);
+                context.sessions().remove(packet.sessionSlot(), SessionEnd.FLUSHED);
+                return DropReason.NAT_PORTS_EXHAUSTED;
+            }
             if (natPort == 0) {
                 natPort = worker.natPorts[service.index()].allocate(packet.sourceAddress(), packet.sourcePort());
                 if (natPort < 0) {
@@ -109,9 +121,6 @@ final class NatRewriter extends ChannelInboundHandlerAdapter {
                 }
                 context.sessions().setNatPort(packet.sessionSlot(), natPort);
             }
-        }
-        if (context.sessions().lastHop(packet.sessionSlot()) == 0) {
-            context.sessions().setLastHop(packet.sessionSlot(), packet.ethernet().source());
         }
         int backendPort = backend.serverPort(service.port());
         if (!decrementTtl(packet.ip())) {

@@ -16,7 +16,9 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  * that the reply comes from that session's backend. A full-NAT reply is addressed to the source-NAT address; its
  * port names the client. ICMP errors about packets the dispatcher sent to a backend arrive here too: the
  * decoder gives them the flow of the datagram they quote, reversed. Requests to a cluster address pass on to the
- * core classifier. It learns nothing from a frame's addresses: a spoofed frame cannot redirect anyone's replies.
+ * core classifier. A reply that finds no session takes over its flow's standby session, if there is one
+ * ({@link DispatchContext#takeOver}; plain NAT only: a full-NAT reply names its client by a port this process never
+ * gave out). It learns nothing from a frame's addresses: a spoofed frame cannot redirect anyone's replies.
  *
  * <p>Ownership: a matched reply is forwarded, marked as a reply; a reply that matches no session is released and
  * counted as {@link DropReason#NO_SESSION}: never forwarded.
@@ -58,6 +60,10 @@ final class ReplyClassifyHandler extends ChannelInboundHandlerAdapter {
                 clientPort = ports.clientPort(clientPort);
             }
             int slot = sessions.lookup(packet.protocol(), client, clientPort, service.address(), service.port(), now);
+            if (slot < 0 && ports == null) {
+                // A reply may be the first packet of a standby session here (the backend's data after a restart).
+                slot = context.takeOver(service, packet.protocol(), client, clientPort, 0, now);
+            }
             // A client may hold sessions to several services that share a source-NAT address: the port names one.
             if (slot < 0 || ports != null && sessions.natPort(slot) != packet.destinationPort()) {
                 continue;

@@ -51,6 +51,24 @@ final class SourceNatPorts {
         return allocated;
     }
 
+    /**
+     * Takes a given port of the slice for a client, as a session taken over from a standby one needs: true when the
+     * port was free or already the client's.
+     */
+    boolean claim(int port, int address, int clientPortOfClient) {
+        if (port < first || (port - first) % step != 0 || port > LAST) {
+            return false;
+        }
+        if (taken[port]) {
+            return clientAddress[port] == address && clientPort[port] == clientPortOfClient;
+        }
+        taken[port] = true;
+        clientAddress[port] = address;
+        clientPort[port] = clientPortOfClient;
+        used++;
+        return true;
+    }
+
     private int advance(int port) {
         return port + step > LAST ? first : port + step;
     }
