@@ -44,7 +44,7 @@ public class SessionTableBenchmark {
         // Room for 2^20 sessions, so that the 1,000,000-session table still takes the short session's insert.
         SessionSettings settings = CoreSettings.from(ConfigFactory.parseString(
                 "io.loadshare.core.session.max-sessions = 1048576")).session();
-        table = new SessionTable(settings, (service, backend, natPort, end) -> { });
+        table = new SessionTable(settings, (service, backend, natPort, natAddress, end) -> { });
         for (int i = 0; i < sessions; i++) {
             flow.port = i;
             table.insert(flow, 0, 1 + i % 16, 0);

@@ -193,10 +193,16 @@ public record DispatcherConfig(Path file, Mode mode, String clientInterface, Str
                     OffloadSettings.ROOT + ".place-new-flows", "the XDP program places new flows before the pipeline"
                     + " sees them, so io.loadshare.core.source-limit could not limit them: set one of the two false");
         }
+        SyncSettings sync = SyncSettings.from(config, SyncSettings.ROOT);
+        if (sync.enabled() && mode == Mode.L3_FULLNAT && sync.listen().getAddress().isAnyLocalAddress()) {
+            throw new ConfigException.BadValue(config.getValue(SyncSettings.ROOT + ".listen-address").origin(),
+                    SyncSettings.ROOT + ".listen-address", "l3-fullnat with sync needs this dispatcher's own address"
+                    + " here: the survivor with the lowest one adopts a dead peer's source-NAT address");
+        }
         return new DispatcherConfig(file, mode, root.getString("interfaces.client"), backendInterface, clientVlan,
                 backendVlan, root.getString("network-namespace"), workers, List.copyOf(services), core,
                 rawSocket, L2Settings.from(config, L2Settings.ROOT), L3Settings.from(config, L3Settings.ROOT), offload,
-                SyncSettings.from(config, SyncSettings.ROOT), admin, announce, config);
+                sync, admin, announce, config);
     }
 
     /** {@code workers}: auto (one per core this process may run on) or 1..256. */

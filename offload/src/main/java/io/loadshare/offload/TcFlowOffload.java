@@ -5,7 +5,6 @@ import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Packet;
-import io.loadshare.core.session.SessionTable;
 import io.loadshare.offload.bpf.BpfException;
 import io.loadshare.offload.bpf.BpfLink;
 import io.loadshare.offload.bpf.BpfProgram;
@@ -34,7 +33,6 @@ public final class TcFlowOffload extends KernelFlowOffload {
      */
     private final int[] serverAddresses;
     private final int[] serverPorts;
-    private final int[] sourceNats = new int[SessionTable.MAX_SERVICES];
 
     private TcFlowOffload(FastPathMaps maps, BpfProgram program, List<BpfLink> links, int maxBackendId,
             DispatchContext context, AttachPoint clientArm, AttachPoint backendArm) {
@@ -135,7 +133,6 @@ public final class TcFlowOffload extends KernelFlowOffload {
         int protocol = packet.protocol();
         serverAddresses[backend.id()] = server;
         serverPorts[backend.id()] = serverPort;
-        sourceNats[context.sessions().serviceIndex(packet.sessionSlot())] = nat;
         FastPathMaps.writeKey(flows.key(), protocol, client, clientPort, service, servicePort);
         writeRewrite(flows.value(), backend.id(), FastPathMaps.NAT_TO_BACKEND, nat, server, natPort, serverPort,
                 backendArm, 0);
@@ -187,7 +184,8 @@ public final class TcFlowOffload extends KernelFlowOffload {
         FastPathMaps.writeKey(flows.key(), protocol, sourceAddress, sourcePort, destinationAddress, destinationPort);
         removeLater();
         FastPathMaps.writeKey(flows.key(), protocol, serverAddresses[backendId], serverPorts[backendId],
-                natPort == 0 ? sourceAddress : sourceNats[context.sessions().serviceIndex(slot)],
+                natPort == 0 ? sourceAddress : context.sourceNats().address(context.sessions().serviceIndex(slot),
+                        context.sessions().natAddress(slot)),
                 natPort == 0 ? sourcePort : natPort);
         removeLater();
     }

@@ -14,7 +14,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * table repairs what they missed.
  *
  * <p>A record, four words: client address | cluster address; kind (8) | protocol (8) | state (8) | service
- * index (8) | client port (16) | cluster port (16); backend id (16) | NAT port (16); last-hop MAC.
+ * index (8) | client port (16) | cluster port (16); NAT address index (3) | backend id (16) | NAT port (16);
+ * last-hop MAC.
  */
 final class JournalRing implements SessionJournal {
     static final int CHANGED = 1;
@@ -82,7 +83,8 @@ final class JournalRing implements SessionJournal {
         into[base + 1] = ((long) kind << 56) | ((long) table.protocol(slot) << 48)
                 | ((long) table.state(slot) << 40) | ((long) table.serviceIndex(slot) << 32)
                 | ((long) table.sourcePort(slot) << 16) | table.destinationPort(slot);
-        into[base + 2] = ((long) table.backendId(slot) << 16) | table.natPort(slot);
+        into[base + 2] = ((long) table.natAddress(slot) << 32) | ((long) table.backendId(slot) << 16)
+                | table.natPort(slot);
         into[base + 3] = table.keepsLastHops() ? table.lastHop(slot) : 0;
     }
 

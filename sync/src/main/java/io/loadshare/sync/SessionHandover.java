@@ -2,6 +2,7 @@ package io.loadshare.sync;
 
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Service;
+import io.loadshare.core.pipeline.SourceNatAddresses;
 import io.loadshare.core.session.StandbySessions;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -52,7 +53,8 @@ final class SessionHandover {
                         for (int from = 0; from < context.sessions().capacity(); from += SLICE) {
                             ByteBuf payload = Unpooled.buffer();
                             payload.writeInt(0);
-                            int n = SessionRecords.snapshot(payload, context.sessions(), from, SLICE, services);
+                            int n = SessionRecords.snapshot(payload, context.sessions(), from, SLICE, services,
+                                    context.sourceNats());
                             payload.setInt(0, n);
                             count[0] += n;
                             if (n > 0) {
@@ -93,7 +95,7 @@ final class SessionHandover {
     }
 
     /** Takes the sessions of a previous process's file into the store, then deletes the file. */
-    static long take(Path file, StandbySessions store, Duration maxAge) {
+    static long take(Path file, StandbySessions store, Duration maxAge, SourceNatAddresses sourceNats) {
         if (!Files.exists(file)) {
             return 0;
         }
@@ -124,7 +126,7 @@ final class SessionHandover {
             }
             int refused = 0;
             for (ByteBuf payload : payloads) {
-                refused += SessionRecords.apply(payload, store, StandbySessions.PREVIOUS_PROCESS);
+                refused += SessionRecords.apply(payload, store, StandbySessions.PREVIOUS_PROCESS, sourceNats);
             }
             LOG.info("took over {} session(s) from the previous process ({}){}", sessions - refused, file,
                     refused > 0 ? "; " + refused + " did not fit max-standby-sessions" : "");

@@ -2,6 +2,7 @@ package io.loadshare.sync;
 
 import io.loadshare.core.backend.Backend;
 import io.loadshare.core.pipeline.Service;
+import io.loadshare.core.pipeline.SourceNatAddresses;
 import io.loadshare.core.session.SessionTable;
 import io.loadshare.core.session.StandbySessions;
 import io.netty.buffer.ByteBuf;
@@ -16,12 +17,12 @@ import java.util.List;
  * u32 count, then count records:
  *   u8 kind (1 changed, 2 closed) | u8 protocol | u8 state | u8 0
  *   u32 client address | u32 cluster address | u16 client port | u16 cluster port       (closed: 16 bytes)
- *   u32 backend address | u16 NAT port | 6 bytes client's last-hop MAC                     (changed: 28 bytes)
+ *   u32 backend address | u16 NAT port | 6 bytes client's last-hop MAC | u32 source-NAT address (changed: 32)
  * </pre>
  */
 final class SessionRecords {
     static final int CLOSED_BYTES = 16;
-    static final int CHANGED_BYTES = 28;
+    static final int CHANGED_BYTES = 32;
 
     private SessionRecords() {
     }
@@ -39,7 +40,8 @@ final class SessionRecords {
      *
      * @return whether a record was written
      */
-    static boolean write(ByteBuf out, long addresses, long flow, long backend, long lastHop, List<Service> services) {
+    static boolean write(ByteBuf out, long addresses, long flow, long backend, long lastHop, List<Service> services,
+            SourceNatAddresses sourceNats) {
         int kind = (int) (flow >>> 56) & 0xFF;
         out.writeByte(kind).writeByte((int) (flow >>> 48) & 0xFF).writeByte((int) (flow >>> 40) & 0xFF).writeByte(0);
         out.writeInt((int) (addresses >>> 32)).writeInt((int) addresses);
@@ -56,6 +58,8 @@ final class SessionRecords {
         }
         out.writeInt(held.address()).writeShort((int) backend & 0xFFFF);
         out.writeShort((int) (lastHop >>> 32) & 0xFFFF).writeInt((int) lastHop);
+        int natPort = (int) backend & 0xFFFF;
+        out.writeInt(natPort == 0 ? 0 : sourceNats.address(serviceIndex, (int) (backend >>> 32) & 7));
         return true;
     }
 
@@ -65,7 +69,8 @@ final class SessionRecords {
      *
      * @return records written
      */
-    static int snapshot(ByteBuf out, SessionTable table, int from, int count, List<Service> services) {
+    static int snapshot(ByteBuf out, SessionTable table, int from, int count, List<Service> services,
+            SourceNatAddresses sourceNats) {
         long[] words = new long[4];
         int written = 0;
         int end = Math.min(table.capacity(), from + count);
@@ -74,7 +79,7 @@ final class SessionRecords {
                 continue;
             }
             JournalRing.pack(JournalRing.CHANGED, table, slot, words, 0);
-            if (write(out, words[0], words[1], words[2], words[3], services)) {
+            if (write(out, words[0], words[1], words[2], words[3], services, sourceNats)) {
                 written++;
             }
         }
@@ -120,7 +125,7 @@ final class SessionRecords {
      *
      * @return sessions the store refused (full)
      */
-    static int apply(ByteBuf payload, StandbySessions store, int owner) {
+    static int apply(ByteBuf payload, StandbySessions store, int owner, SourceNatAddresses sourceNats) {
         int refused = 0;
         long count = payload.readUnsignedInt();
         for (long i = 0; i < count; i++) {
@@ -139,7 +144,12 @@ final class SessionRecords {
             int backend = payload.readInt();
             int natPort = payload.readUnsignedShort();
             long lastHop = ((long) payload.readUnsignedShort() << 32) | payload.readUnsignedInt();
-            if (!store.put(protocol, client, clientPort, address, port, backend, natPort, state, lastHop, owner)) {
+            int natAddress = payload.readInt();
+            if (natAddress != 0) {
+                sourceNats.learn(natAddress);
+            }
+            if (!store.put(protocol, client, clientPort, address, port, backend, natAddress, natPort, state, lastHop,
+                    owner)) {
                 refused++;
             }
         }

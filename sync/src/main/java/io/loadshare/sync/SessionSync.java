@@ -1,8 +1,10 @@
 package io.loadshare.sync;
 
 import io.loadshare.core.netns.NetworkNamespace;
+import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Service;
+import io.loadshare.core.pipeline.SourceNatAddresses;
 import io.loadshare.core.session.SessionSettings;
 import io.loadshare.core.session.StandbySessions;
 import io.netty.bootstrap.Bootstrap;
@@ -24,6 +26,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -68,6 +71,8 @@ public final class SessionSync implements AutoCloseable {
     private final List<SyncPeer> peers = new ArrayList<>();
     private final Map<SyncRefusal, AtomicLong> refusals = new EnumMap<>(SyncRefusal.class);
     private final long handedOver;
+    /** The mode's source-NAT addresses, shared by every worker. */
+    private final SourceNatAddresses sourceNats;
     /** Signs what this dispatcher sends, on the sync's thread. */
     private final Mac sendMac;
     private EventLoopGroup group;
@@ -83,6 +88,7 @@ public final class SessionSync implements AutoCloseable {
         this.services = services;
         this.store = store;
         this.handedOver = handedOver;
+        this.sourceNats = contexts.isEmpty() ? SourceNatAddresses.NONE : contexts.getFirst().sourceNats();
         this.sendMac = settings.enabled() ? SyncProtocol.mac(settings.key()) : null;
         for (SyncRefusal reason : SyncRefusal.values()) {
             refusals.put(reason, new AtomicLong());
@@ -104,7 +110,8 @@ public final class SessionSync implements AutoCloseable {
             Supplier<List<Service>> services, SessionSettings sessions, Duration maxHandoverAge) {
         StandbySessions store = new StandbySessions(sessions, settings.maxStandbySessions());
         long handedOver = settings.handoverFile() == null ? 0
-                : SessionHandover.take(settings.handoverFile(), store, maxHandoverAge);
+                : SessionHandover.take(settings.handoverFile(), store, maxHandoverAge,
+                        contexts.isEmpty() ? SourceNatAddresses.NONE : contexts.getFirst().sourceNats());
         SessionSync sync = new SessionSync(settings, contexts, services, store, handedOver);
         for (DispatchContext context : contexts) {
             context.standby(store);
@@ -145,6 +152,8 @@ public final class SessionSync implements AutoCloseable {
         listener = bound.channel();
         long interval = settings.batchInterval().toNanos();
         flusher = group.scheduleAtFixedRate(this::flush, interval, interval, TimeUnit.NANOSECONDS);
+        long heartbeat = settings.peerTimeout().toNanos() / 4;
+        group.scheduleAtFixedRate(this::heartbeat, heartbeat, heartbeat, TimeUnit.NANOSECONDS);
         for (SyncPeer peer : peers) {
             group.execute(() -> connect(peer));
         }
@@ -286,6 +295,7 @@ public final class SessionSync implements AutoCloseable {
                 }
                 peer.outbound = SyncPeer.Outbound.DOWN;
                 peer.initialSync.complete("down (" + f.cause().getMessage() + "), not waited for");
+                reconsiderAdoptions();
                 retry(peer);
             }
         });
@@ -302,7 +312,13 @@ public final class SessionSync implements AutoCloseable {
         peer.sendingNonce = nonce;
         peer.sentSequence = 0;
         peer.outbound = SyncPeer.Outbound.SENDING_TABLE;
-        send(peer, SyncProtocol.HELLO, Unpooled.EMPTY_BUFFER, 0);
+        List<Integer> own = sourceNats.own();
+        ByteBuf hello = Unpooled.buffer(2 + 4 * own.size());
+        hello.writeShort(own.size());
+        own.forEach(hello::writeInt);
+        send(peer, SyncProtocol.HELLO, hello, 0);
+        hello.release();
+        reconsiderAdoptions();
         LOG.info("session sync: sending the session table to {}", peer.address);
         sendTable(peer, link, 0, 0, 0);
     }
@@ -312,6 +328,7 @@ public final class SessionSync implements AutoCloseable {
             peer.sending = null;
         }
         peer.outbound = SyncPeer.Outbound.DOWN;
+        reconsiderAdoptions();
         retry(peer);
     }
 
@@ -331,7 +348,8 @@ public final class SessionSync implements AutoCloseable {
         context.submit(() -> {
             ByteBuf payload = Unpooled.buffer();
             payload.writeInt(0);
-            int count = SessionRecords.snapshot(payload, context.sessions(), from, SLICE, current);
+            int count = SessionRecords.snapshot(payload, context.sessions(), from, SLICE, current,
+                    context.sourceNats());
             payload.setInt(0, count);
             int next = from + SLICE;
             boolean last = next >= context.sessions().capacity();
@@ -344,11 +362,36 @@ public final class SessionSync implements AutoCloseable {
         });
     }
 
+    /**
+     * Keeps the links honest: each peer gets a heartbeat on a link with nothing else to carry, and a peer silent for
+     * {@code peer-timeout} is taken as gone (a dead host sends no FIN): both links to it are closed, its standby
+     * sessions start to age, and this side keeps trying to reach it.
+     */
+    private void heartbeat() {
+        long now = System.nanoTime();
+        long timeout = settings.peerTimeout().toNanos();
+        for (SyncPeer peer : peers) {
+            if (peer.sending != null && now - peer.lastSentNanos >= timeout / 4) {
+                send(peer, SyncProtocol.HEARTBEAT, Unpooled.EMPTY_BUFFER, 0);
+            }
+            Channel receiving = peer.receiving;
+            if (receiving != null && now - peer.lastReceivedNanos > timeout) {
+                LOG.warn("session sync: nothing from {} for {}ms, taking it as gone", peer.address,
+                        settings.peerTimeout().toMillis());
+                receiving.close();
+                if (peer.sending != null) {
+                    peer.sending.close();
+                }
+            }
+        }
+    }
+
     private void send(SyncPeer peer, int type, ByteBuf payload, int sessions) {
         Channel link = peer.sending;
         if (link == null) {
             return;
         }
+        peer.lastSentNanos = System.nanoTime();
         link.writeAndFlush(SyncProtocol.frame(link.alloc(), sendMac, peer.sendingNonce, type,
                 ++peer.sentSequence, payload), link.voidPromise());
         peer.sessionsSent += sessions;
@@ -365,7 +408,7 @@ public final class SessionSync implements AutoCloseable {
                     payload[0] = Unpooled.buffer(PAYLOAD_TARGET + SessionRecords.CHANGED_BYTES);
                     payload[0].writeInt(0);
                 }
-                if (SessionRecords.write(payload[0], addresses, flow, backend, lastHop, current)) {
+                if (SessionRecords.write(payload[0], addresses, flow, backend, lastHop, current, sourceNats)) {
                     count[0]++;
                 }
                 if (payload[0].readableBytes() >= PAYLOAD_TARGET) {
@@ -390,7 +433,14 @@ public final class SessionSync implements AutoCloseable {
         payload.release();
     }
 
-    void peerLinked(SyncPeer peer, Channel link) {
+    /** Any authenticated message from a peer, heartbeats included: it is alive. */
+    void heard(SyncPeer peer) {
+        peer.lastReceivedNanos = System.nanoTime();
+    }
+
+    void peerLinked(SyncPeer peer, Channel link, List<Integer> natAddresses) {
+        peer.natAddresses = List.copyOf(natAddresses);
+        natAddresses.forEach(sourceNats::learn);
         Channel previous = peer.receiving;
         peer.receiving = link;
         peer.tableReceived = false;
@@ -398,6 +448,7 @@ public final class SessionSync implements AutoCloseable {
             previous.close();
         }
         LOG.info("session sync: {} linked, receiving its sessions", peer.address);
+        reconsiderAdoptions();
     }
 
     void peerUnlinked(SyncPeer peer, Channel link) {
@@ -405,19 +456,51 @@ public final class SessionSync implements AutoCloseable {
             peer.receiving = null;
             peer.linksLost++;
             LOG.info("session sync: lost the link from {}; its standby sessions age from now", peer.address);
+            reconsiderAdoptions();
         }
     }
 
+    /**
+     * Full NAT across a failover: the source-NAT addresses of a peer that is gone (its link to here is down and it
+     * refuses links from here) are adopted by one survivor, the one with the lowest sync address among those alive,
+     * so that the backends' replies to that peer's flows reach a dispatcher holding them. A peer that comes back gets
+     * its addresses back (it announces them itself as it starts).
+     */
+    private void reconsiderAdoptions() {
+        boolean lowest = true;
+        for (SyncPeer peer : peers) {
+            if (peer.alive() && compare(peer.address.getAddress(), settings.listen().getAddress()) < 0) {
+                lowest = false;
+            }
+        }
+        for (SyncPeer peer : peers) {
+            boolean gone = !peer.alive() && peer.outbound == SyncPeer.Outbound.DOWN;
+            for (int address : peer.natAddresses) {
+                if (gone && lowest && peer.adopted.add(address)) {
+                    LOG.info("session sync: {} is gone; adopting its source-NAT address {}", peer.address,
+                            Ipv4Address.format(address));
+                    sourceNats.adopt(address);
+                } else if ((!gone || !lowest) && peer.adopted.remove(address)) {
+                    LOG.info("session sync: releasing the source-NAT address {} of {}", Ipv4Address.format(address),
+                            peer.address);
+                    sourceNats.release(address);
+                }
+            }
+        }
+    }
+
+    private static int compare(InetAddress a, InetAddress b) {
+        return Arrays.compareUnsigned(a.getAddress(), b.getAddress());
+    }
+
     void received(SyncPeer peer, ByteBuf payload, int count) {
-        int refused = SessionRecords.apply(payload, store, peer.owner);
+        int refused = SessionRecords.apply(payload, store, peer.owner, sourceNats);
         refusals.get(SyncRefusal.STORE_FULL).addAndGet(refused);
         peer.sessionsReceived += count;
-        peer.lastReceivedNanos = System.nanoTime();
     }
 
     void tableReceived(SyncPeer peer) {
         peer.tableReceived = true;
-        peer.lastReceivedNanos = System.nanoTime();
         peer.initialSync.complete("synced (" + peer.sessionsReceived + " session(s) received)");
         LOG.info("session sync: full table from {} received", peer.address);
     }

@@ -2,6 +2,9 @@ package io.loadshare.sync;
 
 import io.netty.channel.Channel;
 import java.net.InetSocketAddress;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -37,7 +40,12 @@ final class SyncPeer {
     volatile long sessionsSent;
     volatile long sessionsReceived;
     volatile long lastReceivedNanos;
+    long lastSentNanos;
     volatile long linksLost;
+    /** The peer's own source-NAT addresses, as its hello said. */
+    List<Integer> natAddresses = List.of();
+    /** Those of them this dispatcher adopted while the peer was gone. */
+    final Set<Integer> adopted = new HashSet<>();
 
     SyncPeer(InetSocketAddress address, int owner) {
         this.address = address;

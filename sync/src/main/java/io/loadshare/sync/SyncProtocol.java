@@ -23,12 +23,17 @@ import javax.crypto.spec.SecretKeySpec;
 final class SyncProtocol {
     static final int VERSION = 1;
     static final int CHALLENGE = 0;
-    /** The sender's first message: who it is comes from the link's source address, which the MAC vouches for. */
+    /**
+     * The sender's first message: who it is comes from the link's source address, which the MAC vouches for; its
+     * payload lists the sender's own source-NAT addresses (u16 count, u32 each), which a survivor adopts if it dies.
+     */
     static final int HELLO = 1;
     /** A payload of {@link SessionRecords}. */
     static final int SESSIONS = 2;
     /** The sender's full table has been sent: the receiver is synced with it. */
     static final int BULK_DONE = 3;
+    /** Nothing else to send: the sender is alive ({@code peer-timeout}). */
+    static final int HEARTBEAT = 4;
     static final int NONCE_BYTES = 16;
     static final int MAC_BYTES = 16;
     /** Version, type, reserved, sequence. */

@@ -5,6 +5,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
 import javax.crypto.Mac;
 
 /**
@@ -74,10 +76,23 @@ final class SyncReceiveHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         expected++;
+        sync.heard(peer);
         ByteBuf payload = frame.slice(frame.readerIndex() + SyncProtocol.HEADER_BYTES,
                 frame.readableBytes() - SyncProtocol.HEADER_BYTES - SyncProtocol.MAC_BYTES);
         switch (type) {
-            case SyncProtocol.HELLO -> sync.peerLinked(peer, ctx.channel());
+            case SyncProtocol.HELLO -> {
+                if (payload.readableBytes() < 2 || payload.readableBytes() != 2 + 4 * payload.getUnsignedShort(
+                        payload.readerIndex())) {
+                    sync.refuse(SyncRefusal.MALFORMED, ctx.channel(), "a hello of " + payload.readableBytes()
+                            + " bytes");
+                    return;
+                }
+                List<Integer> natAddresses = new ArrayList<>();
+                for (int i = payload.readerIndex() + 2; i < payload.writerIndex(); i += 4) {
+                    natAddresses.add(payload.getInt(i));
+                }
+                sync.peerLinked(peer, ctx.channel(), natAddresses);
+            }
             case SyncProtocol.SESSIONS -> {
                 int count;
                 try {
@@ -89,6 +104,8 @@ final class SyncReceiveHandler extends ChannelInboundHandlerAdapter {
                 sync.received(peer, payload, count);
             }
             case SyncProtocol.BULK_DONE -> sync.tableReceived(peer);
+            case SyncProtocol.HEARTBEAT -> {
+            }
             default -> sync.refuse(SyncRefusal.MALFORMED, ctx.channel(), "type " + type);
         }
     }

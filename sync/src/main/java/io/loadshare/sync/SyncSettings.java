@@ -20,7 +20,8 @@ import java.util.List;
  * @param handoverFile where a stopping process leaves its sessions, or null
  */
 public record SyncSettings(boolean enabled, InetSocketAddress listen, List<InetSocketAddress> peers, byte[] key,
-        Duration batchInterval, Duration reconnectInterval, Duration initialSyncTimeout, int maxStandbySessions,
+        Duration batchInterval, Duration reconnectInterval, Duration peerTimeout, Duration initialSyncTimeout,
+        int maxStandbySessions,
         int journalCapacity, Path handoverFile) {
     public static final String ROOT = "loadshare.sync";
     /** The shortest key: HMAC-SHA256's own output length (RFC 2104 section 3). */
@@ -36,6 +37,9 @@ public record SyncSettings(boolean enabled, InetSocketAddress listen, List<InetS
         }
         if (reconnectInterval.toMillis() < 10) {
             throw new IllegalArgumentException("reconnect-interval must be at least 10ms, was " + reconnectInterval);
+        }
+        if (peerTimeout.toMillis() < 40) {
+            throw new IllegalArgumentException("peer-timeout must be at least 40ms, was " + peerTimeout);
         }
         if (maxStandbySessions < 1) {
             throw new IllegalArgumentException("max-standby-sessions must be at least 1, was " + maxStandbySessions);
@@ -91,7 +95,8 @@ public record SyncSettings(boolean enabled, InetSocketAddress listen, List<InetS
             }
             String handover = c.getString("handover-file");
             return new SyncSettings(enabled, listen, peers, key, c.getDuration("batch-interval"),
-                    c.getDuration("reconnect-interval"), c.getDuration("initial-sync-timeout"),
+                    c.getDuration("reconnect-interval"), c.getDuration("peer-timeout"),
+                    c.getDuration("initial-sync-timeout"),
                     c.getInt("max-standby-sessions"), c.getInt("journal-capacity"),
                     handover.isEmpty() ? null : Path.of(handover));
         });

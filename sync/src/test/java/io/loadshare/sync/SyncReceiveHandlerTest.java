@@ -40,7 +40,8 @@ class SyncReceiveHandlerTest {
     @BeforeEach
     void connect() {
         SyncSettings settings = new SyncSettings(true, new InetSocketAddress("192.0.2.1", 7680), List.of(PEER), KEY,
-                Duration.ofMillis(20), Duration.ofMillis(500), Duration.ofSeconds(1), 1000, 64, null);
+                Duration.ofMillis(20), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(1), 1000, 64,
+                null);
         sync = SessionSync.prepare(settings, List.of(), List::of, CoreSettings.defaults().session(),
                 Duration.ofMinutes(1));
         link = from(PEER);
@@ -74,7 +75,7 @@ class SyncReceiveHandlerTest {
         payload.writeByte(JournalRing.CHANGED).writeByte(IpProtocol.TCP).writeByte(SessionState.ESTABLISHED)
                 .writeByte(0);
         payload.writeInt(CLIENT).writeInt(VIP).writeShort(clientPort).writeShort(80);
-        payload.writeInt(BACKEND).writeShort(0).writeShort(0x0200).writeInt(0x0000_0001);
+        payload.writeInt(BACKEND).writeShort(0).writeShort(0x0200).writeInt(0x0000_0001).writeInt(0);
         return payload;
     }
 
@@ -95,7 +96,7 @@ class SyncReceiveHandlerTest {
 
     @Test
     void anAuthenticatedPeerFillsTheStandbyStore() {
-        link.writeInbound(frame(KEY, SyncProtocol.HELLO, 1, Unpooled.buffer(0)));
+        link.writeInbound(frame(KEY, SyncProtocol.HELLO, 1, Unpooled.buffer(2).writeShort(0)));
         link.writeInbound(frame(KEY, SyncProtocol.SESSIONS, 2, oneSession(40000)));
         link.writeInbound(frame(KEY, SyncProtocol.BULK_DONE, 3, Unpooled.buffer(0)));
         assertTrue(holds(40000));

@@ -54,6 +54,7 @@ public final class DispatchContext implements SessionListener {
     /** Null unless sessions held elsewhere can be taken over. */
     private StandbySessions standby;
     private final StandbySessions.Entry standbyEntry = new StandbySessions.Entry();
+    private SourceNatAddresses sourceNats = SourceNatAddresses.NONE;
 
     public DispatchContext(CoreSettings settings, ServiceTable services, Ticker ticker) {
         this(settings, services, ticker, false);
@@ -138,6 +139,16 @@ public final class DispatchContext implements SessionListener {
         return standbyEntry;
     }
 
+    /** The source-NAT addresses its sessions' NAT ports belong to; {@link SourceNatAddresses#NONE} unless full NAT. */
+    public SourceNatAddresses sourceNats() {
+        return sourceNats;
+    }
+
+    /** Sets {@link #sourceNats}; the mode calls this once, before {@link #start}. */
+    public void sourceNats(SourceNatAddresses addresses) {
+        this.sourceNats = Objects.requireNonNull(addresses, "addresses");
+    }
+
     /** Lets this loop take over the sessions in {@code store}; call before {@link #start}. */
     public void standby(StandbySessions store) {
         this.standby = Objects.requireNonNull(store, "store");
@@ -156,6 +167,29 @@ public final class DispatchContext implements SessionListener {
                 standbyEntry)) {
             return -1;
         }
+        return takeOverFound(service, protocol, tcpFlags, now);
+    }
+
+    /**
+     * {@link #takeOver} for a full-NAT reply, which names its session by the source-NAT address and port it was
+     * sent to.
+     *
+     * @return the new session's slot, or -1
+     */
+    public int takeOverByNat(Service service, int protocol, int natAddress, int natPort, int now) {
+        if (standby == null || !standby.findByNat(protocol, natAddress, natPort, standbyEntry)
+                || standbyEntry.address() != service.address() || standbyEntry.port() != service.port()) {
+            return -1;
+        }
+        return takeOverFound(service, protocol, 0, now);
+    }
+
+    private int takeOverFound(Service service, int protocol, int tcpFlags, int now) {
+        int natAddress = standbyEntry.natPort() == 0 ? 0 : sourceNats.indexOf(service.index(),
+                standbyEntry.natAddress());
+        if (natAddress < 0) {
+            return -1;
+        }
         Backend backend = null;
         List<Backend> backends = service.pool().all();
         for (int i = 0; i < backends.size(); i++) {
@@ -168,8 +202,8 @@ public final class DispatchContext implements SessionListener {
         if (backend == null || sessions.isFull() && !sessions.evictHalfOpen()) {
             return -1;
         }
-        int slot = sessions.insert(protocol, client, clientPort, service.address(), service.port(), service.index(),
-                backend.id(), now);
+        int slot = sessions.insert(protocol, standbyEntry.client(), standbyEntry.clientPort(), service.address(),
+                service.port(), service.index(), backend.id(), now);
         if (slot < 0) {
             return -1;
         }
@@ -177,6 +211,7 @@ public final class DispatchContext implements SessionListener {
             sessions.setLastHop(slot, standbyEntry.lastHop());
         }
         if (standbyEntry.natPort() != 0) {
+            sessions.setNatAddress(slot, natAddress);
             sessions.setNatPort(slot, standbyEntry.natPort());
         }
         if (protocol == IpProtocol.TCP && (tcpFlags & TcpHeader.SYN) == 0) {
@@ -225,13 +260,13 @@ public final class DispatchContext implements SessionListener {
     }
 
     @Override
-    public void sessionClosed(int serviceIndex, int backendId, int natPort, SessionEnd end) {
+    public void sessionClosed(int serviceIndex, int backendId, int natPort, int natAddress, SessionEnd end) {
         counters.sessionClosed(backendId, end);
         if (serviceIndex < schedulers.length && schedulers[serviceIndex] != null) {
             schedulers[serviceIndex].sessionClosed(backendId);
         }
         if (natPort != 0 && natPortListener != null) {
-            natPortListener.sessionClosed(serviceIndex, backendId, natPort, end);
+            natPortListener.sessionClosed(serviceIndex, backendId, natPort, natAddress, end);
         }
     }
 

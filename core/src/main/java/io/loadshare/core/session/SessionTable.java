@@ -14,7 +14,8 @@ import java.util.Objects;
  * <pre>
  * word 0: source address (32) | destination address (32)
  * word 1: NAT port (16) | service index (8) | protocol (8) | source port (16) | destination port (16)
- * word 2: expected ACK (8) | offloaded (1) | state (7) | backend id (16) | deadline, event-loop milliseconds (32)
+ * word 2: expected ACK (8) | offloaded (1) | NAT address (3) | state (4) | backend id (16) | deadline, event-loop
+ *         milliseconds (32)
  * </pre>
  * The table never exceeds a load factor of {@value #MAX_LOAD_PERCENT}%, so a full table costs
  * 24 / 0.{@value #MAX_LOAD_PERCENT} = 30 bytes per session, under the paper's 32. A protocol of 0 marks an empty
@@ -62,6 +63,9 @@ public final class SessionTable {
     private static final long KEY_MASK = 0xFF_FFFF_FFFFL;
     private static final long DEADLINE_MASK = 0xFFFF_FFFFL;
     private static final long OFFLOADED = 1L << 55;
+    private static final long NAT_ADDRESS = 7L << 52;
+    /** Source-NAT addresses a session may name: its service's own (0) and ones taken over from other dispatchers. */
+    public static final int NAT_ADDRESSES = 8;
 
     private final long[] words;
     /** Per slot, the session's last-hop MAC (0 until set); null unless the table keeps them. */
@@ -340,7 +344,7 @@ public final class SessionTable {
     }
 
     public int state(int slot) {
-        return (int) (words[slot * WORDS + 2] >>> 48) & 0x7F;
+        return (int) (words[slot * WORDS + 2] >>> 48) & 0xF;
     }
 
     /** Whether the session was handed to the fast path (whether or not the fast path took it). */
@@ -370,6 +374,20 @@ public final class SessionTable {
         int base = slot * WORDS + 1;
         words[base] = (words[base] & ~(0xFFFFL << 48)) | ((long) (port & 0xFFFF) << 48);
         journal.changed(this, slot);
+    }
+
+    /**
+     * Which source-NAT address the session's NAT port belongs to: 0 for its service's own, 1 up for an address the
+     * mode took over from another dispatcher with the session ({@code SourceNatAddresses}).
+     */
+    public int natAddress(int slot) {
+        return (int) (words[slot * WORDS + 2] >>> 52) & 7;
+    }
+
+    /** Sets {@link #natAddress}; before {@link #setNatPort}, which reports the change. */
+    public void setNatAddress(int slot, int index) {
+        int base = slot * WORDS + 2;
+        words[base] = (words[base] & ~NAT_ADDRESS) | ((long) (index & 7) << 52);
     }
 
     /** The MAC the session's first frame came from, or 0 when none was recorded. Needs a table that keeps them. */
@@ -493,13 +511,13 @@ public final class SessionTable {
     private void setStateAndDeadline(int slot, int state, int deadline) {
         int base = slot * WORDS + 2;
         long w2 = words[base];
-        int previous = (int) (w2 >>> 48) & 0x7F;
+        int previous = (int) (w2 >>> 48) & 0xF;
         if (previous != state) {
             byState.add(previous, -1);
             byState.increment(state);
         }
         words[base] = packValue(deadline, (int) (w2 >>> 32) & 0xFFFF, state, (int) (w2 >>> 56) & 0xFF)
-                | (w2 & OFFLOADED);
+                | (w2 & (OFFLOADED | NAT_ADDRESS));
         if (state == SessionState.ESTABLISHED && previous != state) {
             journal.changed(this, slot);
         }
@@ -561,6 +579,7 @@ public final class SessionTable {
         int serviceIndex = serviceIndex(slot);
         int backendId = backendId(slot);
         int natPort = natPort(slot);
+        int natAddress = natAddress(slot);
         byState.add(state(slot), -1);
         if ((words[base + 2] & OFFLOADED) != 0) {
             sightings.forget(slot, words[base], words[base + 1]);
@@ -573,7 +592,7 @@ public final class SessionTable {
         }
         size--;
         shiftBack(slot);
-        listener.sessionClosed(serviceIndex, backendId, natPort, end);
+        listener.sessionClosed(serviceIndex, backendId, natPort, natAddress, end);
     }
 
     /** Knuth's algorithm R (TAOCP 6.4): pull later members of the probe run into the hole. */

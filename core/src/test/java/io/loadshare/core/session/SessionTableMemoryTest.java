@@ -22,7 +22,7 @@ class SessionTableMemoryTest {
         MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
         System.gc();
         long before = memory.getHeapMemoryUsage().getUsed();
-        SessionTable table = new SessionTable(CoreSettings.defaults().session(), (s, b, p, e) -> { });
+        SessionTable table = new SessionTable(CoreSettings.defaults().session(), (s, b, p, a, e) -> { });
         assertEquals(SESSIONS, table.maxSessions());
         FlowKey probe = null;
         for (int i = 0; i < SESSIONS; i++) {

@@ -31,7 +31,7 @@ class SessionTableTest {
                 Duration.ofMinutes(15), Duration.ofSeconds(2), Duration.ofSeconds(60), Duration.ofSeconds(30),
                 Duration.ofMillis(100),
                 Duration.ofSeconds(2), 1024);
-        return new SessionTable(settings, (service, backend, port, end) -> ended.add(service + "/" + backend + "/" + end),
+        return new SessionTable(settings, (service, backend, port, natAddress, end) -> ended.add(service + "/" + backend + "/" + end),
                 seesReplies);
     }
 

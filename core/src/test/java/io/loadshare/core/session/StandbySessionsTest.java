@@ -24,7 +24,7 @@ class StandbySessionsTest {
     void findsWhatWasPutAndForgetsWhatWasRemoved() {
         StandbySessions store = new StandbySessions(settings(Duration.ofMinutes(15)), 100);
         StandbySessions.Entry entry = new StandbySessions.Entry();
-        assertTrue(store.put(IpProtocol.TCP, 0xCB00_7101, 40000, VIP, 80, BACKEND, 2048,
+        assertTrue(store.put(IpProtocol.TCP, 0xCB00_7101, 40000, VIP, 80, BACKEND, 0, 2048,
                 SessionState.ESTABLISHED, 0x0200_0000_0001L, 1));
         assertTrue(store.find(IpProtocol.TCP, 0xCB00_7101, 40000, VIP, 80, entry));
         assertEquals(BACKEND, entry.backendAddress());
@@ -34,7 +34,7 @@ class StandbySessionsTest {
         assertFalse(store.find(IpProtocol.TCP, 0xCB00_7101, 40001, VIP, 80, entry), "another port");
         assertFalse(store.find(IpProtocol.UDP, 0xCB00_7101, 40000, VIP, 80, entry), "another protocol");
         // A later change of the same flow replaces the entry.
-        assertTrue(store.put(IpProtocol.TCP, 0xCB00_7101, 40000, VIP, 80, BACKEND + 1, 0, SessionState.ESTABLISHED,
+        assertTrue(store.put(IpProtocol.TCP, 0xCB00_7101, 40000, VIP, 80, BACKEND + 1, 0, 0, SessionState.ESTABLISHED,
                 0, 2));
         assertEquals(1, store.size());
         assertTrue(store.find(IpProtocol.TCP, 0xCB00_7101, 40000, VIP, 80, entry));
@@ -48,13 +48,13 @@ class StandbySessionsTest {
     void aFullStoreRefusesAndCounts() {
         StandbySessions store = new StandbySessions(settings(Duration.ofMinutes(15)), 10);
         for (int i = 0; i < 10; i++) {
-            assertTrue(store.put(IpProtocol.TCP, 0xCB00_7100 + i, 1000, VIP, 80, BACKEND, 0, 2, 0, 1));
+            assertTrue(store.put(IpProtocol.TCP, 0xCB00_7100 + i, 1000, VIP, 80, BACKEND, 0, 0, 2, 0, 1));
         }
-        assertFalse(store.put(IpProtocol.TCP, 0xCB00_7200, 1000, VIP, 80, BACKEND, 0, 2, 0, 1));
+        assertFalse(store.put(IpProtocol.TCP, 0xCB00_7200, 1000, VIP, 80, BACKEND, 0, 0, 2, 0, 1));
         assertEquals(1, store.refused());
         assertEquals(10, store.size());
         // Replacing an entry needs no room.
-        assertTrue(store.put(IpProtocol.TCP, 0xCB00_7100, 1000, VIP, 80, BACKEND, 0, 3, 0, 1));
+        assertTrue(store.put(IpProtocol.TCP, 0xCB00_7100, 1000, VIP, 80, BACKEND, 0, 0, 3, 0, 1));
     }
 
     @Test
@@ -62,7 +62,7 @@ class StandbySessionsTest {
         StandbySessions store = new StandbySessions(settings(Duration.ofMinutes(15)), 50_000);
         StandbySessions.Entry entry = new StandbySessions.Entry();
         for (int i = 0; i < 50_000; i++) {
-            assertTrue(store.put(IpProtocol.TCP, 0x0A00_0000 + i, i & 0xFFFF, VIP, 80, i, 0, 2, 0, 1));
+            assertTrue(store.put(IpProtocol.TCP, 0x0A00_0000 + i, i & 0xFFFF, VIP, 80, i, 0, 0, 2, 0, 1));
         }
         for (int i = 0; i < 50_000; i += 2) {
             assertTrue(store.remove(IpProtocol.TCP, 0x0A00_0000 + i, i & 0xFFFF, VIP, 80));
@@ -81,8 +81,8 @@ class StandbySessionsTest {
     void entriesLiveWhileTheirOwnerDoesThenAgeByTheirStatesTimeout() throws InterruptedException {
         StandbySessions store = new StandbySessions(settings(Duration.ofSeconds(1)), 100);
         StandbySessions.Entry entry = new StandbySessions.Entry();
-        store.put(IpProtocol.TCP, 0xCB00_7101, 40000, VIP, 80, BACKEND, 0, SessionState.ESTABLISHED, 0, 1);
-        store.put(IpProtocol.TCP, 0xCB00_7102, 40000, VIP, 80, BACKEND, 0, SessionState.ESTABLISHED, 0, 2);
+        store.put(IpProtocol.TCP, 0xCB00_7101, 40000, VIP, 80, BACKEND, 0, 0, SessionState.ESTABLISHED, 0, 1);
+        store.put(IpProtocol.TCP, 0xCB00_7102, 40000, VIP, 80, BACKEND, 0, 0, SessionState.ESTABLISHED, 0, 2);
         boolean[] firstAlive = {true};
         for (int i = 0; i < 3; i++) {
             store.sweep(owner -> owner == 1 ? firstAlive[0] : false);

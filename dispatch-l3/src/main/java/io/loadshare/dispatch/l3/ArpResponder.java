@@ -18,7 +18,8 @@ import java.util.Set;
 /**
  * ARP in user space for an LSNAT arm: answers requests for the addresses the dispatcher owns on this arm (cluster
  * addresses towards clients, source-NAT addresses towards backends), which its kernel does not hold, so the kernel
- * never answers or resets traffic for them; announces them with gratuitous ARP when the channel comes up; and hands
+ * never answers or resets traffic for them, and for the source-NAT addresses of dead peers it adopted
+ * ({@link L3SourceNats}); announces them with gratuitous ARP when the channel comes up (or the address is adopted); and hands
  * replies addressed to the dispatcher to the backend trackers. It learns nothing else from ARP: replies to clients
  * go to each session's last hop.
  *
@@ -31,9 +32,14 @@ final class ArpResponder extends ChannelInboundHandlerAdapter {
     private final int[] owned;
     private final List<ArpBackendTracker> trackers;
     private final int gratuitousCount;
+    /** Other dispatchers' addresses adopted here; null on an arm that faces no backends. */
+    private final L3SourceNats adoptable;
 
-    ArpResponder(DispatchContext context, Set<Integer> owned, List<ArpBackendTracker> trackers, int gratuitousCount) {
+    /** @param adoptable the source-NAT addresses, on an arm that faces backends; else null */
+    ArpResponder(DispatchContext context, Set<Integer> owned, List<ArpBackendTracker> trackers, int gratuitousCount,
+            L3SourceNats adoptable) {
         this.context = context;
+        this.adoptable = adoptable;
         this.owned = owned.stream().mapToInt(Integer::intValue).toArray();
         this.trackers = trackers;
         this.gratuitousCount = gratuitousCount;
@@ -48,6 +54,9 @@ final class ArpResponder extends ChannelInboundHandlerAdapter {
             }
         }
         ctx.channel().flush();
+        if (adoptable != null && gratuitousCount > 0) {
+            adoptable.announceOn(ctx.channel());
+        }
         ctx.fireChannelActive();
     }
 
@@ -87,6 +96,6 @@ final class ArpResponder extends ChannelInboundHandlerAdapter {
                 return true;
             }
         }
-        return false;
+        return adoptable != null && adoptable.adopted(address);
     }
 }

@@ -41,7 +41,8 @@ public final class L3DispatchInitializer extends ChannelInitializer<Channel> {
         boolean first = worker.index == 0;
         List<ArpBackendTracker> trackers = first && arm.facesBackends() ? dispatcher.tracked.trackers() : List.of();
         ch.pipeline().addAfter(DispatchPipeline.DECODER, ARP, new ArpResponder(worker.context,
-                dispatcher.ownedAddresses(arm), trackers, first ? dispatcher.settings.gratuitousArpCount() : 0));
+                dispatcher.ownedAddresses(arm), trackers, first ? dispatcher.settings.gratuitousArpCount() : 0,
+                arm.facesBackends() ? dispatcher.sourceNats : null));
         ch.pipeline().addAfter(ARP, REPLIES, new ReplyClassifyHandler(worker));
         ch.pipeline().addFirst(LIFECYCLE, new Lifecycle(trackers));
     }

@@ -48,6 +48,7 @@ public final class L3Dispatcher implements DispatchMode {
     final DispatchContext context;
     final List<L3Service> configs;
     final L3Settings settings;
+    final L3SourceNats sourceNats;
     private final List<L3Worker> workers;
 
     private L3Dispatcher(Builder builder) {
@@ -62,6 +63,11 @@ public final class L3Dispatcher implements DispatchMode {
         this.tracked = new TrackedServices(specs, builder.coreSettings(), builder.registry(), settings.arpMissLimit(),
                 null, builder.pinnedMacs(), true, "lsnat-control-%d", builder.workers());
         this.context = tracked.context();
+        this.sourceNats = new L3SourceNats(configs.stream().mapToInt(c -> c.fullNat() ? c.sourceNatAddress() : 0)
+                .toArray(), settings.gratuitousArpCount());
+        for (DispatchContext each : tracked.contexts()) {
+            each.sourceNats(sourceNats);
+        }
         List<L3Worker> made = new ArrayList<>();
         for (int w = 0; w < builder.workers(); w++) {
             SourceNatPorts[] natPorts = new SourceNatPorts[configs.size()];
@@ -223,7 +229,8 @@ public final class L3Dispatcher implements DispatchMode {
                 workers.getFirst().checkLoop(arm, ch);
                 ch.pipeline().addLast(DispatchPipeline.DECODER, new PacketDecoder(context));
                 ch.pipeline().addLast("arp", new ArpResponder(context, ownedAddresses(arm),
-                        arm.facesBackends() ? tracked.trackers() : List.of(), 0));
+                        arm.facesBackends() ? tracked.trackers() : List.of(), 0,
+                        arm.facesBackends() ? sourceNats : null));
                 ch.pipeline().addLast("not-arp", new DropHandler(context, DropReason.UNSUPPORTED_ETHERTYPE));
             }
         };

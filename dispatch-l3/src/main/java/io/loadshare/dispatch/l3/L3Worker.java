@@ -2,6 +2,7 @@ package io.loadshare.dispatch.l3;
 
 import io.loadshare.core.mode.Arm;
 import io.loadshare.core.pipeline.DispatchContext;
+import io.loadshare.core.session.SessionTable;
 import io.netty.channel.Channel;
 import java.util.Locale;
 
@@ -17,6 +18,8 @@ final class L3Worker {
     final DispatchContext context;
     /** By service index; null for services without full NAT. Services sharing an address share its slice. */
     final SourceNatPorts[] natPorts;
+    /** By source-NAT address index (1 up): the ports of other dispatchers' sessions taken over here. */
+    private final SourceNatPorts[] foreignPorts = new SourceNatPorts[SessionTable.NAT_ADDRESSES];
     final FragmentationNeeded fragmentationNeeded;
     volatile Channel clientChannel;
     volatile Channel backendChannel;
@@ -28,12 +31,29 @@ final class L3Worker {
         this.natPorts = natPorts;
         this.fragmentationNeeded = new FragmentationNeeded(context, dispatcher.settings.icmpRate(),
                 dispatcher.settings.icmpBurst());
-        context.onNatPortReleased((serviceIndex, backendId, natPort, end) -> {
-            SourceNatPorts ports = natPorts[serviceIndex];
+        context.onNatPortReleased((serviceIndex, backendId, natPort, natAddress, end) -> {
+            SourceNatPorts ports = ports(serviceIndex, natAddress);
             if (ports != null) {
                 ports.release(natPort);
             }
         });
+    }
+
+    /**
+     * The ports of a service's source-NAT address by its index ({@link io.loadshare.core.pipeline.SourceNatAddresses}):
+     * this worker's slice of its own address, or the ports of another dispatcher's address, whose sessions are only
+     * ever claimed here (they keep the ports that dispatcher gave them). Null for a service without full NAT.
+     */
+    SourceNatPorts ports(int serviceIndex, int natAddress) {
+        if (natAddress == 0 || natPorts[serviceIndex] == null) {
+            return natPorts[serviceIndex];
+        }
+        SourceNatPorts ports = foreignPorts[natAddress];
+        if (ports == null) {
+            ports = new SourceNatPorts();
+            foreignPorts[natAddress] = ports;
+        }
+        return ports;
     }
 
     /**

@@ -103,9 +103,11 @@ final class NatRewriter extends ChannelInboundHandlerAdapter {
             context.sessions().setLastHop(packet.sessionSlot(), packet.ethernet().source());
         }
         int natPort = 0;
+        int natAddress = 0;
         if (config.fullNat()) {
             natPort = context.sessions().natPort(packet.sessionSlot());
-            if (packet.isTakenOver() && natPort != 0 && !worker.natPorts[service.index()].claim(natPort,
+            natAddress = context.sessions().natAddress(packet.sessionSlot());
+            if (packet.isTakenOver() && natPort != 0 && !worker.ports(service.index(), natAddress).claim(natPort,
                     packet.sourceAddress(), packet.sourcePort())) {
                 // The port is another client's here (or another worker's): a fresh one cannot continue the flow,
                 // and the port stays with whoever holds it.
@@ -131,17 +133,22 @@ final class NatRewriter extends ChannelInboundHandlerAdapter {
             translateOuter(packet, Ipv4Header.DESTINATION, backend.address());
             translateQuoted(packet, Ipv4Header.SOURCE, backend.address(), backendPort);
             if (config.fullNat()) {
-                translateQuoted(packet, Ipv4Header.DESTINATION, config.sourceNatAddress(), natPort);
+                translateQuoted(packet, Ipv4Header.DESTINATION, sourceNat(service, natAddress), natPort);
             }
         } else {
             translate(packet, Ipv4Header.DESTINATION, backend.address(), PORT_OFFSET_DESTINATION, backendPort);
             if (config.fullNat()) {
-                translate(packet, Ipv4Header.SOURCE, config.sourceNatAddress(), PORT_OFFSET_SOURCE, natPort);
+                translate(packet, Ipv4Header.SOURCE, sourceNat(service, natAddress), PORT_OFFSET_SOURCE, natPort);
             }
         }
         packet.ethernet().setDestination(backend.mac());
         packet.ethernet().setSource(((HardwareAddressed) out).hardwareAddress());
         return null;
+    }
+
+    /** The session's source-NAT address: its service's own, or another dispatcher's it was taken over with. */
+    private int sourceNat(Service service, int natAddress) {
+        return worker.dispatcher.sourceNats.address(service.index(), natAddress);
     }
 
     private DropReason rewriteReply(Packet packet, Channel out) {
@@ -150,7 +157,8 @@ final class NatRewriter extends ChannelInboundHandlerAdapter {
         int clientAddress = packet.destinationAddress();
         int clientPort = packet.destinationPort();
         if (config.fullNat()) {
-            SourceNatPorts ports = worker.natPorts[service.index()];
+            SourceNatPorts ports = worker.ports(service.index(),
+                    context.sessions().natAddress(packet.sessionSlot()));
             clientAddress = ports.clientAddress(packet.destinationPort());
             clientPort = ports.clientPort(packet.destinationPort());
         }

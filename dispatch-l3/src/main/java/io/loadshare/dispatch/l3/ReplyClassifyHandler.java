@@ -6,6 +6,7 @@ import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Packet;
 import io.loadshare.core.pipeline.Service;
+import io.loadshare.core.session.SessionEnd;
 import io.loadshare.core.session.SessionTable;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -17,8 +18,9 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  * port names the client. ICMP errors about packets the dispatcher sent to a backend arrive here too: the
  * decoder gives them the flow of the datagram they quote, reversed. Requests to a cluster address pass on to the
  * core classifier. A reply that finds no session takes over its flow's standby session, if there is one
- * ({@link DispatchContext#takeOver}; plain NAT only: a full-NAT reply names its client by a port this process never
- * gave out). It learns nothing from a frame's addresses: a spoofed frame cannot redirect anyone's replies.
+ * ({@link DispatchContext#takeOver}; a full-NAT reply, which names its client by the source-NAT address and port
+ * only, by {@link DispatchContext#takeOverByNat}). Full-NAT replies may come to another dispatcher's address whose
+ * sessions were taken over here ({@link L3SourceNats}). It learns nothing from a frame's addresses: a spoofed frame cannot redirect anyone's replies.
  *
  * <p>Ownership: a matched reply is forwarded, marked as a reply; a reply that matches no session is released and
  * counted as {@link DropReason#NO_SESSION}: never forwarded.
@@ -52,20 +54,33 @@ final class ReplyClassifyHandler extends ChannelInboundHandlerAdapter {
             int client = packet.destinationAddress();
             int clientPort = packet.destinationPort();
             SourceNatPorts ports = worker.natPorts[service.index()];
+            int natAddress = 0;
+            int slot = -1;
             if (ports != null) {
-                if (client != worker.dispatcher.configs.get(service.index()).sourceNatAddress() || !ports.isTaken(clientPort)) {
+                natAddress = context.sourceNats().indexOf(service.index(), client);
+                if (natAddress < 0) {
                     continue;
                 }
-                client = ports.clientAddress(clientPort);
-                clientPort = ports.clientPort(clientPort);
+                ports = worker.ports(service.index(), natAddress);
+                if (!ports.isTaken(clientPort)) {
+                    slot = takeOverByNat(service, ports, packet.protocol(), client, clientPort, now);
+                    if (slot < 0) {
+                        continue;
+                    }
+                }
+                client = ports.clientAddress(packet.destinationPort());
+                clientPort = ports.clientPort(packet.destinationPort());
             }
-            int slot = sessions.lookup(packet.protocol(), client, clientPort, service.address(), service.port(), now);
+            if (slot < 0) {
+                slot = sessions.lookup(packet.protocol(), client, clientPort, service.address(), service.port(), now);
+            }
             if (slot < 0 && ports == null) {
                 // A reply may be the first packet of a standby session here (the backend's data after a restart).
                 slot = context.takeOver(service, packet.protocol(), client, clientPort, 0, now);
             }
             // A client may hold sessions to several services that share a source-NAT address: the port names one.
-            if (slot < 0 || ports != null && sessions.natPort(slot) != packet.destinationPort()) {
+            if (slot < 0 || ports != null && (sessions.natPort(slot) != packet.destinationPort()
+                    || sessions.natAddress(slot) != natAddress)) {
                 continue;
             }
             Backend backend = service.pool().byId(sessions.backendId(slot));
@@ -85,5 +100,23 @@ final class ReplyClassifyHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         context.drop(packet, DropReason.NO_SESSION);
+    }
+
+    /**
+     * Takes over the standby session a full-NAT reply names by its address and port (another dispatcher's flow, or
+     * the previous process's), and claims the port for it.
+     *
+     * @return the session's slot, or -1
+     */
+    private int takeOverByNat(Service service, SourceNatPorts ports, int protocol, int natAddress, int natPort,
+            int now) {
+        SessionTable sessions = context.sessions();
+        int slot = context.takeOverByNat(service, protocol, natAddress, natPort, now);
+        if (slot >= 0 && !ports.claim(natPort, sessions.sourceAddress(slot), sessions.sourcePort(slot))) {
+            sessions.setNatPort(slot, 0);
+            sessions.remove(slot, SessionEnd.FLUSHED);
+            return -1;
+        }
+        return slot;
     }
 }
