@@ -476,6 +476,8 @@ final class DispatcherView {
             p.put("sessions_received", peer.sessionsReceived());
             p.put("last_received_ms", peer.lastReceivedMillis());
             p.put("links_lost", peer.linksLost());
+            ArrayNode adopted = p.putArray("adopted");
+            peer.adopted().forEach(adopted::add);
         }
     }
 }

@@ -50,6 +50,33 @@ final class StatusTable {
                     fastPath.path("installed").asLong(), fastPath.path("placed").asLong(),
                     fastPath.path("removed").asLong(), fastPath.path("map-full").asLong()));
         }
+        JsonNode sync = root.path("sync");
+        if (!sync.isMissingNode()) {
+            out.append(String.format("Sync: %d standby sessions (of %d), %d taken over, %d handed over by the previous"
+                    + " process%n", sync.path("standby_sessions").asLong(), sync.path("max_standby_sessions").asLong(),
+                    sync.path("taken_over").asLong(), sync.path("handed_over").asLong()));
+            for (JsonNode peer : sync.path("peers")) {
+                StringBuilder adopted = new StringBuilder();
+                peer.path("adopted").forEach(a -> adopted.append(adopted.isEmpty() ? "" : ", ").append(a.asText()));
+                long last = peer.path("last_received_ms").asLong();
+                out.append(String.format("  peer %s: sending %s, receiving %s%s, sent %d, received %d, last heard %s,"
+                        + " links lost %d%s%n", peer.path("address").asText(), peer.path("sending").asText(),
+                        peer.path("receiving").asBoolean() ? "up" : "down",
+                        peer.path("synced").asBoolean() ? " (synced)" : "", peer.path("sessions_sent").asLong(),
+                        peer.path("sessions_received").asLong(), last < 0 ? "never" : last + " ms ago",
+                        peer.path("links_lost").asLong(), adopted.isEmpty() ? "" : "; answering for " + adopted));
+            }
+            StringBuilder refused = new StringBuilder();
+            sync.path("refused").properties().forEach(e -> {
+                if (e.getValue().asLong() > 0) {
+                    refused.append(' ').append(e.getKey()).append('=').append(e.getValue().asLong());
+                }
+            });
+            if (!refused.isEmpty() || sync.path("journal_dropped").asLong() > 0) {
+                out.append("  refused:").append(refused).append(", journal dropped ")
+                        .append(sync.path("journal_dropped").asLong()).append('\n');
+            }
+        }
         int workers = 1;
         for (JsonNode socket : root.path("sockets")) {
             workers = Math.max(workers, socket.path("worker").asInt() + 1);

@@ -27,6 +27,8 @@ final class LsnatCluster implements AutoCloseable {
     final String client;
     final String dispatcher;
     final List<String> backends = new ArrayList<>();
+    private final String lan;
+    private final boolean twoArmed;
     private final EventLoopGroup servers = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     private final List<TestHttpServer> httpServers = new ArrayList<>();
     private final List<OffloadChecks.Sink> sinks = new ArrayList<>();
@@ -34,7 +36,8 @@ final class LsnatCluster implements AutoCloseable {
     /** @param sinkDelay how long the sinks wait after the client's FIN before they answer */
     LsnatCluster(boolean twoArmed, Duration sinkDelay) throws Exception {
         NetnsTestbed.requireRoot();
-        String lan = testbed.namespace("lan");
+        this.twoArmed = twoArmed;
+        lan = testbed.namespace("lan");
         testbed.bridge(lan, "br0");
         client = testbed.namespace("cli");
         dispatcher = testbed.namespace("disp");
@@ -64,6 +67,22 @@ final class LsnatCluster implements AutoCloseable {
             httpServers.add(TestHttpServer.start(servers, backend, "0.0.0.0", 80, "b" + n));
             sinks.add(OffloadChecks.Sink.start(backend, sinkDelay));
         }
+    }
+
+    /**
+     * A second one-armed dispatcher beside the first, as in a tier: its d0 holds 192.0.2.2 and 203.0.113.2 (the
+     * client reaches the VIP through it once its route says so).
+     */
+    String secondDispatcher() {
+        if (twoArmed) {
+            throw new IllegalStateException("a second dispatcher joins a one-armed cluster");
+        }
+        String second = testbed.namespace("disp2");
+        testbed.sysctl(second, "net.ipv4.ip_forward", "0");
+        join(lan, second, "d0", "pd2");
+        testbed.address(second, "d0", "192.0.2.2/24");
+        testbed.address(second, "d0", "203.0.113.2/24");
+        return second;
     }
 
     private void join(String lan, String namespace, String inside, String outside) {

@@ -8,21 +8,21 @@ import io.loadshare.core.session.SessionState;
 import io.loadshare.testbed.NetnsTestbed;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Flows survive the dispatchers of an LSMAC tier with round robin, which no hash can continue: two dispatchers
- * (192.0.2.1 and 192.0.2.2) sync their sessions; the client routes the VIP through the first. Under 20 slow
- * downloads the first stops and the client's route moves to the second, which takes every flow over from its
- * standby sessions; then the first starts again, pulls the second's table before it returns (failback gating), and
- * the route moves back. Every download completes, byte-exact. Without sync, round robin gives a moved flow's
- * segments no session (or another backend) and the downloads stall.
+ * Flows survive the dispatchers of a tier where no hash could continue them: two dispatchers (192.0.2.1 and
+ * 192.0.2.2) sync their sessions, and the client routes the VIP through the first. Under 20 slow downloads the first
+ * stops and the client's route moves to the second, which takes every flow over from its standby sessions; then
+ * the first starts again, pulls the second's table before it returns (failback gating), and the route moves back.
+ * Every download completes, byte-exact. Without sync, round robin gives a moved flow's segments no session, and in
+ * full NAT the backends' replies go to the stopped dispatcher's source-NAT address, which nobody answers for.
  */
 class SessionSyncTest {
-    private static final String VIP = LsmacCluster.VIP;
     private static final int DOWNLOADS = 20;
     private static final int SIZE = 3_000_000;
 
@@ -30,52 +30,78 @@ class SessionSyncTest {
     Path dir;
 
     @Test
-    void roundRobinFlowsSurviveAFailoverAndAFailback() throws Exception {
+    void lsmacRoundRobinFlowsSurviveAFailoverAndAFailback() throws Exception {
         NetnsTestbed.requireRoot();
         try (LsmacCluster cluster = new LsmacCluster(3)) {
             String second = cluster.host("disp2", "d0", "192.0.2.2");
-            Path key = dir.resolve("sync.key");
-            Files.write(key, "0123456789abcdef0123456789abcdef-test-key".getBytes());
-            DispatcherConfig one = config("one.conf", cluster.dispatcher, "192.0.2.1", "192.0.2.2", key);
-            DispatcherConfig two = config("two.conf", second, "192.0.2.2", "192.0.2.1", key);
-            try (Dispatcher standby = Dispatcher.start(two)) {
-                Process downloads;
-                long open;
-                try (Dispatcher first = Dispatcher.start(one)) {
-                    LsmacCluster.awaitResolved(first, 3);
-                    LsmacCluster.awaitResolved(standby, 3);
-                    // 3 MB at 200 KB/s each: about 15 s, so both moves fall inside every download.
-                    downloads = cluster.testbed.start(cluster.client, "sh", "-c", "for i in $(seq " + DOWNLOADS
-                            + "); do curl -s -o /dev/null -w '%{size_download}\\n' --max-time 60 --limit-rate 200k"
-                            + " http://" + VIP + "/bytes?n=" + SIZE + " & done; wait");
-                    open = awaitEstablished(first, DOWNLOADS);
-                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-                    while (standby.sync().standby().size() < DOWNLOADS) {
-                        assertTrue(System.nanoTime() < deadline, "the second dispatcher holds "
-                                + standby.sync().standby().size() + " standby sessions");
-                        Thread.sleep(20);
-                    }
-                    Thread.sleep(1000);
+            String mode = "";
+            String service = "";
+            DispatcherConfig one = config("l2-one.conf", cluster.dispatcher, LsmacCluster.VIP, mode, service,
+                    "192.0.2.1", "192.0.2.2");
+            DispatcherConfig two = config("l2-two.conf", second, LsmacCluster.VIP, mode, service, "192.0.2.2",
+                    "192.0.2.1");
+            failoverAndFailback("LSMAC rr", cluster.testbed, cluster.client, LsmacCluster.VIP, "192.0.2.1",
+                    "192.0.2.2", one, two, List.of());
+        }
+    }
+
+    @Test
+    void fullNatFlowsSurviveAFailoverAndAFailback() throws Exception {
+        try (LsnatCluster cluster = new LsnatCluster(false, Duration.ZERO)) {
+            String second = cluster.secondDispatcher();
+            String mode = "mode = l3-fullnat";
+            DispatcherConfig one = config("l3-one.conf", cluster.dispatcher, LsnatCluster.VIP, mode,
+                    "source-nat-address = \"192.0.2.101\"", "192.0.2.1", "192.0.2.2");
+            DispatcherConfig two = config("l3-two.conf", second, LsnatCluster.VIP, mode,
+                    "source-nat-address = \"192.0.2.102\"", "192.0.2.2", "192.0.2.1");
+            failoverAndFailback("full NAT rr", cluster.testbed, cluster.client, LsnatCluster.VIP, "203.0.113.1",
+                    "203.0.113.2", one, two, List.of("192.0.2.101"));
+        }
+    }
+
+    private static void failoverAndFailback(String label, NetnsTestbed testbed, String client, String vip,
+            String firstGateway, String secondGateway, DispatcherConfig one, DispatcherConfig two,
+            List<String> expectAdopted) throws Exception {
+        try (Dispatcher standby = Dispatcher.start(two)) {
+            Process downloads;
+            long open;
+            try (Dispatcher first = Dispatcher.start(one)) {
+                LsmacCluster.awaitResolved(first, 3);
+                LsmacCluster.awaitResolved(standby, 3);
+                // 3 MB at 200 KB/s each: about 15 s, so both moves fall inside every download.
+                downloads = testbed.start(client, "sh", "-c", "for i in $(seq " + DOWNLOADS + "); do curl -s -o"
+                        + " /dev/null -w '%{size_download}\\n' --max-time 60 --limit-rate 200k http://" + vip
+                        + "/bytes?n=" + SIZE + " & done; wait");
+                open = awaitEstablished(first, DOWNLOADS);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                while (standby.sync().standby().size() < DOWNLOADS) {
+                    assertTrue(System.nanoTime() < deadline, "the second dispatcher holds "
+                            + standby.sync().standby().size() + " standby sessions");
+                    Thread.sleep(20);
                 }
-                cluster.testbed.exec(cluster.client, "ip", "route", "replace", VIP + "/32", "via", "192.0.2.2");
-                Thread.sleep(3000);
-                try (Dispatcher back = Dispatcher.start(one)) {
-                    assertTrue(back.sync().status().peers().getFirst().synced(), "failback waited for the table: "
-                            + back.sync().status() + "; the second: " + standby.sync().status());
-                    cluster.testbed.exec(cluster.client, "ip", "route", "replace", VIP + "/32", "via", "192.0.2.1");
-                    assertTrue(downloads.waitFor(60, TimeUnit.SECONDS), "the downloads finished");
-                    List<String> sizes = new String(downloads.getInputStream().readAllBytes()).lines().toList();
-                    long takenOver = standby.sync().standby().takenOver();
-                    long backTaken = back.sync().standby().takenOver();
-                    System.out.printf("tier: %d downloads open, %d taken over by the second dispatcher, %d taken back"
-                            + " by the first after its restart; sizes %s%n", open, takenOver, backTaken, sizes);
-                    assertEquals(DOWNLOADS, sizes.size(), sizes.toString());
-                    for (String size : sizes) {
-                        assertEquals(String.valueOf(SIZE), size.strip(), "every download completed: " + sizes);
-                    }
-                    // A flow whose client stayed silent while its route was elsewhere never needed to be taken over.
-                    assertTrue(takenOver > 0 && backTaken > 0, "flows were taken over both ways");
+                Thread.sleep(1000);
+            }
+            testbed.exec(client, "ip", "route", "replace", vip + "/32", "via", secondGateway);
+            Thread.sleep(3000);
+            List<String> adopted = standby.sync().status().peers().getFirst().adopted();
+            try (Dispatcher back = Dispatcher.start(one)) {
+                assertTrue(back.sync().status().peers().getFirst().synced(), "failback waited for the table: "
+                        + back.sync().status() + "; the second: " + standby.sync().status());
+                testbed.exec(client, "ip", "route", "replace", vip + "/32", "via", firstGateway);
+                assertTrue(downloads.waitFor(60, TimeUnit.SECONDS), "the downloads finished");
+                List<String> sizes = new String(downloads.getInputStream().readAllBytes()).lines().toList();
+                long takenOver = standby.sync().standby().takenOver();
+                long backTaken = back.sync().standby().takenOver();
+                System.out.printf("%s tier: %d downloads open, %d taken over by the second dispatcher, %d taken back"
+                        + " by the first after its restart; sizes %s%n", label, open, takenOver, backTaken, sizes);
+                assertEquals(DOWNLOADS, sizes.size(), sizes.toString());
+                for (String size : sizes) {
+                    assertEquals(String.valueOf(SIZE), size.strip(), "every download completed: " + sizes);
                 }
+                // A flow whose client stayed silent while its route was elsewhere never needed to be taken over.
+                assertTrue(takenOver > 0 && backTaken > 0, "flows were taken over both ways");
+                assertEquals(expectAdopted, adopted, "the survivor answered for the source-NAT addresses of the first");
+                assertEquals(List.of(), standby.sync().status().peers().getFirst().adopted(), "and gave them back");
             }
         }
     }
@@ -91,15 +117,20 @@ class SessionSyncTest {
         return open;
     }
 
-    private DispatcherConfig config(String name, String namespace, String self, String peer, Path key)
-            throws Exception {
+    private DispatcherConfig config(String name, String namespace, String vip, String mode, String service,
+            String self, String peer) throws Exception {
+        Path key = dir.resolve("sync.key");
+        if (!Files.exists(key)) {
+            Files.write(key, "0123456789abcdef0123456789abcdef-test-key".getBytes());
+        }
         Path file = dir.resolve(name);
         Files.writeString(file, """
                 loadshare {
+                  %s
                   interfaces.client = d0
                   network-namespace = "%s"
                   admin.enabled = false
-                  services = [ { name = web, address = "%s", port = 80, scheduler = round-robin,
+                  services = [ { name = web, address = "%s", port = 80, scheduler = round-robin, %s
                     backends = [ "192.0.2.11", "192.0.2.12", "192.0.2.13" ] } ]
                   sync {
                     enabled = true
@@ -110,7 +141,8 @@ class SessionSyncTest {
                   }
                 }
                 io.loadshare.dispatch.l2.arp.interval = 200ms
-                """.formatted(namespace, VIP, self, peer, key));
+                io.loadshare.dispatch.l3.arp.interval = 200ms
+                """.formatted(mode, namespace, vip, service, self, peer, key));
         return DispatcherConfig.load(file, SchedulerRegistry.load());
     }
 }

@@ -213,7 +213,8 @@ public final class SessionSync implements AutoCloseable {
             peerStatus.add(new SyncStatus.Peer(peer.address.getAddress().getHostAddress() + ":"
                     + peer.address.getPort(), peer.outbound.label, peer.alive(), peer.tableReceived,
                     peer.sessionsSent, peer.sessionsReceived,
-                    peer.lastReceivedNanos == 0 ? -1 : (now - peer.lastReceivedNanos) / 1_000_000, peer.linksLost));
+                    peer.lastReceivedNanos == 0 ? -1 : (now - peer.lastReceivedNanos) / 1_000_000, peer.linksLost,
+                    peer.adopted.stream().map(Ipv4Address::format).sorted().toList()));
         }
         Map<String, Long> refused = new LinkedHashMap<>();
         refusals.forEach((reason, count) -> refused.put(reason.label(), count.get()));

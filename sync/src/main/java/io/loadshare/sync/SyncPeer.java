@@ -2,9 +2,9 @@ package io.loadshare.sync;
 
 import io.netty.channel.Channel;
 import java.net.InetSocketAddress;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -45,7 +45,7 @@ final class SyncPeer {
     /** The peer's own source-NAT addresses, as its hello said. */
     List<Integer> natAddresses = List.of();
     /** Those of them this dispatcher adopted while the peer was gone. */
-    final Set<Integer> adopted = new HashSet<>();
+    final Set<Integer> adopted = ConcurrentHashMap.newKeySet();
 
     SyncPeer(InetSocketAddress address, int owner) {
         this.address = address;

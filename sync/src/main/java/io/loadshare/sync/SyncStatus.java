@@ -23,8 +23,9 @@ public record SyncStatus(boolean enabled, List<Peer> peers, int standby, int max
      * @param receiving whether the peer's link to here is up (its standby sessions live while it is)
      * @param synced whether the peer's full table has arrived on that link
      * @param lastReceivedMillis milliseconds since its last message, -1 for never: the lag a dead link shows
+     * @param adopted the peer's source-NAT addresses this dispatcher answers for while the peer is gone
      */
     public record Peer(String address, String sending, boolean receiving, boolean synced, long sessionsSent,
-            long sessionsReceived, long lastReceivedMillis, long linksLost) {
+            long sessionsReceived, long lastReceivedMillis, long linksLost, List<String> adopted) {
     }
 }
