@@ -58,19 +58,18 @@ public final class ScaleOutDemo {
             out.printf("%s: building the tier (router with BIRD and ECMP, 3 dispatchers with BIRD, 3 backends)...%n",
                     name);
             long started = System.nanoTime();
-            try (ScaleOutTestbed tier = new ScaleOutTestbed(Files.createDirectories(dir.resolve(mode)),
-                    n -> ScaleOutTestbed.services(mode, n))) {
+            Path tierDir = Files.createDirectories(dir.resolve(mode));
+            try (ScaleOutTestbed tier = new ScaleOutTestbed(tierDir,
+                    n -> ScaleOutTestbed.services(mode, "round-robin", n, tierDir))) {
                 out.printf("%s: the router has 3 next hops for %s after %.1f s%n", name, ScaleOutTestbed.VIP,
                         (System.nanoTime() - started) / 1e9);
                 rows.add(event(tier, name + ": SIGKILL of d1", () -> tier.kill(1) + " ms after the kill"));
-                if (lsmac) {
-                    rows.add(event(tier, name + ": loadshare drain of d2", () -> {
-                        long drained = System.nanoTime();
-                        post(ScaleOutTestbed.adminPort(2), "/drain");
-                        tier.awaitNextHops(ScaleOutTestbed.DISPATCHERS - 2, Duration.ofSeconds(10));
-                        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - drained) + " ms after the drain";
-                    }));
-                }
+                rows.add(event(tier, name + ": loadshare drain of d2", () -> {
+                    long drained = System.nanoTime();
+                    post(ScaleOutTestbed.adminPort(2), "/drain");
+                    tier.awaitNextHops(ScaleOutTestbed.DISPATCHERS - 2, Duration.ofSeconds(10));
+                    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - drained) + " ms after the drain";
+                }));
             }
         }
         out.printf("%n%-34s %-28s %-18s %s%n", "event", "route withdrawn", "downloads broken",
@@ -85,8 +84,9 @@ public final class ScaleOutDemo {
 
                 Downloads: %d of 400 KB at 50 KB/s each, started 2.5 s before the event. Short connections: 4 at a time
                 for 6 s, each failing after 3 s; on a small machine the downloads' own load makes some time out, event
-                or not. LSMAC's survivors continue the moved flows on the same backends (maglev); LSNAT's cannot, as
-                each dispatcher translates to a source address of its own (docs/scale-out.md).
+                or not. The dispatchers schedule by round robin and sync their sessions: a survivor takes a moved flow
+                over with the backend it had, and in full NAT the survivor with the lowest sync address answers for the
+                dead dispatcher's source-NAT address (docs/scale-out.md#session-sync).
                 Configuration files and the dispatchers' logs: %s
                 """, settings.downloads(), dir);
     }

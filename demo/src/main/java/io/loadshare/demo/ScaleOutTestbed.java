@@ -12,6 +12,8 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -81,6 +83,11 @@ public final class ScaleOutTestbed implements AutoCloseable {
                 backends.add(WorkloadServer.start(servers, NetworkNamespace.named(backend),
                         new InetSocketAddress("0.0.0.0", 80), www));
             }
+            Files.write(syncKey(dir), new byte[0]);
+            Files.setPosixFilePermissions(syncKey(dir), PosixFilePermissions.fromString("rw-------"));
+            byte[] key = new byte[32];
+            new SecureRandom().nextBytes(key);
+            Files.write(syncKey(dir), key);
             List<String> neighbors = new ArrayList<>();
             for (int n = 1; n <= DISPATCHERS; n++) {
                 dispatchers[n] = host(lan, "d" + n, "d0", "192.0.2." + (1 + n));
@@ -122,20 +129,35 @@ public final class ScaleOutTestbed implements AutoCloseable {
     }
 
     /**
-     * Dispatcher n's mode and service, as the demo and the tests run them: l2 (LSMAC) or l3 (LSNAT full NAT, each
-     * dispatcher with a source-NAT address of its own, 192.0.2.10N+1), maglev over the three backends, listed as
-     * {@code backends = [ "192.0.2.11", "192.0.2.12", "192.0.2.13" ]}.
+     * Dispatcher n's mode, service and session sync, as the demo and the tests run them: l2 (LSMAC) or l3 (LSNAT full
+     * NAT, each dispatcher with a source-NAT address of its own, 192.0.2.10N+1), the scheduler over the three
+     * backends, listed as {@code backends = [ "192.0.2.11", "192.0.2.12", "192.0.2.13" ]}, and sync with the two
+     * other dispatchers under the tier's key ({@link #syncKey}).
      */
-    public static String services(String mode, int n) {
+    public static String services(String mode, String scheduler, int n, Path dir) {
         String backends = "backends = [ \"192.0.2.11\", \"192.0.2.12\", \"192.0.2.13\" ]";
-        return mode.equals("l2") ? """
+        StringBuilder peers = new StringBuilder();
+        for (int m = 1; m <= DISPATCHERS; m++) {
+            if (m != n) {
+                peers.append(peers.isEmpty() ? "" : ", ").append("\"192.0.2.").append(1 + m).append(":7680\"");
+            }
+        }
+        String sync = """
+                sync { enabled = true, listen-address = "192.0.2.%d", peers = [ %s ], key-file = "%s" }
+                """.formatted(1 + n, peers, syncKey(dir));
+        return (mode.equals("l2") ? """
                 mode = l2
-                services = [ { name = web, address = "%s", port = 80, scheduler = maglev, %s } ]
-                """.formatted(VIP, backends) : """
+                services = [ { name = web, address = "%s", port = 80, scheduler = %s, %s } ]
+                """.formatted(VIP, scheduler, backends) : """
                 mode = l3-fullnat
-                services = [ { name = web, address = "%s", port = 80, scheduler = maglev,
+                services = [ { name = web, address = "%s", port = 80, scheduler = %s,
                   source-nat-address = "192.0.2.10%d", %s } ]
-                """.formatted(VIP, 1 + n, backends);
+                """.formatted(VIP, scheduler, 1 + n, backends)) + sync;
+    }
+
+    /** The tier's session-sync key, which building the tier writes (32 random bytes, mode 0600). */
+    public static Path syncKey(Path dir) {
+        return dir.resolve("sync.key");
     }
 
     /** The admin port of dispatcher n (1 to 3). */
