@@ -59,6 +59,54 @@ class SessionSyncTest {
         }
     }
 
+    /**
+     * Persistence templates follow the client: a client's connections stick to one backend through the first
+     * dispatcher; once it has stopped, the second sends the client's new connections to the same backend (the
+     * template came with session sync), and so does the first when it is back (it pulled the table).
+     */
+    @Test
+    void lsmacPersistenceTemplatesFollowTheClient() throws Exception {
+        NetnsTestbed.requireRoot();
+        try (LsmacCluster cluster = new LsmacCluster(3)) {
+            String second = cluster.host("disp2", "d0", "192.0.2.2");
+            String service = "persistence.timeout = 60s,";
+            DispatcherConfig one = config("p-one.conf", cluster.dispatcher, LsmacCluster.VIP, "", service,
+                    "192.0.2.1", "192.0.2.2");
+            DispatcherConfig two = config("p-two.conf", second, LsmacCluster.VIP, "", service, "192.0.2.2",
+                    "192.0.2.1");
+            try (Dispatcher standby = Dispatcher.start(two)) {
+                java.util.Map<String, Long> before;
+                try (Dispatcher first = Dispatcher.start(one)) {
+                    LsmacCluster.awaitResolved(first, 3);
+                    LsmacCluster.awaitResolved(standby, 3);
+                    // Another client first, so that round robin's next pick (the first a fresh scheduler makes)
+                    // is not the backend the client sticks to.
+                    cluster.spread(cluster.client("cli2", "192.0.2.101"), 1);
+                    before = cluster.spread(cluster.client, 6);
+                    assertTrue(!before.containsKey("b1"), "round robin gave the client " + before);
+                    assertEquals(1, before.size(), "persistence holds the client to one backend: " + before);
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                    while (standby.sync().status().peers().getFirst().sessionsReceived() < 9) {
+                        assertTrue(System.nanoTime() < deadline, "the second got " + standby.sync().status());
+                        Thread.sleep(20);
+                    }
+                }
+                cluster.testbed.exec(cluster.client, "ip", "route", "replace", LsmacCluster.VIP + "/32", "via",
+                        "192.0.2.2");
+                java.util.Map<String, Long> failedOver = cluster.spread(cluster.client, 6);
+                try (Dispatcher back = Dispatcher.start(one)) {
+                    cluster.testbed.exec(cluster.client, "ip", "route", "replace", LsmacCluster.VIP + "/32", "via",
+                            "192.0.2.1");
+                    java.util.Map<String, Long> failedBack = cluster.spread(cluster.client, 6);
+                    System.out.printf("persistence: before %s, on the second %s, back on the first %s%n", before,
+                            failedOver, failedBack);
+                    assertEquals(before.keySet(), failedOver.keySet(), "the second kept the client's backend");
+                    assertEquals(before.keySet(), failedBack.keySet(), "the first, back, kept it too");
+                }
+            }
+        }
+    }
+
     private static void failoverAndFailback(String label, NetnsTestbed testbed, String client, String vip,
             String firstGateway, String secondGateway, DispatcherConfig one, DispatcherConfig two,
             List<String> expectAdopted) throws Exception {

@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicLong;
 final class JournalRing implements SessionJournal {
     static final int CHANGED = 1;
     static final int CLOSED = 2;
+    static final int TEMPLATE = 3;
     private static final int WORDS = 4;
     private static final VarHandle HEAD;
     private static final VarHandle TAIL;
@@ -64,17 +65,46 @@ final class JournalRing implements SessionJournal {
         }
     }
 
+    @Override
+    public void template(int serviceIndex, int network, int backendId, int lifetimeMillis) {
+        long t = claim();
+        if (t >= 0) {
+            packTemplate(serviceIndex, network, backendId, lifetimeMillis, records, (int) (t & mask) * WORDS);
+            TAIL.setRelease(this, t + 1);
+        }
+    }
+
     private void append(int kind, SessionTable table, int slot) {
+        long t = claim();
+        if (t >= 0) {
+            pack(kind, table, slot, records, (int) (t & mask) * WORDS);
+            TAIL.setRelease(this, t + 1);
+        }
+    }
+
+    /** The next record's position, or -1 (counted) when the ring is full. */
+    private long claim() {
         long t = (long) TAIL.getOpaque(this);
         if (t - headSeen > mask) {
             headSeen = (long) HEAD.getAcquire(this);
             if (t - headSeen > mask) {
                 dropped.incrementAndGet();
-                return;
+                return -1;
             }
         }
-        pack(kind, table, slot, records, (int) (t & mask) * WORDS);
-        TAIL.setRelease(this, t + 1);
+        return t;
+    }
+
+    /**
+     * Writes a persistence template as one record: the client network in the client's place, the lifetime in the
+     * last-hop word. The service's protocol and address are the writer's to fill in from the service index.
+     */
+    static void packTemplate(int serviceIndex, int network, int backendId, int lifetimeMillis, long[] into,
+            int base) {
+        into[base] = (long) network << 32;
+        into[base + 1] = ((long) TEMPLATE << 56) | ((long) serviceIndex << 32);
+        into[base + 2] = (long) backendId << 16;
+        into[base + 3] = lifetimeMillis;
     }
 
     /** Writes a slot's session as one record's four words at {@code into[base]}. */

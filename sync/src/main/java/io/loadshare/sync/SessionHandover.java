@@ -56,6 +56,10 @@ final class SessionHandover {
                             int n = SessionRecords.snapshot(payload, context.sessions(), from, SLICE, services,
                                     context.sourceNats());
                             payload.setInt(0, n);
+                            if (from + SLICE >= context.sessions().capacity()) {
+                                n += SessionRecords.templates(payload, context, services);
+                                payload.setInt(0, n);
+                            }
                             count[0] += n;
                             if (n > 0) {
                                 made.add(payload);

@@ -1,8 +1,10 @@
 package io.loadshare.sync;
 
 import io.loadshare.core.backend.Backend;
+import io.loadshare.core.pipeline.DispatchContext;
 import io.loadshare.core.pipeline.Service;
 import io.loadshare.core.pipeline.SourceNatAddresses;
+import io.loadshare.core.session.PersistenceTemplates;
 import io.loadshare.core.session.SessionTable;
 import io.loadshare.core.session.StandbySessions;
 import io.netty.buffer.ByteBuf;
@@ -18,11 +20,15 @@ import java.util.List;
  *   u8 kind (1 changed, 2 closed) | u8 protocol | u8 state | u8 0
  *   u32 client address | u32 cluster address | u16 client port | u16 cluster port       (closed: 16 bytes)
  *   u32 backend address | u16 NAT port | 6 bytes client's last-hop MAC | u32 source-NAT address (changed: 32)
+ * a persistence template (kind 3), 24 bytes:
+ *   u8 3 | u8 the service's protocol | u16 0 | u32 client network | u32 cluster address | u16 0 | u16 cluster port
+ *   u32 backend address | u32 lifetime left, milliseconds
  * </pre>
  */
 final class SessionRecords {
     static final int CLOSED_BYTES = 16;
     static final int CHANGED_BYTES = 32;
+    static final int TEMPLATE_BYTES = 24;
 
     private SessionRecords() {
     }
@@ -43,6 +49,10 @@ final class SessionRecords {
     static boolean write(ByteBuf out, long addresses, long flow, long backend, long lastHop, List<Service> services,
             SourceNatAddresses sourceNats) {
         int kind = (int) (flow >>> 56) & 0xFF;
+        if (kind == JournalRing.TEMPLATE) {
+            return writeTemplate(out, (int) (addresses >>> 32), (int) (flow >>> 32) & 0xFF,
+                    (int) (backend >>> 16) & 0xFFFF, (int) lastHop, services);
+        }
         out.writeByte(kind).writeByte((int) (flow >>> 48) & 0xFF).writeByte((int) (flow >>> 40) & 0xFF).writeByte(0);
         out.writeInt((int) (addresses >>> 32)).writeInt((int) addresses);
         out.writeShort((int) (flow >>> 16) & 0xFFFF).writeShort((int) flow & 0xFFFF);
@@ -61,6 +71,38 @@ final class SessionRecords {
         int natPort = (int) backend & 0xFFFF;
         out.writeInt(natPort == 0 ? 0 : sourceNats.address(serviceIndex, (int) (backend >>> 32) & 7));
         return true;
+    }
+
+    private static boolean writeTemplate(ByteBuf out, int network, int serviceIndex, int backendId,
+            int lifetimeMillis, List<Service> services) {
+        Service service = serviceIndex < services.size() ? services.get(serviceIndex) : null;
+        Backend held = service == null ? null : service.pool().byId(backendId);
+        if (held == null) {
+            return false;
+        }
+        out.writeByte(JournalRing.TEMPLATE).writeByte(service.protocol()).writeShort(0);
+        out.writeInt(network).writeInt(service.address()).writeShort(0).writeShort(service.port());
+        out.writeInt(held.address()).writeInt(lifetimeMillis);
+        return true;
+    }
+
+    /**
+     * Appends every live persistence template of a worker; call on its loop.
+     *
+     * @return records written
+     */
+    static int templates(ByteBuf out, DispatchContext context, List<Service> services) {
+        PersistenceTemplates templates = context.templates();
+        if (templates == null) {
+            return 0;
+        }
+        int[] written = {0};
+        templates.forEach(context.now(), (serviceIndex, network, backendId, remainingMillis) -> {
+            if (writeTemplate(out, network, serviceIndex, backendId, remainingMillis, services)) {
+                written[0]++;
+            }
+        });
+        return written[0];
     }
 
     /**
@@ -105,6 +147,11 @@ final class SessionRecords {
             }
             if (kind == JournalRing.CLOSED) {
                 at += CLOSED_BYTES;
+            } else if (kind == JournalRing.TEMPLATE) {
+                if (payload.writerIndex() - at < TEMPLATE_BYTES) {
+                    throw new MalformedException("record " + i + " of " + count + " is cut short");
+                }
+                at += TEMPLATE_BYTES;
             } else if (kind == JournalRing.CHANGED) {
                 if (payload.writerIndex() - at < CHANGED_BYTES) {
                     throw new MalformedException("record " + i + " of " + count + " is cut short");
@@ -139,6 +186,13 @@ final class SessionRecords {
             int port = payload.readUnsignedShort();
             if (kind == JournalRing.CLOSED) {
                 store.remove(protocol, client, clientPort, address, port);
+                continue;
+            }
+            if (kind == JournalRing.TEMPLATE) {
+                // client is the network; the protocol is the service's.
+                if (!store.putTemplate(protocol, client, address, port, payload.readInt(), payload.readInt())) {
+                    refused++;
+                }
                 continue;
             }
             int backend = payload.readInt();

@@ -349,11 +349,11 @@ public final class SessionSync implements AutoCloseable {
         context.submit(() -> {
             ByteBuf payload = Unpooled.buffer();
             payload.writeInt(0);
-            int count = SessionRecords.snapshot(payload, context.sessions(), from, SLICE, current,
-                    context.sourceNats());
-            payload.setInt(0, count);
             int next = from + SLICE;
             boolean last = next >= context.sessions().capacity();
+            int count = SessionRecords.snapshot(payload, context.sessions(), from, SLICE, current,
+                    context.sourceNats()) + (last ? SessionRecords.templates(payload, context, current) : 0);
+            payload.setInt(0, count);
             group.execute(() -> {
                 if (count > 0) {
                     send(peer, SyncProtocol.SESSIONS, payload, count);

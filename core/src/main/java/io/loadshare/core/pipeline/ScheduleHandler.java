@@ -7,6 +7,8 @@ import io.loadshare.core.metrics.DropReason;
 import io.loadshare.core.scheduler.Scheduler;
 import io.loadshare.core.session.Persistence;
 import io.loadshare.core.session.SessionTable;
+import io.loadshare.core.session.StandbySessions;
+import java.util.List;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 
@@ -14,7 +16,8 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  * Schedule: gives each packet that {@link ClassifyHandler} marked as new a backend from the service's scheduler,
  * and records the session. Packets of existing sessions pass straight through. For a service with persistence
  * (IPVS's {@code -p}), a client whose template lives goes to its template's backend, whatever the scheduler would
- * pick, and each new connection refreshes the template. A continued flow ({@link Packet#isContinuedSession})
+ * pick, and each new connection refreshes the template; a template another dispatcher of the tier holds (session
+ * sync), or the process before a restart held, counts as well. A continued flow ({@link Packet#isContinuedSession})
  * starts established.
  *
  * <p>Ownership: a scheduled packet is forwarded; one that cannot get a session (table full, no backend) is
@@ -55,9 +58,13 @@ public final class ScheduleHandler extends ChannelInboundHandlerAdapter {
             context.drop(packet, DropReason.TABLE_PROBE_LIMIT);
             return;
         }
-        if (persistence != null && !context.templates().put(service.index(),
-                persistence.network(packet.sourceAddress()), backend.id(), now + persistence.timeoutMillis())) {
-            context.counters().event(ControlEvent.PERSISTENCE_FULL);
+        if (persistence != null) {
+            int network = persistence.network(packet.sourceAddress());
+            if (context.templates().put(service.index(), network, backend.id(), now + persistence.timeoutMillis())) {
+                sessions.journal().template(service.index(), network, backend.id(), persistence.timeoutMillis());
+            } else {
+                context.counters().event(ControlEvent.PERSISTENCE_FULL);
+            }
         }
         if (packet.isContinuedSession()) {
             sessions.continueEstablished(slot, packet.tcpFlags(), now);
@@ -74,8 +81,26 @@ public final class ScheduleHandler extends ChannelInboundHandlerAdapter {
      * clients until their template expires (IPVS's quiescing); a down one, or one gone from the pool, does not.
      */
     private Backend persistent(Service service, Persistence persistence, Packet packet, int now) {
-        int id = context.templates().lookup(service.index(), persistence.network(packet.sourceAddress()), now);
-        Backend held = id < 0 ? null : service.pool().byId(id);
+        int network = persistence.network(packet.sourceAddress());
+        int id = context.templates().lookup(service.index(), network, now);
+        Backend held = id < 0 ? heldElsewhere(service, network) : service.pool().byId(id);
         return held == null || held.state() == BackendState.DOWN ? null : held;
+    }
+
+    /** The backend of a template another dispatcher (or the process before a restart) holds, or null. */
+    private Backend heldElsewhere(Service service, int network) {
+        StandbySessions standby = context.standby();
+        StandbySessions.Entry entry = context.standbyEntry();
+        if (standby == null || !standby.findTemplate(service.protocol(), network, service.address(), service.port(),
+                entry)) {
+            return null;
+        }
+        List<Backend> backends = service.pool().all();
+        for (int i = 0; i < backends.size(); i++) {
+            if (backends.get(i).address() == entry.backendAddress()) {
+                return backends.get(i);
+            }
+        }
+        return null;
     }
 }

@@ -74,6 +74,23 @@ public final class PersistenceTemplates {
         return true;
     }
 
+    /** Takes one live template. */
+    @FunctionalInterface
+    public interface Visitor {
+        void accept(int serviceIndex, int network, int backendId, int remainingMillis);
+    }
+
+    /** Visits every live template (a full table for session sync or the hand-over); on the owning loop. */
+    public void forEach(int now, Visitor visitor) {
+        for (int slot = 0; slot < capacity; slot++) {
+            long key = words[slot * WORDS];
+            long value = words[slot * WORDS + 1];
+            if (key != 0 && (int) value - now > 0) {
+                visitor.accept((int) (key >>> 32) - 1, (int) key, (int) (value >>> 32), (int) value - now);
+            }
+        }
+    }
+
     /** Removes expired templates from the next {@code budget} slots, continuing where the last call stopped. */
     public void sweep(int now, int budget) {
         int slot = sweepCursor;

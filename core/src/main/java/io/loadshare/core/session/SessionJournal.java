@@ -23,4 +23,11 @@ public interface SessionJournal {
 
     /** The session in {@code slot} is about to leave the table for {@code end}. */
     void closed(SessionTable table, int slot, SessionEnd end);
+
+    /**
+     * A persistence template was set or refreshed: a service's client network goes to a backend for
+     * {@code lifetimeMillis} from now.
+     */
+    default void template(int serviceIndex, int network, int backendId, int lifetimeMillis) {
+    }
 }

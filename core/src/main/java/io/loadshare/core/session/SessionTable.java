@@ -120,6 +120,11 @@ public final class SessionTable {
         this.journal = Objects.requireNonNull(journal, "journal");
     }
 
+    /** Where the table records its changes; {@link SessionJournal#NONE} without session sync. */
+    public SessionJournal journal() {
+        return journal;
+    }
+
     /** How long a closing (FIN or RST) session lingers, in milliseconds. */
     public int lingerMillis() {
         return expiry.lingerMillis();

@@ -33,6 +33,12 @@ import java.util.function.IntPredicate;
 public final class StandbySessions {
     /** The owner of entries handed over by this dispatcher's previous process. */
     public static final int PREVIOUS_PROCESS = 0;
+    /**
+     * Persistence templates are held as entries of this protocol (IANA's reserved 255, never a session's): the
+     * client network in the client's place, the service's protocol in the client port's. They live until their own
+     * deadline, whoever sent them.
+     */
+    private static final int TEMPLATE = 255;
     private static final int WORDS = 5;
     private static final int NAT_WORDS = 3;
     private static final int MAX_PROBE = 4096;
@@ -154,6 +160,38 @@ public final class StandbySessions {
     }
 
     /**
+     * Finds the persistence template another dispatcher (or the previous process) holds for a client network of a
+     * service; {@link Entry#backendAddress} is its backend. Allocation-free and without waiting.
+     */
+    public boolean findTemplate(int protocol, int network, int address, int port, Entry into) {
+        return read(key0(network, address), key1(TEMPLATE, protocol, port), 0, into);
+    }
+
+    /**
+     * Adds or refreshes a persistence template for {@code lifetimeMillis} from now; the writer's thread only.
+     *
+     * @return false when the store is full
+     */
+    public boolean putTemplate(int protocol, int network, int address, int port, int backendAddress,
+            int lifetimeMillis) {
+        long stamp = lock.writeLock();
+        try {
+            int slot = store(key0(network, address), key1(TEMPLATE, protocol, port));
+            if (slot < 0) {
+                return false;
+            }
+            words[slot * WORDS + 2] = ((long) backendAddress << 32) | PREVIOUS_PROCESS;
+            words[slot * WORDS + 3] = 0;
+            words[slot * WORDS + 4] = 0;
+            int deadline = nowSeconds() + Math.max(1, (lifetimeMillis + 999) / 1000);
+            deadlines[slot] = deadline == 0 ? 1 : deadline;
+            return true;
+        } finally {
+            lock.unlockWrite(stamp);
+        }
+    }
+
+    /**
      * Finds the full-NAT entry that holds a source-NAT address and port, as a backend's reply names it;
      * allocation-free and without waiting.
      */
@@ -216,25 +254,9 @@ public final class StandbySessions {
                 | (owner & 0xFF);
         long stamp = lock.writeLock();
         try {
-            int slot = locate(key0, key1);
-            if (slot >= 0) {
-                natRemove(slot);
-            } else {
-                if (size >= maxEntries) {
-                    refused.incrementAndGet();
-                    return false;
-                }
-                slot = home(key0, key1);
-                for (int probe = 0; words[slot * WORDS + 1] != 0; probe++) {
-                    if (probe == MAX_PROBE - 1) {
-                        refused.incrementAndGet();
-                        return false;
-                    }
-                    slot = next(slot);
-                }
-                words[slot * WORDS] = key0;
-                words[slot * WORDS + 1] = key1;
-                size++;
+            int slot = store(key0, key1);
+            if (slot < 0) {
+                return false;
             }
             words[slot * WORDS + 2] = value;
             words[slot * WORDS + 3] = lastHop & 0xFFFF_FFFF_FFFFL;
@@ -247,6 +269,34 @@ public final class StandbySessions {
         } finally {
             lock.unlockWrite(stamp);
         }
+    }
+
+    /**
+     * The slot of a key, existing (its NAT key dropped, to be written again) or new; -1 when the store is full or
+     * the key's probe run is. Under the write lock.
+     */
+    private int store(long key0, long key1) {
+        int slot = locate(key0, key1);
+        if (slot >= 0) {
+            natRemove(slot);
+            return slot;
+        }
+        if (size >= maxEntries) {
+            refused.incrementAndGet();
+            return -1;
+        }
+        slot = home(key0, key1);
+        for (int probe = 0; words[slot * WORDS + 1] != 0; probe++) {
+            if (probe == MAX_PROBE - 1) {
+                refused.incrementAndGet();
+                return -1;
+            }
+            slot = next(slot);
+        }
+        words[slot * WORDS] = key0;
+        words[slot * WORDS + 1] = key1;
+        size++;
+        return slot;
     }
 
     /** Removes a flow's entry, if any; the writer's thread only. */
