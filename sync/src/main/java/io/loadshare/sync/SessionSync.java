@@ -10,6 +10,7 @@ import io.loadshare.core.session.StandbySessions;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -36,7 +37,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
-import javax.crypto.Mac;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,11 +70,12 @@ public final class SessionSync implements AutoCloseable {
     private final List<JournalRing> journals = new ArrayList<>();
     private final List<SyncPeer> peers = new ArrayList<>();
     private final Map<SyncRefusal, AtomicLong> refusals = new EnumMap<>(SyncRefusal.class);
+    private final Batch batch = new Batch();
     private final long handedOver;
     /** The mode's source-NAT addresses, shared by every worker. */
     private final SourceNatAddresses sourceNats;
     /** Signs what this dispatcher sends, on the sync's thread. */
-    private final Mac sendMac;
+    private final SyncProtocol.Signer signer;
     private EventLoopGroup group;
     private Channel listener;
     private NetworkNamespace namespace;
@@ -89,7 +90,7 @@ public final class SessionSync implements AutoCloseable {
         this.store = store;
         this.handedOver = handedOver;
         this.sourceNats = contexts.isEmpty() ? SourceNatAddresses.NONE : contexts.getFirst().sourceNats();
-        this.sendMac = settings.enabled() ? SyncProtocol.mac(settings.key()) : null;
+        this.signer = settings.enabled() ? new SyncProtocol.Signer(settings.key()) : null;
         for (SyncRefusal reason : SyncRefusal.values()) {
             refusals.put(reason, new AtomicLong());
         }
@@ -140,7 +141,7 @@ public final class SessionSync implements AutoCloseable {
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.pipeline().addLast(frames(), new SyncReceiveHandler(SessionSync.this,
-                                SyncProtocol.mac(settings.key())));
+                                new SyncProtocol.Signer(settings.key())));
                     }
                 });
         ChannelFuture bound = inNamespace(() -> server.bind(settings.listen()));
@@ -393,45 +394,58 @@ public final class SessionSync implements AutoCloseable {
             return;
         }
         peer.lastSentNanos = System.nanoTime();
-        link.writeAndFlush(SyncProtocol.frame(link.alloc(), sendMac, peer.sendingNonce, type,
-                ++peer.sentSequence, payload), link.voidPromise());
+        link.writeAndFlush(signer.frame(peer.sendingNonce, type, ++peer.sentSequence, payload), link.voidPromise());
         peer.sessionsSent += sessions;
     }
 
     /** Drains every journal and sends what it held to every peer with a link, in messages of bounded size. */
+    /**
+     * Drains every journal and sends what it held to every peer with a link, in messages of bounded size. It
+     * allocates nothing on the heap in steady state (pooled buffers, one sink): garbage here would cost the workers
+     * a collector's pause, and frames with it.
+     */
     private void flush() {
-        List<Service> current = services.get();
-        ByteBuf[] payload = {null};
-        int[] count = {0};
-        for (JournalRing ring : journals) {
-            ring.drain((addresses, flow, backend, lastHop) -> {
-                if (payload[0] == null) {
-                    payload[0] = Unpooled.buffer(PAYLOAD_TARGET + SessionRecords.CHANGED_BYTES);
-                    payload[0].writeInt(0);
-                }
-                if (SessionRecords.write(payload[0], addresses, flow, backend, lastHop, current, sourceNats)) {
-                    count[0]++;
-                }
-                if (payload[0].readableBytes() >= PAYLOAD_TARGET) {
-                    broadcast(payload[0], count[0]);
-                    payload[0] = null;
-                    count[0] = 0;
-                }
-            });
+        batch.services = services.get();
+        for (int i = 0; i < journals.size(); i++) {
+            journals.get(i).drain(batch);
         }
-        if (payload[0] != null) {
-            broadcast(payload[0], count[0]);
-        }
+        batch.send();
     }
 
-    private void broadcast(ByteBuf payload, int count) {
-        if (count > 0) {
-            payload.setInt(0, count);
-            for (SyncPeer peer : peers) {
-                send(peer, SyncProtocol.SESSIONS, payload, count);
+    /** The records of one flush on their way into messages; the sync's thread only. */
+    private final class Batch implements JournalRing.RecordSink {
+        List<Service> services;
+        private ByteBuf payload;
+        private int count;
+
+        @Override
+        public void accept(long addresses, long flow, long backend, long lastHop) {
+            if (payload == null) {
+                payload = PooledByteBufAllocator.DEFAULT.heapBuffer(PAYLOAD_TARGET + SessionRecords.CHANGED_BYTES);
+                payload.writeInt(0);
+            }
+            if (SessionRecords.write(payload, addresses, flow, backend, lastHop, services, sourceNats)) {
+                count++;
+            }
+            if (payload.readableBytes() >= PAYLOAD_TARGET) {
+                send();
             }
         }
-        payload.release();
+
+        void send() {
+            if (payload == null) {
+                return;
+            }
+            if (count > 0) {
+                payload.setInt(0, count);
+                for (int i = 0; i < peers.size(); i++) {
+                    SessionSync.this.send(peers.get(i), SyncProtocol.SESSIONS, payload, count);
+                }
+            }
+            payload.release();
+            payload = null;
+            count = 0;
+        }
     }
 
     /** Any authenticated message from a peer, heartbeats included: it is alive. */

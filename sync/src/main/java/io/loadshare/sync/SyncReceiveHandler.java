@@ -7,7 +7,6 @@ import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
-import javax.crypto.Mac;
 
 /**
  * The receiving end of a link from a peer: challenges it with a fresh nonce, then checks every message (version,
@@ -19,14 +18,14 @@ import javax.crypto.Mac;
 final class SyncReceiveHandler extends ChannelInboundHandlerAdapter {
     private static final SecureRandom RANDOM = new SecureRandom();
     private final SessionSync sync;
-    private final Mac mac;
+    private final SyncProtocol.Signer signer;
     private final byte[] nonce = new byte[SyncProtocol.NONCE_BYTES];
     private SyncPeer peer;
     private long expected = 1;
 
-    SyncReceiveHandler(SessionSync sync, Mac mac) {
+    SyncReceiveHandler(SessionSync sync, SyncProtocol.Signer signer) {
         this.sync = sync;
-        this.mac = mac;
+        this.signer = signer;
     }
 
     @Override
@@ -65,7 +64,7 @@ final class SyncReceiveHandler extends ChannelInboundHandlerAdapter {
             sync.refuse(SyncRefusal.VERSION, ctx.channel(), "version " + version);
             return;
         }
-        if (!SyncProtocol.verify(mac, nonce, frame)) {
+        if (!signer.verify(nonce, frame)) {
             sync.refuse(SyncRefusal.UNAUTHENTICATED, ctx.channel(), "from " + peer.address);
             return;
         }

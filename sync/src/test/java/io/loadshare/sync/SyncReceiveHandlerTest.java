@@ -10,7 +10,6 @@ import io.loadshare.core.packet.IpProtocol;
 import io.loadshare.core.session.SessionState;
 import io.loadshare.core.session.StandbySessions;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.net.InetSocketAddress;
@@ -18,7 +17,6 @@ import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import javax.crypto.Mac;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -60,7 +58,7 @@ class SyncReceiveHandlerTest {
                 return remote;
             }
         };
-        channel.pipeline().addLast(SessionSync.frames(), new SyncReceiveHandler(sync, SyncProtocol.mac(KEY)));
+        channel.pipeline().addLast(SessionSync.frames(), new SyncReceiveHandler(sync, new SyncProtocol.Signer(KEY)));
         try {
             channel.register();
         } catch (Exception e) {
@@ -80,8 +78,7 @@ class SyncReceiveHandlerTest {
     }
 
     private ByteBuf frame(byte[] key, int type, long sequence, ByteBuf payload) {
-        Mac mac = SyncProtocol.mac(key);
-        ByteBuf frame = SyncProtocol.frame(ByteBufAllocator.DEFAULT, mac, nonce, type, sequence, payload);
+        ByteBuf frame = new SyncProtocol.Signer(key).frame(nonce, type, sequence, payload);
         payload.release();
         return frame;
     }
