@@ -72,11 +72,11 @@ public final class ScaleOutDemo {
                 }));
             }
         }
-        out.printf("%n%-34s %-28s %-18s %s%n", "event", "route withdrawn", "downloads broken",
+        out.printf("%n%-38s %-28s %-18s %s%n", "event", "route withdrawn", "downloads broken",
                 "short connections meanwhile");
         for (Row row : rows) {
             LoadGenerator.Result shortOnes = row.cost().shortOnes();
-            out.printf("%-34s %-28s %-18s %d, failed %s%n", row.event(), row.cost().found(),
+            out.printf("%-38s %-28s %-18s %d, failed %s%n", row.event(), row.cost().found(),
                     row.cost().broken() + " of " + settings.downloads(), shortOnes.connections(),
                     shortOnes.failures().isEmpty() ? "none" : shortOnes.failures());
         }
