@@ -269,14 +269,14 @@ public final class Dispatcher implements AutoCloseable {
             } catch (IOException e) {
                 LOG.warn("could not hand the sessions over to the next process: {}", e.toString());
             }
+            // Before the data plane stops: the peers see this dispatcher go at once, and one adopts its source-NAT
+            // addresses while the backends' replies would otherwise reach a process that no longer reads them.
+            sync.close();
         }
         for (Channel channel : channels) {
             channel.close().sync();
         }
         loop.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
-        if (sync != null) {
-            sync.close();
-        }
         new DataPlaneTotals(mode.contexts()).logFinal(mode.services());
     }
 }

@@ -141,9 +141,23 @@ class ScaleOutTest {
             LoadGenerator.Result after = tier.shortConnections(Duration.ofSeconds(2));
             System.out.printf("LSNAT tier, drain of d2: %d of %d downloads broke; short connections after them: %d,"
                     + " failed %s%n", broken, DOWNLOADS, after.connections(), after.failures());
-            assertEquals(0, broken, "no download breaks when a full-NAT dispatcher drains");
+            assertEquals(0, broken, "no download breaks when a full-NAT dispatcher drains; the dispatchers' sync: "
+                    + syncLog());
             assertEquals(0, after.failureCount(), "new connections after the drain: " + after.failures());
         }
+    }
+
+    /** What each dispatcher's log says of session sync, for a failure's message. */
+    private String syncLog() throws java.io.IOException {
+        StringBuilder lines = new StringBuilder();
+        try (var logs = Files.list(dir)) {
+            for (Path log : logs.filter(p -> p.getFileName().toString().startsWith("run-d")).sorted().toList()) {
+                lines.append('\n').append(log.getFileName()).append(':');
+                Files.readAllLines(log).stream().filter(l -> l.contains("session sync") || l.contains("drain"))
+                        .forEach(l -> lines.append("\n  ").append(l));
+            }
+        }
+        return lines.toString();
     }
 
     private static void requirements() {

@@ -3,7 +3,10 @@ package io.loadshare.distribution;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.loadshare.core.packet.IpProtocol;
+import io.loadshare.core.packet.Ipv4Address;
 import io.loadshare.core.scheduler.SchedulerRegistry;
+import io.loadshare.core.session.StandbySessions;
 import io.loadshare.testbed.NetnsTestbed;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -104,8 +107,11 @@ class SessionSyncTest {
                     assertTrue(!before.containsKey("b1"), "round robin gave the client " + before);
                     assertEquals(1, before.size(), "persistence holds the client to one backend: " + before);
                     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-                    while (standby.sync().status().peers().getFirst().sessionsReceived() < 9) {
-                        assertTrue(System.nanoTime() < deadline, "the second got " + standby.sync().status());
+                    StandbySessions.Entry template = new StandbySessions.Entry();
+                    while (!standby.sync().standby().findTemplate(IpProtocol.TCP,
+                            Ipv4Address.parse("192.0.2.100"), Ipv4Address.parse(LsmacCluster.VIP), 80, template)) {
+                        assertTrue(System.nanoTime() < deadline, "the second never got the client's template: "
+                                + standby.sync().status());
                         Thread.sleep(20);
                     }
                 }
@@ -113,6 +119,8 @@ class SessionSyncTest {
                         "192.0.2.2");
                 java.util.Map<String, Long> failedOver = cluster.spread(cluster.client, 6);
                 try (Dispatcher back = Dispatcher.start(one)) {
+                    assertTrue(back.sync().status().peers().getFirst().synced(), "failback waited for the table: "
+                            + back.sync().status() + "; the second: " + standby.sync().status());
                     cluster.testbed.exec(cluster.client, "ip", "route", "replace", LsmacCluster.VIP + "/32", "via",
                             "192.0.2.1");
                     java.util.Map<String, Long> failedBack = cluster.spread(cluster.client, 6);

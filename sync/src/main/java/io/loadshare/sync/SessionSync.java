@@ -22,6 +22,7 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -128,7 +129,9 @@ public final class SessionSync implements AutoCloseable {
     /** Starts the listener and the links to the peers (with sync on), and the ageing of standby sessions. */
     public void start(NetworkNamespace namespace) throws IOException, InterruptedException {
         this.namespace = namespace;
-        group = new MultiThreadIoEventLoopGroup(1, Thread.ofPlatform().name("loadshare-sync").daemon().factory(),
+        // Netty's own thread factory: its threads get the allocator's thread cache and the recyclers, which a plain
+        // thread does not, and every message would leave garbage behind (a collector's pause stalls the workers).
+        group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("loadshare-sync", true),
                 EpollIoHandler.newFactory());
         group.scheduleAtFixedRate(() -> store.sweep(this::ownerAlive), SWEEP_INTERVAL.toMillis(),
                 SWEEP_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
@@ -461,6 +464,11 @@ public final class SessionSync implements AutoCloseable {
         peer.tableReceived = false;
         if (previous != null && previous != link) {
             previous.close();
+            // A new link from the peer may be a new process: the link to it may lead to the one that died, so
+            // send on a new one (with the whole table) rather than into a socket nobody reads.
+            if (peer.sending != null) {
+                peer.sending.close();
+            }
         }
         LOG.info("session sync: {} linked, receiving its sessions", peer.address);
         reconsiderAdoptions();
