@@ -76,7 +76,7 @@ class SessionSyncTest {
             DispatcherConfig two = config("f-two.conf", second, LsnatCluster.VIP, mode,
                     "source-nat-address = \"192.0.2.102\"", "192.0.2.2", "192.0.2.1", fastPath);
             failoverAndFailback("full NAT rr, fast path", cluster.testbed, cluster.client, LsnatCluster.VIP,
-                    "203.0.113.1", "203.0.113.2", one, two, List.of("192.0.2.101"));
+                    "203.0.113.1", "203.0.113.2", one, two, List.of("192.0.2.101"), false);
         }
     }
 
