@@ -106,6 +106,9 @@ public final class ScaleOutTestbed implements AutoCloseable {
                         %s}
                         io.loadshare.dispatch.l2.arp.interval = 200ms
                         io.loadshare.dispatch.l3.arp.interval = 200ms
+                        # The downloads keep this machine busy: no backend may flap down while flows move.
+                        io.loadshare.dispatch.l2.arp.miss-limit = 25
+                        io.loadshare.dispatch.l3.arp.miss-limit = 25
                         """.formatted(dispatchers[n], adminPort(n), settings.apply(n).indent(2)));
                 if (announce == null) {
                     announce = cli("announce-config", "--config", configs[n].toString());

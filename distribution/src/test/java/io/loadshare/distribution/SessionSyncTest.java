@@ -160,6 +160,12 @@ class SessionSyncTest {
             }
             testbed.exec(client, "ip", "route", "replace", vip + "/32", "via", secondGateway);
             Thread.sleep(3000);
+            // A FIN may be lost: the survivor then notices the first gone only after peer-timeout (3 s).
+            long adoptedBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!expectAdopted.isEmpty() && standby.sync().status().peers().getFirst().adopted().isEmpty()
+                    && System.nanoTime() < adoptedBy) {
+                Thread.sleep(50);
+            }
             List<String> adopted = standby.sync().status().peers().getFirst().adopted();
             try (Dispatcher back = Dispatcher.start(one)) {
                 assertTrue(back.sync().status().peers().getFirst().synced(), "failback waited for the table: "
@@ -229,6 +235,9 @@ class SessionSyncTest {
                 }
                 io.loadshare.dispatch.l2.arp.interval = 200ms
                 io.loadshare.dispatch.l3.arp.interval = 200ms
+                # A busy machine delays ARP answers: no backend may flap down while flows move.
+                io.loadshare.dispatch.l2.arp.miss-limit = 25
+                io.loadshare.dispatch.l3.arp.miss-limit = 25
                 %s
                 """.formatted(mode, namespace, vip, service, self, peer, key, settings));
         return DispatcherConfig.load(file, SchedulerRegistry.load());
