@@ -48,6 +48,7 @@ public final class ScaleOutTestbed implements AutoCloseable {
     private final List<Process> processes = new ArrayList<>();
     private final EventLoopGroup servers = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     private final List<WorkloadServer> backends = new ArrayList<>();
+    private final List<String> backendNamespaces = new ArrayList<>();
 
     /**
      * Builds the tier and waits until the router has a next hop through every dispatcher.
@@ -59,6 +60,16 @@ public final class ScaleOutTestbed implements AutoCloseable {
     public ScaleOutTestbed(Path dir, IntFunction<String> settings) throws IOException, InterruptedException {
         this.dir = dir;
         try {
+            // INFO on standard error, whatever logging the caller's class path holds: the run logs tell what sync did.
+            Files.writeString(dir.resolve("logback.xml"), """
+                    <configuration>
+                      <appender name="ERR" class="ch.qos.logback.core.ConsoleAppender">
+                        <target>System.err</target>
+                        <encoder><pattern>%d{HH:mm:ss.SSS} %-5level %logger{24} - %msg%n</pattern></encoder>
+                      </appender>
+                      <root level="INFO"><appender-ref ref="ERR"/></root>
+                    </configuration>
+                    """);
             Path www = Files.createDirectories(dir.resolve("www"));
             Files.writeString(www.resolve("small"), "hello\n");
             Files.write(www.resolve("download"), pattern(DOWNLOAD_BYTES));
@@ -76,6 +87,7 @@ public final class ScaleOutTestbed implements AutoCloseable {
             testbed.sysctl(router, "net.ipv4.fib_multipath_hash_policy", "1");
             for (int n = 1; n <= 3; n++) {
                 String backend = host(lan, "b" + n, "e0", "192.0.2.1" + n);
+                backendNamespaces.add(backend);
                 testbed.address(backend, "lo", VIP + "/32");
                 testbed.sysctl(backend, "net.ipv4.conf.all.arp_ignore", "1");
                 testbed.sysctl(backend, "net.ipv4.conf.all.arp_announce", "2");
@@ -186,7 +198,7 @@ public final class ScaleOutTestbed implements AutoCloseable {
     }
 
     /** What {@code loadshare ARGS} prints (the BIRD protocol of {@code announce-config}, say). */
-    private static String cli(String... args) throws IOException, InterruptedException {
+    private String cli(String... args) throws IOException, InterruptedException {
         Process process = new ProcessBuilder(command(args)).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String printed = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (process.waitFor() != 0) {
@@ -196,13 +208,10 @@ public final class ScaleOutTestbed implements AutoCloseable {
     }
 
     /** A JVM running the packaged dispatcher's command line from this process's class path. */
-    private static List<String> command(String... args) {
+    private List<String> command(String... args) {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
                 .toString(), "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
-        String logback = System.getProperty("logback.configurationFile");
-        if (logback != null) {
-            command.add("-Dlogback.configurationFile=" + logback);
-        }
+        command.add("-Dlogback.configurationFile=" + dir.resolve("logback.xml"));
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), CLI));
         command.addAll(List.of(args));
         return command;
@@ -291,6 +300,47 @@ public final class ScaleOutTestbed implements AutoCloseable {
     public LoadGenerator.Result shortConnections(Duration duration) throws InterruptedException {
         return new LoadGenerator(new LoadGenerator.Settings(new InetSocketAddress(VIP, 80), List.of("/small"), 4,
                 duration, Duration.ofSeconds(3))).run(NetworkNamespace.named(client), 1);
+    }
+
+    /**
+     * What a failed event needs looked at: the router's route to the VIP, each backend's neighbours (where its
+     * replies to the source-NAT addresses go), the dispatchers' MACs, what their logs say of sync and drains, and
+     * the drops each running dispatcher counted, by reason.
+     */
+    public String diagnosis() {
+        StringBuilder out = new StringBuilder("\nrouter: ").append(testbed.exec(router, "ip", "route", "show", VIP));
+        for (int n = 1; n <= backendNamespaces.size(); n++) {
+            out.append("b").append(n).append("'s neighbours:\n")
+                    .append(testbed.exec(backendNamespaces.get(n - 1), "ip", "neigh", "show"));
+        }
+        for (int n = 1; n <= DISPATCHERS; n++) {
+            out.append("d").append(n).append(": ").append(testbed.exec(dispatchers[n], "ip", "-br", "link", "show",
+                    "d0"));
+        }
+        try (var logs = Files.list(dir)) {
+            for (Path log : logs.filter(p -> p.getFileName().toString().startsWith("run-d")).sorted().toList()) {
+                out.append(log.getFileName()).append(":\n");
+                Files.readAllLines(log).stream().filter(l -> l.contains("session sync") || l.contains("drain"))
+                        .forEach(l -> out.append("  ").append(l).append('\n'));
+            }
+        } catch (IOException e) {
+            out.append(e).append('\n');
+        }
+        for (int n = 1; n <= DISPATCHERS; n++) {
+            if (runs[n] != null && runs[n].isAlive()) {
+                try (var http = java.net.http.HttpClient.newHttpClient()) {
+                    String metrics = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+                            "http://127.0.0.1:" + adminPort(n) + "/metrics")).build(),
+                            java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+                    out.append("d").append(n).append("'s drops and sync:\n");
+                    metrics.lines().filter(l -> l.startsWith("loadshare_drops") || l.startsWith("loadshare_sync"))
+                            .forEach(l -> out.append("  ").append(l).append('\n'));
+                } catch (IOException | InterruptedException e) {
+                    out.append("d").append(n).append(": ").append(e).append('\n');
+                }
+            }
+        }
+        return out.toString();
     }
 
     private static byte[] pattern(int size) {

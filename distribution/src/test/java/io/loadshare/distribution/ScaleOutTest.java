@@ -74,7 +74,7 @@ class ScaleOutTest {
             Thread.sleep(1000);
             long joined = System.nanoTime();
             tier.start(1, "run-d1-again.log");
-            tier.awaitNextHops(DISPATCHERS - 1, Duration.ofSeconds(20));
+            tier.awaitNextHops(DISPATCHERS - 1, Duration.ofSeconds(30));
             long joinMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - joined);
             assertTrue(downloads.isAlive(), "the downloads were still running when the dispatcher joined");
             broken = ScaleOutTestbed.broken(downloads, DOWNLOADS, 4 * DOWNLOAD_BYTES);
@@ -119,8 +119,11 @@ class ScaleOutTest {
             System.out.printf("LSNAT tier, SIGKILL of d1: route withdrawn after %d ms; %d of %d downloads broke;"
                     + " short connections meanwhile: %d, failed %s%n", kill.found(), kill.broken(), DOWNLOADS,
                     kill.shortOnes().connections(), kill.shortOnes().failures());
-            // Goal 0 (issue #28, open): 0 locally, up to 12 of 300 in CI runs; below what a tier without sync loses.
-            assertTrue(kill.broken() < DOWNLOADS / 3, kill.broken() + " of " + DOWNLOADS + " broke at the kill");
+            // Goal 0 (issue #28): 0 here. What remains is a race (docs/scale-out.md): a SYN whose first copy a
+            // stalled dispatcher forwarded late, after its retransmission took the new route and was scheduled
+            // afresh; 1 or 2 of 300 with this machine's two cores kept busy besides.
+            assertTrue(kill.broken() <= DOWNLOADS / 100, () -> kill.broken() + " of " + DOWNLOADS
+                    + " broke at the kill" + tier.diagnosis());
 
             Process downloads = tier.downloads(DOWNLOADS, "/long-download");
             Thread.sleep(1000);
@@ -132,7 +135,7 @@ class ScaleOutTest {
             long broken = ScaleOutTestbed.broken(downloads, DOWNLOADS, 4 * DOWNLOAD_BYTES);
             System.out.printf("LSNAT tier, d1 fails back: a next hop %d ms after its start; %d of %d downloads broke%n",
                     joinMillis, broken, DOWNLOADS);
-            assertTrue(broken < DOWNLOADS / 3, broken + " of " + DOWNLOADS + " broke at the failback");
+            assertEquals(0, broken, "downloads broken at the failback");
 
             downloads = tier.downloads(DOWNLOADS, "/download");
             Thread.sleep(2500);
@@ -143,25 +146,12 @@ class ScaleOutTest {
             LoadGenerator.Result after = tier.shortConnections(Duration.ofSeconds(2));
             System.out.printf("LSNAT tier, drain of d2: %d of %d downloads broke; short connections after them: %d,"
                     + " failed %s%n", broken, DOWNLOADS, after.connections(), after.failures());
-            // Goal 0 (issue #28, open): 0 in local runs, 23 and 71 of 300 in two CI runs, cause not found yet.
-            // Asserted below the drained dispatcher's share (a third), which a tier without sync loses.
-            assertTrue(broken < DOWNLOADS / 3, broken + " of " + DOWNLOADS + " downloads broke at the drain; the"
-                    + " dispatchers' sync: " + syncLog());
-            assertEquals(0, after.failureCount(), "new connections after the drain: " + after.failures());
+            long drainBroken = broken;
+            assertTrue(drainBroken <= DOWNLOADS / 100, () -> drainBroken + " of " + DOWNLOADS
+                    + " broke at the drain (the race above)" + tier.diagnosis());
+            assertEquals(0, after.failureCount(), () -> "new connections after the drain: " + after.failures()
+                    + tier.diagnosis());
         }
-    }
-
-    /** What each dispatcher's log says of session sync, for a failure's message. */
-    private String syncLog() throws java.io.IOException {
-        StringBuilder lines = new StringBuilder();
-        try (var logs = Files.list(dir)) {
-            for (Path log : logs.filter(p -> p.getFileName().toString().startsWith("run-d")).sorted().toList()) {
-                lines.append('\n').append(log.getFileName()).append(':');
-                Files.readAllLines(log).stream().filter(l -> l.contains("session sync") || l.contains("drain"))
-                        .forEach(l -> lines.append("\n  ").append(l));
-            }
-        }
-        return lines.toString();
     }
 
     private static void requirements() {

@@ -401,7 +401,6 @@ public final class SessionSync implements AutoCloseable {
         peer.sessionsSent += sessions;
     }
 
-    /** Drains every journal and sends what it held to every peer with a link, in messages of bounded size. */
     /**
      * Drains every journal and sends what it held to every peer with a link, in messages of bounded size. It
      * allocates nothing on the heap in steady state (pooled buffers, one sink): garbage here would cost the workers
@@ -472,6 +471,8 @@ public final class SessionSync implements AutoCloseable {
         }
         LOG.info("session sync: {} linked, receiving its sessions", peer.address);
         reconsiderAdoptions();
+        // The peer may have adopted this dispatcher's addresses while it took it for gone: claim them back.
+        sourceNats.announceOwn();
     }
 
     void peerUnlinked(SyncPeer peer, Channel link) {
@@ -487,9 +488,14 @@ public final class SessionSync implements AutoCloseable {
      * Full NAT across a failover: the source-NAT addresses of a peer that is gone (its link to here is down and it
      * refuses links from here) are adopted by one survivor, the one with the lowest sync address among those alive,
      * so that the backends' replies to that peer's flows reach a dispatcher holding them. A peer that comes back gets
-     * its addresses back (it announces them itself as it starts).
+     * its addresses back: it announces them as it starts, and again as each peer links to it. A dispatcher that stops
+     * adopts nothing.
      */
     private void reconsiderAdoptions() {
+        if (closed) {
+            // Its links close because this dispatcher stops: the peers are not gone, and their addresses stay theirs.
+            return;
+        }
         boolean lowest = true;
         for (SyncPeer peer : peers) {
             if (peer.alive() && compare(peer.address.getAddress(), settings.listen().getAddress()) < 0) {

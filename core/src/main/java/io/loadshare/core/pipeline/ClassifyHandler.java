@@ -26,9 +26,11 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  * reset that missed the window's exact edge, RFC 5961) get a reset too ({@link RecentResets}). An ICMP error is matched to the session it is about and follows
  * it, but never opens one.
  *
- * <p>A packet that finds no session and starts none takes over its flow's standby session, if another dispatcher
- * (or this one before a restart) holds one ({@link DispatchContext#takeOver}): the backend the flow had, whatever
- * the scheduler.
+ * <p>A packet that finds no session takes over its flow's standby session, if another dispatcher (or this one
+ * before a restart) holds one ({@link DispatchContext#takeOver}): the backend the flow had, whatever the
+ * scheduler. A SYN and a UDP datagram too: a SYN retransmitted after a route change lands on another dispatcher,
+ * and scheduling it afresh would open a second connection to another backend, whose SYN-ACK may reach the client
+ * first and whose later segments the first backend resets.
  *
  * <p>A TCP segment of a service whose scheduler hashes consistently ({@link
  * io.loadshare.core.scheduler.Scheduler#continuesFlows}) that finds no session continues its flow: after a restart,
@@ -129,13 +131,13 @@ public final class ClassifyHandler extends ChannelInboundHandlerAdapter {
         if (service == null) {
             return DropReason.NO_SERVICE;
         }
+        int taken = context.takeOver(service, packet.protocol(), packet.sourceAddress(), packet.sourcePort(),
+                packet.tcpFlags(), now);
+        if (taken >= 0) {
+            packet.markTakenOver(service, taken, service.pool().byId(sessions.backendId(taken)));
+            return null;
+        }
         if (!packet.isSessionStart()) {
-            int taken = context.takeOver(service, packet.protocol(), packet.sourceAddress(), packet.sourcePort(),
-                    packet.tcpFlags(), now);
-            if (taken >= 0) {
-                packet.markTakenOver(service, taken, service.pool().byId(sessions.backendId(taken)));
-                return null;
-            }
             if (continues(packet, service)) {
                 packet.markContinuedSession(service);
                 return null;

@@ -13,6 +13,7 @@ import io.loadshare.core.scheduler.Scheduler;
 import io.loadshare.core.session.PersistenceTemplates;
 import io.loadshare.core.session.SessionEnd;
 import io.loadshare.core.session.SessionListener;
+import io.loadshare.core.session.SessionState;
 import io.loadshare.core.session.SessionTable;
 import io.loadshare.core.session.SourceLimiter;
 import io.loadshare.core.session.StandbySessions;
@@ -156,7 +157,8 @@ public final class DispatchContext implements SessionListener {
 
     /**
      * Takes over the standby session of a flow that has none here: creates it with the backend (and NAT port and
-     * last hop) its owner gave it, established unless the packet is a SYN, before any scheduler runs. The owner
+     * last hop) its owner gave it, established unless the packet is a SYN, before any scheduler runs. A SYN on a
+     * session that was closing takes nothing over. The owner
      * reported the backend by address; one that is down here, or unknown, takes nothing over.
      *
      * @param tcpFlags the flags of the packet that found no session (0 for UDP)
@@ -165,6 +167,10 @@ public final class DispatchContext implements SessionListener {
     public int takeOver(Service service, int protocol, int client, int clientPort, int tcpFlags, int now) {
         if (standby == null || !standby.find(protocol, client, clientPort, service.address(), service.port(),
                 standbyEntry)) {
+            return -1;
+        }
+        if ((tcpFlags & TcpHeader.SYN) != 0 && SessionState.isClosing(standbyEntry.state())) {
+            // The client reuses the port of a connection that was ending: a new connection, scheduled afresh.
             return -1;
         }
         return takeOverFound(service, protocol, tcpFlags, now);

@@ -37,6 +37,10 @@ public interface SourceNatAddresses {
         @Override
         public void release(int address) {
         }
+
+        @Override
+        public void announceOwn() {
+        }
     };
 
     /** The address at {@code index} for a service's session; 0 when the service translates no source. */
@@ -59,4 +63,10 @@ public interface SourceNatAddresses {
 
     /** Stops answering for an adopted address (its dispatcher is back). Control plane. */
     void release(int address);
+
+    /**
+     * Announces this dispatcher's own addresses again: a peer that took it for gone may have adopted and announced
+     * them meanwhile, and the backends would send its replies there. Control plane.
+     */
+    void announceOwn();
 }

@@ -101,6 +101,16 @@ final class L3SourceNats implements SourceNatAddresses {
         int[] grown = Arrays.copyOf(adopted, adopted.length + 1);
         grown[adopted.length] = address;
         adopted = grown;
+        announce(address);
+    }
+
+    @Override
+    public void announceOwn() {
+        own().forEach(this::announce);
+    }
+
+    /** Sends gratuitous ARPs for {@code address} on the announcing channels, from their event loops. */
+    private void announce(int address) {
         for (Channel channel : announcers) {
             channel.eventLoop().execute(() -> {
                 long mac = ((HardwareAddressed) channel).hardwareAddress();
