@@ -62,6 +62,8 @@ public final class SessionSync implements AutoCloseable {
     private static final int SLICE = 4096;
     /** A stream message's payload is cut here, well under the frame limit. */
     private static final int PAYLOAD_TARGET = 64 * 1024;
+    /** Records coalesced at once (512 KB): a batch interval's changes at tens of thousands of sessions a second. */
+    private static final int BATCH_RECORDS = 16_384;
     private static final Duration SWEEP_INTERVAL = Duration.ofSeconds(1);
 
     private final SyncSettings settings;
@@ -414,14 +416,23 @@ public final class SessionSync implements AutoCloseable {
         batch.send();
     }
 
-    /** The records of one flush on their way into messages; the sync's thread only. */
+    /** The records of one flush, coalesced per flow, on their way into messages; the sync's thread only. */
     private final class Batch implements JournalRing.RecordSink {
         List<Service> services;
+        private final CoalescedRecords records = new CoalescedRecords(BATCH_RECORDS);
+        private final JournalRing.RecordSink writer = this::write;
         private ByteBuf payload;
         private int count;
 
         @Override
         public void accept(long addresses, long flow, long backend, long lastHop) {
+            if (records.isFull()) {
+                records.drainTo(writer);
+            }
+            records.add(addresses, flow, backend, lastHop);
+        }
+
+        private void write(long addresses, long flow, long backend, long lastHop) {
             if (payload == null) {
                 payload = PooledByteBufAllocator.DEFAULT.heapBuffer(PAYLOAD_TARGET + SessionRecords.CHANGED_BYTES);
                 payload.writeInt(0);
@@ -435,6 +446,7 @@ public final class SessionSync implements AutoCloseable {
         }
 
         void send() {
+            records.drainTo(writer);
             if (payload == null) {
                 return;
             }
