@@ -40,3 +40,30 @@ ensure_packages() {
 # for the scale-out tests (bird2), and clang with the BPF headers for the fast path's C references (BpfReferenceTest
 # only: loadshare itself never compiles anything).
 TEST_PACKAGES=(iproute2 libpcap0.8 tcpdump procps curl util-linux ethtool bird2 nftables clang libbpf-dev linux-libc-dev)
+
+# The benchmarks' session-sync peer (their -sync configurations): a veth s0 (198.51.100.241/30, the dispatcher's
+# namespace) - s1 (198.51.100.242/30, the peer's), and a key in $2. Usage: sync_peer_link DISPATCHER_NS PEER_NS KEY
+sync_peer_link() {
+  ip link add s0 netns "$1" type veth peer name s1 netns "$2"
+  ip -n "$1" link set s0 up; ip -n "$2" link set s1 up
+  ip -n "$1" addr add 198.51.100.241/30 dev s0
+  ip -n "$2" addr add 198.51.100.242/30 dev s1
+  head -c 32 /dev/urandom > "$3"; chmod 600 "$3"
+}
+
+# The peer itself, on core 0 in the foreground (start it with &): a sink that challenges the dispatcher's link as a
+# dispatcher would and discards what arrives, so that the dispatcher sends everything a real tier would while the
+# core it shares pays almost nothing (a second JVM there would slow the load generator, not the dispatcher).
+# Usage: sync_sink PEER_NS
+sync_sink() {
+  exec ip netns exec "$1" taskset -c 0 python3 -c '
+import os, socket
+server = socket.create_server(("198.51.100.242", 7680))
+while True:
+    link, _ = server.accept()
+    link.sendall(bytes([0, 0, 0, 20, 1, 0, 0, 0]) + os.urandom(16))
+    while link.recv(1 << 16):
+        pass
+    link.close()
+'
+}

@@ -13,10 +13,13 @@ import io.loadshare.core.mode.Arm;
 import io.loadshare.dispatch.l3.L3Dispatcher;
 import io.loadshare.dispatch.l3.L3Service;
 import io.loadshare.core.config.CoreSettings;
+import io.loadshare.core.session.SessionSettings;
 import io.loadshare.offload.OffloadSettings;
 import io.loadshare.offload.AttachPoint;
 import io.loadshare.offload.FastPaths;
 import io.loadshare.offload.KernelFlowOffload;
+import io.loadshare.sync.SessionSync;
+import io.loadshare.sync.SyncSettings;
 import io.loadshare.transport.rawsocket.RawSocketAddress;
 import io.loadshare.transport.rawsocket.RawSocketChannel;
 import io.loadshare.transport.rawsocket.RawSocketChannelOption;
@@ -38,7 +41,8 @@ import java.util.concurrent.TimeUnit;
  * TPACKET_V2 ring) or {@code 3} (TPACKET_V3, which hands over a block per millisecond at light load).
  * With {@code -Dloadshare.bench.offload=true} the fast path carries established sessions (LSMAC's XDP program,
  * LSNAT's tc program); {@code -Dloadshare.bench.scheduler=maglev} (round robin by default) lets LSMAC's place new
- * flows too.
+ * flows too. With {@code -Dloadshare.bench.sync=LISTEN_ADDRESS,PEER_ADDRESS:PORT,KEY_FILE} it syncs its sessions to
+ * that peer ({@code loadshare.sync}).
  *
  * <p>Usage: {@code DispatcherMain l2|l3 INTERFACE VIP PORT BACKEND...}
  */
@@ -69,6 +73,8 @@ public final class DispatcherMain {
         ChannelHandler arpInitializer = offload && dispatcher.fastPathHook() == DispatchMode.FastPathHook.TC
                 ? dispatcher.arpInitializer(Arm.BOTH) : null;
         DispatchContext context = dispatcher.context();
+        // Before the data plane runs: the worker journals from its first session.
+        SessionSync sync = sync(dispatcher);
         String ring = System.getProperty("loadshare.bench.ring", "off");
         EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         RawSocketChannel channel = (RawSocketChannel) new Bootstrap().group(loop).channel(RawSocketChannel.class)
@@ -96,9 +102,28 @@ public final class DispatcherMain {
                     maxBackendId);
             System.out.println("fast path attached: " + fastPath);
         }
+        if (sync != null) {
+            sync.start(null);
+            System.out.println("session sync: " + sync.awaitInitialSync());
+        }
         System.out.println("dispatching " + mode + " " + vip + ":" + port + " over " + args[1]);
         loop.scheduleAtFixedRate(() -> System.out.println(report(context)), 1, 1, TimeUnit.SECONDS);
         loop.terminationFuture().sync();
+    }
+
+    /** Session sync as {@code -Dloadshare.bench.sync} asks for it, prepared for the mode's workers; or null. */
+    private static SessionSync sync(DispatchMode dispatcher) {
+        String spec = System.getProperty("loadshare.bench.sync");
+        if (spec == null) {
+            return null;
+        }
+        String[] parts = spec.split(",");
+        SyncSettings settings = SyncSettings.from(ConfigFactory.parseString(SyncSettings.ROOT + " { enabled = true,"
+                + " listen-address = \"" + parts[0] + "\", peers = [ \"" + parts[1] + "\" ], key-file = \""
+                + parts[2] + "\", initial-sync-timeout = 1s }"), SyncSettings.ROOT);
+        SessionSettings sessions = CoreSettings.defaults().session();
+        return SessionSync.prepare(settings, dispatcher.contexts(), dispatcher::services, sessions,
+                sessions.tcpIdleTimeout());
     }
 
     /** Sessions, and drops by reason, as a line of the dispatcher's log. */
