@@ -42,7 +42,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The admin and metrics interface, on its own event loop, away from the data path: {@code GET /metrics} in
- * Prometheus text format, {@code GET /status} as JSON, and {@code POST /backends/state} to drain a backend (no new
+ * Prometheus text format, {@code GET /status} as JSON, {@code GET /connections} listing the sessions
+ * ({@link ConnectionListing}), and {@code POST /backends/state} to drain a backend (no new
  * sessions, existing ones continue), take it down, or hand it back to its source ({@code state=source}), and
  * {@code POST /reload} to re-read the configuration file ({@link Dispatcher#reload}), answered once it is applied or
  * refused.
@@ -174,7 +175,8 @@ final class AdminServer implements AutoCloseable {
                 response = problem == null ? text(HttpResponseStatus.OK, view.status(), "application/json")
                         : text(HttpResponseStatus.BAD_REQUEST, problem + "\n", "text/plain");
             } else if (request.method() != HttpMethod.GET) {
-                response = text(HttpResponseStatus.METHOD_NOT_ALLOWED, "GET /metrics, GET /status, POST /reload,"
+                response = text(HttpResponseStatus.METHOD_NOT_ALLOWED, "GET /metrics, GET /status, GET /connections,"
+                        + " POST /reload,"
                         + " POST /drain, POST /backends/state?service=NAME&backend=ADDRESS|MAC&state=draining|down|source, or"
                         + " POST /backends/weight?service=NAME&backend=ADDRESS|MAC&weight=N|source\n", "text/plain");
             } else if (request.uri().equals("/metrics")) {
@@ -188,8 +190,20 @@ final class AdminServer implements AutoCloseable {
             } else if (request.uri().equals("/status")) {
                 view.refreshKernelStatistics();
                 response = text(HttpResponseStatus.OK, view.status(), "application/json");
+            } else if (uri.path().equals("/connections")) {
+                ConnectionListing.Filter filter;
+                try {
+                    filter = ConnectionListing.Filter.of(uri, view.services());
+                } catch (IllegalArgumentException e) {
+                    respond(ctx, text(HttpResponseStatus.BAD_REQUEST, e.getMessage() + "\n", "text/plain"));
+                    return;
+                }
+                // A long listing outlives the read timeout, which guards only the request.
+                ctx.pipeline().remove(ReadTimeoutHandler.class);
+                new ConnectionListing(view.workers(), view.services(), filter).stream(ctx);
+                return;
             } else {
-                response = text(HttpResponseStatus.NOT_FOUND, "try /metrics or /status\n", "text/plain");
+                response = text(HttpResponseStatus.NOT_FOUND, "try /metrics, /status or /connections\n", "text/plain");
             }
             respond(ctx, response);
         }

@@ -44,6 +44,8 @@ final class DispatcherView {
         "remove-failed"};
 
     private final List<Service> services;
+    /** Every worker's data-plane state, in worker order. */
+    private final List<DispatchContext> workers;
     /** The running configuration's services, which a reload replaces. */
     private final Supplier<List<DispatcherConfig.ServiceConfig>> configs;
     private final DataPlaneTotals counters;
@@ -64,6 +66,7 @@ final class DispatcherView {
             List<DispatchContext> workers, List<Socket> sockets, KernelFlowOffload offload,
             Supplier<java.util.Map<String, Boolean>> announced, Supplier<SyncStatus> sync) {
         this.services = services;
+        this.workers = List.copyOf(workers);
         this.sync = sync;
         this.offload = offload;
         this.announced = announced;
@@ -75,6 +78,16 @@ final class DispatcherView {
 
     PrometheusRegistry registry() {
         return registry;
+    }
+
+    /** The services, in index order. */
+    List<Service> services() {
+        return services;
+    }
+
+    /** Every worker's data-plane state, in worker order: their loops own it. */
+    List<DispatchContext> workers() {
+        return workers;
     }
 
     private void register() {

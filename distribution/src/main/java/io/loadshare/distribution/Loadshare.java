@@ -13,6 +13,7 @@ import io.loadshare.offload.TcFlowOffload;
 import io.loadshare.offload.XdpFlowOffload;
 import io.loadshare.offload.bpf.BpfException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -43,7 +44,8 @@ import sun.misc.SignalHandler;
 @Command(name = "loadshare", mixinStandardHelpOptions = true, version = "loadshare 0.1.0",
         description = "A user-space cluster dispatcher: LSMAC (layer 2) and LSNAT (layer 3, RFC 2391).",
         subcommands = {Loadshare.Run.class, Loadshare.Check.class, Loadshare.Status.class, Loadshare.Backend.class,
-            Loadshare.Reload.class, Loadshare.Drain.class, Loadshare.AnnounceConfig.class, Loadshare.Replay.class})
+            Loadshare.Reload.class, Loadshare.Drain.class, Loadshare.Connections.class, Loadshare.AnnounceConfig.class,
+            Loadshare.Replay.class})
 public final class Loadshare {
     /** Exit status of a configuration or host-setup error. */
     static final int CONFIG_ERROR = 1;
@@ -339,6 +341,59 @@ public final class Loadshare {
         public Integer call() throws Exception {
             return askAdmin(admin.url, HttpRequest.newBuilder(URI.create(admin.url + "/drain"))
                     .POST(HttpRequest.BodyPublishers.noBody()), UnaryOperator.identity());
+        }
+    }
+
+    @Command(name = "connections", mixinStandardHelpOptions = true,
+            description = "List a running dispatcher's sessions, as ipvsadm -Lnc does: protocol, state, time to expiry,"
+                    + " client, service, service address, backend, worker, and whether the kernel carries the flow."
+                    + " Streamed as the workers are read; the filters combine.")
+    static final class Connections implements Callable<Integer> {
+        @Mixin
+        AdminOption admin;
+
+        @Option(names = "--service", paramLabel = "NAME", description = "Only this service's sessions.")
+        String service;
+
+        @Option(names = "--backend", paramLabel = "ADDRESS", description = "Only the sessions of this backend.")
+        String backend;
+
+        @Option(names = "--client", paramLabel = "NETWORK",
+                description = "Only clients in this network (ADDRESS or ADDRESS/BITS).")
+        String client;
+
+        @Option(names = "--state", paramLabel = "STATE", description = "Only sessions in this state: syn-seen,"
+                + " syn-answered, established, fin-seen, client-closed, backend-closed, reset or datagram.")
+        String state;
+
+        @Override
+        public Integer call() throws Exception {
+            StringBuilder query = new StringBuilder();
+            for (String[] filter : new String[][] {{"service", service}, {"backend", backend}, {"client", client},
+                {"state", state}}) {
+                if (filter[1] != null) {
+                    query.append(query.isEmpty() ? '?' : '&').append(filter[0]).append('=')
+                            .append(URLEncoder.encode(filter[1], StandardCharsets.UTF_8));
+                }
+            }
+            HttpRequest request = HttpRequest.newBuilder(URI.create(admin.url + "/connections" + query))
+                    .timeout(Duration.ofSeconds(5)).GET().build();
+            try (HttpClient http = HttpClient.newHttpClient()) {
+                HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+                try (InputStream body = response.body()) {
+                    if (response.statusCode() != 200) {
+                        System.err.print("loadshare: " + new String(body.readAllBytes(), StandardCharsets.UTF_8));
+                        return CONFIG_ERROR;
+                    }
+                    // As the dispatcher sends it: a million sessions are never held here at once.
+                    body.transferTo(System.out);
+                    System.out.flush();
+                    return 0;
+                }
+            } catch (IOException e) {
+                System.err.println("loadshare: no dispatcher answers at " + admin.url + " (" + e + ")");
+                return CONFIG_ERROR;
+            }
         }
     }
 

@@ -47,7 +47,7 @@ class LoadshareCliTest {
 
     @Test
     void everyCommandHasHelp() {
-        for (String command : new String[] {"run", "check", "status", "backend", "reload", "replay",
+        for (String command : new String[] {"run", "check", "status", "connections", "backend", "reload", "replay",
             "demo", "serve", "workload"}) {
             Result help = run(command, "--help");
             assertEquals(0, help.exit(), command);
