@@ -211,7 +211,10 @@ final class ConnectionListing {
         return count;
     }
 
-    /** The lines of the {@code count} sessions {@link #fields} holds, in {@link #lines}; on the admin loop. */
+    /**
+     * The lines of the {@code count} sessions {@link #fields} holds, in {@link #lines}; on the admin loop, and
+     * without garbage: a collector's pause would stop the workers too.
+     */
     private CharSequence format(int count, int worker) {
         lines.setLength(0);
         for (int i = 0; i < count; i++) {
@@ -224,35 +227,51 @@ final class ConnectionListing {
             Service service = serviceIndex < services.size() ? services.get(serviceIndex) : null;
             Backend backend = service == null ? null : service.pool().byId((int) (held >>> 32) & 0xFFFF);
             int start = lines.length();
-            lines.append(protocol == IpProtocol.TCP ? "tcp" : protocol == IpProtocol.UDP ? "udp" : "ip" + protocol);
+            if (protocol == IpProtocol.TCP || protocol == IpProtocol.UDP) {
+                lines.append(protocol == IpProtocol.TCP ? "tcp" : "udp");
+            } else {
+                lines.append("ip").append(protocol);
+            }
             column(start, 6);
             lines.append(SessionState.name((int) (flow >>> 48) & 0xFF));
             column(start, 21);
             int millis = Math.max(0, (int) held);
-            String seconds = millis / 1000 + "." + millis % 1000 / 100 + "s";
-            lines.append(" ".repeat(Math.max(0, 8 - seconds.length()))).append(seconds);
+            // Right-aligned in 8: seconds, a tenth, and the unit.
+            pad(8 - digits(millis / 1000) - 3);
+            lines.append(millis / 1000).append('.').append(millis % 1000 / 100).append('s');
             column(start, 30);
-            address(Ipv4Address.format((int) (addresses >>> 32)), (int) (flow >>> 16) & 0xFFFF);
+            address((int) (addresses >>> 32), (int) (flow >>> 16) & 0xFFFF);
             column(start, 52);
             lines.append(service == null ? "-" : service.name());
             column(start, 65);
-            address(Ipv4Address.format((int) addresses), port);
+            address((int) addresses, port);
             column(start, 87);
             if (backend == null) {
                 lines.append("(gone)");
             } else {
-                address(Ipv4Address.format(backend.address()), backend.serverPort(port));
+                address(backend.address(), backend.serverPort(port));
             }
             column(start, 109);
-            String workerColumn = Integer.toString(worker);
-            lines.append(" ".repeat(Math.max(0, 6 - workerColumn.length()))).append(workerColumn).append(' ')
-                    .append(((flow >>> 32) & 1) != 0 ? "yes" : "no").append('\n');
+            pad(6 - digits(worker));
+            lines.append(worker).append(' ').append(((flow >>> 32) & 1) != 0 ? "yes" : "no").append('\n');
         }
         return lines;
     }
 
-    private void address(String address, int port) {
-        lines.append(address).append(':').append(port);
+    /** Appends an address and port as {@code a.b.c.d:port}, without a string in between. */
+    private void address(int address, int port) {
+        lines.append(address >>> 24).append('.').append((address >>> 16) & 0xFF).append('.')
+                .append((address >>> 8) & 0xFF).append('.').append(address & 0xFF).append(':').append(port);
+    }
+
+    private void pad(int spaces) {
+        for (int i = 0; i < spaces; i++) {
+            lines.append(' ');
+        }
+    }
+
+    private static int digits(int value) {
+        return value < 10 ? 1 : 1 + digits(value / 10);
     }
 
     /** Pads the line begun at {@code start} to {@code width} characters, one space at least. */

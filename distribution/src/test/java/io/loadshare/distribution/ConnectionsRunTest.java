@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.loadshare.core.netns.NetworkNamespace;
 import io.loadshare.core.scheduler.SchedulerRegistry;
 import io.loadshare.testbed.NetnsTestbed;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -59,10 +57,12 @@ class ConnectionsRunTest {
                 try {
                     Thread.sleep(200);
                     String admin = "http://127.0.0.1:" + running.adminAddress().getPort();
-                    String listing = connections("--admin", admin, "--client", "192.0.2.100/32", "--state",
-                            "established");
+                    CliRun run = CliRun.of("connections", "--admin", admin, "--client", "192.0.2.100/32",
+                            "--state", "established");
+                    assertEquals(0, run.exit(), run.err());
+                    String listing = run.out();
                     Map<Integer, String> backendByPort = new HashMap<>();
-                    listing.lines().skip(1).forEach(line -> {
+                    run.rows().forEach(line -> {
                         String[] columns = line.split(" +");
                         backendByPort.put(Integer.parseInt(columns[3].substring(columns[3].indexOf(':') + 1)),
                                 columns[6]);
@@ -86,20 +86,5 @@ class ConnectionsRunTest {
                 }
             }
         }
-    }
-
-    private static String connections(String... args) {
-        PrintStream out = System.out;
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(bytes, true));
-        try {
-            String[] full = new String[args.length + 1];
-            full[0] = "connections";
-            System.arraycopy(args, 0, full, 1, args.length);
-            assertEquals(0, Loadshare.execute(full));
-        } finally {
-            System.setOut(out);
-        }
-        return bytes.toString();
     }
 }

@@ -14,8 +14,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.loadshare.testbed.NetnsTestbed;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -26,30 +24,15 @@ class LoadshareCliTest {
     @TempDir
     Path dir;
 
-    private record Result(int exit, String out, String err) {
-    }
-
-    private static Result run(String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream outBytes = new ByteArrayOutputStream();
-        ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(outBytes, true));
-        System.setErr(new PrintStream(errBytes, true));
-        try {
-            int exit = Loadshare.execute(args);
-            return new Result(exit, outBytes.toString(), errBytes.toString());
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
     void everyCommandHasHelp() {
         for (String command : new String[] {"run", "check", "status", "connections", "backend", "reload", "replay",
             "demo", "serve", "workload"}) {
-            Result help = run(command, "--help");
+            CliRun help = run(command, "--help");
             assertEquals(0, help.exit(), command);
             assertTrue(help.out().contains("Usage: loadshare " + command), help.out());
         }
@@ -65,7 +48,7 @@ class LoadshareCliTest {
         try (AdminServer admin = new AdminServer(new DispatcherView(List.of(web), List::of, List.of(context),
                 List.of(), null, java.util.Map::of, null), List::of, () -> "withdrawn; stopping once the sessions have"
                 + " ended\n", new DispatcherConfig.Admin(true, "127.0.0.1", 0, Duration.ofSeconds(5)))) {
-            Result drained = run("drain", "--admin", "http://127.0.0.1:" + admin.address().getPort());
+            CliRun drained = run("drain", "--admin", "http://127.0.0.1:" + admin.address().getPort());
             assertEquals(0, drained.exit(), drained.err());
             assertTrue(drained.out().contains("withdrawn"), drained.out());
             assertEquals("", drained.err());
@@ -77,12 +60,12 @@ class LoadshareCliTest {
         Path good = Files.writeString(dir.resolve("good.conf"), """
                 loadshare.services = [ { name = web, address = "198.51.100.10", port = 80 } ]
                 """);
-        Result ok = run("check", "--config", good.toString());
+        CliRun ok = run("check", "--config", good.toString());
         assertEquals(0, ok.exit(), ok.err());
         assertTrue(ok.out().contains("valid; l2 on eth0, 1 service(s)"), ok.out());
 
         Path bad = Files.writeString(dir.resolve("bad.conf"), "loadshare.mode = l4\n");
-        Result refused = run("check", "--config", bad.toString());
+        CliRun refused = run("check", "--config", bad.toString());
         assertEquals(Loadshare.CONFIG_ERROR, refused.exit());
         assertTrue(refused.err().contains("bad configuration") && refused.err().contains("bad.conf: 1"), refused.err());
     }
@@ -106,7 +89,7 @@ class LoadshareCliTest {
                       ]
                     }
                     """.formatted(namespace));
-            Result checked = run("check", "--config", shared.toString());
+            CliRun checked = run("check", "--config", shared.toString());
             assertEquals(0, checked.exit(), checked.err());
             assertTrue(checked.out().contains("source-NAT address 192.0.2.250 is shared by services web, api: they"
                     + " draw on one pool of its 64,512 ports"), checked.out());
