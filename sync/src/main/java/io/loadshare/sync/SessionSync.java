@@ -232,14 +232,23 @@ public final class SessionSync implements AutoCloseable {
                 store.takenOver(), handedOver, dropped, refused);
     }
 
+    /**
+     * Stops: sends what the journals still hold, then closes the links and the listener. The peers then count this
+     * dispatcher as gone; it adopts none of their addresses while it goes. Idempotent.
+     */
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
         if (group == null) {
             return;
         }
         if (flusher != null) {
             flusher.cancel(false);
+            // What the last interval journaled goes too: the peers of a dispatcher that stops keep all it opened.
+            group.submit(this::flush).awaitUninterruptibly();
         }
         if (listener != null) {
             listener.close().awaitUninterruptibly();
