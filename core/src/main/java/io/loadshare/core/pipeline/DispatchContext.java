@@ -169,8 +169,9 @@ public final class DispatchContext implements SessionListener {
                 standbyEntry)) {
             return -1;
         }
-        if ((tcpFlags & TcpHeader.SYN) != 0 && SessionState.isClosing(standbyEntry.state())) {
-            // The client reuses the port of a connection that was ending: a new connection, scheduled afresh.
+        if ((tcpFlags & TcpHeader.SYN) != 0 && !SessionState.isHalfOpen(standbyEntry.state())) {
+            // A retransmitted SYN meets a handshake the peer saw begin; past that, the client reuses the port of a
+            // connection that has ended or is ending (its end may not have reached here): a new connection.
             return -1;
         }
         return takeOverFound(service, protocol, tcpFlags, now);

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 /**
  * A packet without a session here follows the standby session another dispatcher reported (backend 3), where the
  * scheduler would pick backend 1: ACKs, retransmitted SYNs (a route change moved the handshake) and datagrams; a SYN
- * on a session that was closing is a new connection.
+ * on a session past its handshake is a new connection (its port reused).
  */
 class TakeOverTest {
     private static final byte[] NONE = new byte[0];
@@ -70,9 +70,12 @@ class TakeOverTest {
     }
 
     @Test
-    void aSynOnAClosingSessionIsANewConnection() {
+    void aSynOnAnEndingOrEstablishedSessionIsANewConnection() {
         held(IpProtocol.TCP, 40002, 80, SessionState.FIN_SEEN);
+        held(IpProtocol.TCP, 40004, 80, SessionState.ESTABLISHED);
         assertEquals(1, sentTo(TestFrames.tcp(CLIENT, 40002, VIP, 80, TcpHeader.SYN, NONE)));
+        assertEquals(2, sentTo(TestFrames.tcp(CLIENT, 40004, VIP, 80, TcpHeader.SYN, NONE)),
+                "the scheduler's next, not the standby session's backend 3");
     }
 
     @Test
